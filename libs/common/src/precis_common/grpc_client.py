@@ -1,0 +1,61 @@
+"""Client channels to other Precis services: tracing, retries of idempotent calls, workspace."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+import grpc
+
+from precis_common.grpc_server import MAX_MESSAGE_BYTES, WORKSPACE_METADATA_KEY
+
+# Every Precis RPC is either read-only or idempotent (writes dedupe by message_id), so
+# UNAVAILABLE is retried for all of them; deadlines are set per call by the caller.
+_RETRIED_SERVICES = (
+    "precis.common.v1.FeedService",
+    "precis.common.v1.PrivacyService",
+    "precis.ingestion.v1.IngestionService",
+    "precis.profile.v1.ProfileService",
+)
+
+
+def _service_config(services: Sequence[str]) -> str:
+    return json.dumps(
+        {
+            "methodConfig": [
+                {
+                    "name": [{"service": s} for s in services],
+                    "retryPolicy": {
+                        "maxAttempts": 3,
+                        "initialBackoff": "0.05s",
+                        "maxBackoff": "0.5s",
+                        "backoffMultiplier": 2,
+                        "retryableStatusCodes": ["UNAVAILABLE"],
+                    },
+                }
+            ]
+        }
+    )
+
+
+def open_channel(
+    target: str,
+    *,
+    interceptors: Iterable[grpc.UnaryUnaryClientInterceptor] = (),
+    retried_services: Sequence[str] = _RETRIED_SERVICES,
+) -> grpc.Channel:
+    channel = grpc.insecure_channel(
+        target,
+        options=[
+            ("grpc.enable_retries", 1),
+            ("grpc.service_config", _service_config(retried_services)),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+    interceptors = list(interceptors)
+    return grpc.intercept_channel(channel, *interceptors) if interceptors else channel
+
+
+def workspace_metadata(workspace_id: str) -> tuple[tuple[str, str], ...]:
+    return ((WORKSPACE_METADATA_KEY, workspace_id),)

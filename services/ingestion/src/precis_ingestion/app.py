@@ -1,0 +1,74 @@
+"""Wiring of the ingestion service: everything a test or __main__ needs, built from arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from opentelemetry.sdk.trace import TracerProvider
+
+from precis.common.v1 import feed_pb2_grpc, privacy_pb2_grpc
+from precis.ingestion.v1 import ingestion_pb2_grpc
+from precis_common.db import Database, upgrade_database
+from precis_common.feed import FeedServicer, FeedWriter
+from precis_common.grpc_server import GrpcServer
+from precis_common.identifiers import PiiHasher
+from precis_common.telemetry import Telemetry, configure_telemetry
+from precis_ingestion.ingestor import EventStore
+from precis_ingestion.servicer import IngestionPrivacyServicer, IngestionServicer
+from precis_ingestion.settings import IngestionSettings
+from precis_ingestion.store import events
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SERVICE_NAME = "ingestion"
+
+
+@dataclass
+class IngestionApp:
+    settings: IngestionSettings
+    telemetry: Telemetry
+    database: Database
+    server: GrpcServer
+    store: EventStore
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def stop(self, grace: float = 5.0) -> None:
+        self.server.stop(grace)
+        self.database.dispose()
+        self.telemetry.shutdown()
+
+
+def build(
+    settings: IngestionSettings, *, tracer_provider: TracerProvider | None = None,
+    configure_logs: bool = True,
+) -> IngestionApp:
+    telemetry = configure_telemetry(
+        SERVICE_NAME, settings, tracer_provider=tracer_provider, configure_logs=configure_logs
+    )
+    database = Database(settings.database_url)
+    upgrade_database(database, MIGRATIONS)
+    for engine in database.engines:
+        telemetry.instrument_engine(engine)
+    writer = FeedWriter(events)
+    store = EventStore(database, writer)
+    hasher = PiiHasher(settings.pii_secret.get_secret_value(), default_phone_region=settings.default_phone_region)
+    server = GrpcServer(
+        name=SERVICE_NAME, host=settings.grpc_host, port=settings.ingestion_grpc_port,
+        interceptors=telemetry.server_interceptors(),
+    )
+    server.add(ingestion_pb2_grpc.add_IngestionServiceServicer_to_server,
+               IngestionServicer(store, hasher), "precis.ingestion.v1.IngestionService")
+    server.add(feed_pb2_grpc.add_FeedServiceServicer_to_server,
+               FeedServicer(database, [writer]), "precis.common.v1.FeedService")
+    server.add(privacy_pb2_grpc.add_PrivacyServiceServicer_to_server,
+               IngestionPrivacyServicer(store, hasher), "precis.common.v1.PrivacyService")
+    return IngestionApp(settings, telemetry, database, server, store)
+
+
+def start(app: IngestionApp) -> IngestionApp:
+    app.server.start()
+    app.server.watch_readiness(app.database.ping)
+    return app

@@ -1,0 +1,30 @@
+"""Ingestion's tables: the raw event log, which is also the "events" change feed."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Index, MetaData, String
+
+from precis_common.feed import feed_table
+
+metadata = MetaData()
+
+# One row per accepted event. No clear-text email or phone is ever written here: the payload
+# (a precis.ingestion.v1.StoredEvent) and the columns hold only keyed hashes of them.
+events = feed_table(
+    metadata,
+    "events",
+    Column("message_id", String(128), nullable=False),
+    Column("event_type", String(16), nullable=False),
+    Column("event_name", String(200), nullable=False, default=""),
+    Column("user_id", String(256), nullable=True),
+    Column("anonymous_id", String(256), nullable=True),
+    Column("email_hash", String(64), nullable=True),
+    Column("phone_hash", String(64), nullable=True),
+    Column("event_time", DateTime(timezone=True), nullable=False),
+    Index("ux_events_workspace_message", "workspace_id", "message_id", unique=True),
+    Index("ix_events_workspace_time", "workspace_id", "event_time"),
+    Index("ix_events_workspace_user", "workspace_id", "user_id"),
+    Index("ix_events_workspace_anonymous", "workspace_id", "anonymous_id"),
+    Index("ix_events_workspace_email", "workspace_id", "email_hash"),
+    Index("ix_events_workspace_phone", "workspace_id", "phone_hash"),
+)
