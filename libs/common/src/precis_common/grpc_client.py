@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from collections.abc import Iterable, Sequence
 
 import grpc
@@ -41,7 +42,7 @@ def _service_config(services: Sequence[str]) -> str:
 def open_channel(
     target: str,
     *,
-    interceptors: Iterable[grpc.UnaryUnaryClientInterceptor] = (),
+    interceptors: Iterable[Any] = (),
     retried_services: Sequence[str] = _RETRIED_SERVICES,
 ) -> grpc.Channel:
     channel = grpc.insecure_channel(
@@ -54,7 +55,13 @@ def open_channel(
         ],
     )
     interceptors = list(interceptors)
-    return grpc.intercept_channel(channel, *interceptors) if interceptors else channel
+    if not interceptors:
+        return channel
+    # OpenTelemetry's client interceptor speaks its own interceptor protocol (unary and
+    # streaming in one object), installed with its grpcext helper rather than grpc's.
+    from opentelemetry.instrumentation.grpc import grpcext
+
+    return grpcext.intercept_channel(channel, *interceptors)  # type: ignore[no-any-return]
 
 
 def workspace_metadata(workspace_id: str) -> tuple[tuple[str, str], ...]:

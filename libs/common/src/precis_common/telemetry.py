@@ -99,7 +99,7 @@ class Telemetry:
             )
         ]
 
-    def client_interceptors(self) -> list[grpc.UnaryUnaryClientInterceptor]:
+    def client_interceptors(self) -> list[Any]:
         return [
             client_interceptor(
                 tracer_provider=self.tracer_provider, filter_=filters.negate(filters.health_check())

@@ -1,0 +1,88 @@
+"""Wiring of the profile service: everything a test or __main__ needs, built from arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from opentelemetry.sdk.trace import TracerProvider
+
+from precis.common.v1 import feed_pb2_grpc, privacy_pb2_grpc
+from precis.profile.v1 import profile_pb2_grpc
+from precis_common.db import Database, upgrade_database
+from precis_common.feed import FeedConsumer, FeedServicer, FeedWriter
+from precis_common.grpc_client import open_channel
+from precis_common.grpc_server import GrpcServer
+from precis_common.identifiers import PiiHasher
+from precis_common.telemetry import Telemetry, configure_telemetry
+from precis_profile.profiles import ProfileStore
+from precis_profile.servicer import ProfilePrivacyServicer, ProfileServicer
+from precis_profile.settings import ProfileSettings
+from precis_profile.store import feed_cursors, profile_changes
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SERVICE_NAME = "profile"
+
+
+@dataclass
+class ProfileApp:
+    settings: ProfileSettings
+    telemetry: Telemetry
+    database: Database
+    server: GrpcServer
+    store: ProfileStore
+    consumer: FeedConsumer
+    channel: grpc.Channel
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def stop(self, grace: float = 5.0) -> None:
+        self.consumer.stop()
+        self.server.stop(grace)
+        self.channel.close()
+        self.database.dispose()
+        self.telemetry.shutdown()
+
+
+def build(
+    settings: ProfileSettings, *, tracer_provider: TracerProvider | None = None,
+    configure_logs: bool = True,
+) -> ProfileApp:
+    telemetry = configure_telemetry(
+        SERVICE_NAME, settings, tracer_provider=tracer_provider, configure_logs=configure_logs
+    )
+    database = Database(settings.database_url)
+    upgrade_database(database, MIGRATIONS)
+    for engine in database.engines:
+        telemetry.instrument_engine(engine)
+    writer = FeedWriter(profile_changes)
+    store = ProfileStore(database, writer, telemetry.tracer)
+    hasher = PiiHasher(settings.pii_secret.get_secret_value(), default_phone_region=settings.default_phone_region)
+    channel = open_channel(settings.profile_ingestion_target, interceptors=telemetry.client_interceptors())
+    consumer = FeedConsumer(
+        consumer="profile", feed="events", channel=channel, database=database, cursors=feed_cursors,
+        apply=store.apply_batch, tracer=telemetry.tracer, batch_size=settings.profile_batch_size,
+        on_applied=writer.committed,
+    )
+    server = GrpcServer(
+        name=SERVICE_NAME, host=settings.grpc_host, port=settings.profile_grpc_port,
+        interceptors=telemetry.server_interceptors(),
+    )
+    server.add(profile_pb2_grpc.add_ProfileServiceServicer_to_server,
+               ProfileServicer(store, hasher), "precis.profile.v1.ProfileService")
+    server.add(feed_pb2_grpc.add_FeedServiceServicer_to_server,
+               FeedServicer(database, [writer]), "precis.common.v1.FeedService")
+    server.add(privacy_pb2_grpc.add_PrivacyServiceServicer_to_server,
+               ProfilePrivacyServicer(store, hasher), "precis.common.v1.PrivacyService")
+    return ProfileApp(settings, telemetry, database, server, store, consumer, channel)
+
+
+def start(app: ProfileApp) -> ProfileApp:
+    app.server.start()
+    app.server.watch_readiness(app.database.ping)
+    if app.settings.profile_consume:
+        app.consumer.start()
+    return app

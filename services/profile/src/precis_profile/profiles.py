@@ -1,0 +1,339 @@
+"""The profile store: applies events from the events feed to profiles, answers lookups, and
+exports or erases a data subject. Every change to profiles is announced on profile_changes in
+the same transaction."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from opentelemetry import trace
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from precis.common.v1 import feed_pb2
+from precis.ingestion.v1 import ingestion_pb2
+from precis.profile.v1 import profile_pb2
+from precis_common.db import Database
+from precis_common.errors import InvalidArgument, NotFound
+from precis_common.feed import FeedWriter, NewEntry, entry_span, to_timestamp
+from precis_common.identifiers import IdentifierKind
+from precis_common.telemetry import ATTR_PROFILE_ID
+from precis_profile.identity import Key, merge_traits, resolve
+from precis_profile.store import identities, merges, profile_changes, profiles
+
+log = logging.getLogger(__name__)
+
+UPSERTED = profile_pb2.PROFILE_CHANGE_KIND_UPSERTED
+MERGED = profile_pb2.PROFILE_CHANGE_KIND_MERGED
+DELETED = profile_pb2.PROFILE_CHANGE_KIND_DELETED
+CHANGE_KINDS = {UPSERTED: "profile.upserted", MERGED: "profile.merged", DELETED: "profile.deleted"}
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes for timezone-aware columns; they are stored in UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def event_keys(event: ingestion_pb2.StoredEvent) -> list[Key]:
+    keys: list[Key] = []
+    if event.user_id:
+        keys.append((IdentifierKind.USER_ID.value, event.user_id))
+    if event.email_hash:
+        keys.append((IdentifierKind.EMAIL.value, event.email_hash))
+    if event.phone_hash:
+        keys.append((IdentifierKind.PHONE.value, event.phone_hash))
+    if event.anonymous_id:
+        keys.append((IdentifierKind.ANONYMOUS_ID.value, event.anonymous_id))
+    return keys
+
+
+@dataclass
+class ProfileView:
+    row: Any
+    links: list[Any]
+    merged_ids: list[str]
+
+
+class ProfileStore:
+    def __init__(self, database: Database, writer: FeedWriter, tracer: trace.Tracer) -> None:
+        self.db = database
+        self.writer = writer
+        self.tracer = tracer
+
+    # ---- applying the events feed -------------------------------------------------------
+
+    def apply_batch(self, session: Session, entries: Sequence[feed_pb2.FeedEntry]) -> None:
+        """Apply a batch of events (called by the feed consumer inside its transaction)."""
+        changes: dict[tuple[str, str], list[NewEntry]] = {}
+        for entry in entries:
+            if entry.kind not in ("track", "identify"):
+                log.warning("skipping events-feed entry %s of unknown kind %r", entry.seq, entry.kind)
+                continue
+            event = ingestion_pb2.StoredEvent()
+            event.ParseFromString(entry.payload)
+            span = entry_span(self.tracer, "events", entry, f"profile.apply {entry.kind}")
+            with trace.use_span(span, end_on_exit=True):
+                profile_id, merged = self._apply(session, entry.workspace_id, event)
+                span.set_attribute(ATTR_PROFILE_ID, profile_id)
+                for other in merged:
+                    changes.pop((entry.workspace_id, other), None)
+                    changes.setdefault((entry.workspace_id, f"merge:{profile_id}:{other}"), []).append(
+                        self._change(entry.workspace_id, MERGED, profile_id, [other], event.message_id)
+                    )
+                # One upsert notice per profile and batch is enough: consumers re-read the profile.
+                changes[(entry.workspace_id, profile_id)] = [
+                    self._change(entry.workspace_id, UPSERTED, profile_id, [], event.message_id)
+                ]
+        notices = [n for group in changes.values() for n in group]
+        self.writer.append(session, notices)
+
+    def _change(self, workspace_id: str, kind: int, profile_id: str, others: list[str], message_id: str) -> NewEntry:
+        payload = profile_pb2.ProfileChange(
+            kind=kind, profile_id=profile_id, other_profile_ids=others, source_message_id=message_id,
+            occurred_at=to_timestamp(datetime.now(UTC)),
+        )
+        return NewEntry(workspace_id, CHANGE_KINDS[kind], payload.SerializeToString(), {"profile_id": profile_id})
+
+    def _apply(self, session: Session, workspace_id: str, event: ingestion_pb2.StoredEvent) -> tuple[str, list[str]]:
+        keys = event_keys(event)
+        at = event.timestamp.ToDatetime(tzinfo=UTC)
+        now = datetime.now(UTC)
+        i = identities.c
+        found = session.execute(
+            select(i.kind, i.value, i.profile_id).where(
+                i.workspace_id == workspace_id,
+                or_(*[and_(i.kind == k, i.value == v) for k, v in keys]),
+            )
+        ).all()
+        owners = {(r.kind, r.value): r.profile_id for r in found}
+        candidates = set(owners.values())
+        user_ids: dict[str, str | None] = dict.fromkeys(candidates)
+        created: dict[str, datetime] = {}
+        if candidates:
+            for r in session.execute(
+                select(i.profile_id, i.value).where(
+                    i.workspace_id == workspace_id, i.kind == IdentifierKind.USER_ID.value,
+                    i.profile_id.in_(candidates),
+                )
+            ):
+                user_ids[r.profile_id] = r.value
+            p = profiles.c
+            for r in session.execute(select(p.profile_id, p.created_at).where(p.profile_id.in_(candidates))):
+                created[r.profile_id] = aware(r.created_at) or now
+        plan = resolve(keys, owners, user_ids, created)
+        profile_id = plan.profile_id
+        if profile_id is None:
+            profile_id = str(uuid.uuid4())
+            session.execute(profiles.insert().values(
+                profile_id=profile_id, workspace_id=workspace_id, created_at=now, updated_at=now,
+                traits={}, trait_times={}, event_count=0, event_counts={}, first_seen=None,
+                last_seen=None, merged_into=None,
+            ))
+        for other in plan.merge:
+            self._merge(session, workspace_id, profile_id, other, keys, owners, event.message_id, now)
+        if plan.link:
+            session.execute(identities.insert(), [
+                {"workspace_id": workspace_id, "kind": k, "value": v, "profile_id": profile_id,
+                 "source_message_id": event.message_id, "linked_at": at}
+                for k, v in plan.link
+            ])
+        if plan.conflicts:
+            log.info("event %s: identifiers %s stay on other profiles (user_id conflict)",
+                     event.message_id, [k for k, _ in plan.conflicts])
+        row = session.execute(select(profiles).where(profiles.c.profile_id == profile_id)).one()
+        traits = dict(row.traits)
+        times = dict(row.trait_times)
+        counts = dict(row.event_counts)
+        name = event.event if event.type == ingestion_pb2.EVENT_TYPE_TRACK else "identify"
+        counts[name] = counts.get(name, 0) + 1
+        if event.type == ingestion_pb2.EVENT_TYPE_IDENTIFY and event.traits_json:
+            merge_traits(traits, times, orjson.loads(event.traits_json), iso(at))
+        first = aware(row.first_seen)
+        last = aware(row.last_seen)
+        session.execute(update(profiles).where(profiles.c.profile_id == profile_id).values(
+            traits=traits, trait_times=times, event_counts=counts, event_count=row.event_count + 1,
+            first_seen=min(first, at) if first else at, last_seen=max(last, at) if last else at,
+            updated_at=now,
+        ))
+        return profile_id, plan.merge
+
+    def _merge(self, session: Session, workspace_id: str, survivor: str, other: str, keys: list[Key],
+               owners: dict[Key, str], message_id: str, now: datetime) -> None:
+        p = profiles.c
+        rows = {r.profile_id: r for r in session.execute(select(profiles).where(p.profile_id.in_([survivor, other])))}
+        keep, gone = rows[survivor], rows[other]
+        traits, times = dict(keep.traits), dict(keep.trait_times)
+        for name, when in sorted(dict(gone.trait_times).items(), key=lambda kv: kv[1]):
+            merge_traits(traits, times, {name: dict(gone.traits).get(name)}, when)
+        counts = dict(keep.event_counts)
+        for name, n in dict(gone.event_counts).items():
+            counts[name] = counts.get(name, 0) + n
+        firsts = [t for t in (aware(keep.first_seen), aware(gone.first_seen)) if t]
+        lasts = [t for t in (aware(keep.last_seen), aware(gone.last_seen)) if t]
+        session.execute(update(profiles).where(p.profile_id == survivor).values(
+            traits=traits, trait_times=times, event_counts=counts,
+            event_count=keep.event_count + gone.event_count,
+            first_seen=min(firsts) if firsts else None, last_seen=max(lasts) if lasts else None,
+            updated_at=now,
+        ))
+        session.execute(update(profiles).where(p.profile_id == other).values(merged_into=survivor, updated_at=now))
+        session.execute(update(profiles).where(p.merged_into == other).values(merged_into=survivor))
+        session.execute(update(identities).where(identities.c.profile_id == other).values(profile_id=survivor))
+        link = next(k for k in keys if owners.get(k) == other)
+        session.execute(merges.insert().values(
+            merge_id=str(uuid.uuid4()), workspace_id=workspace_id, profile_id=survivor,
+            other_profile_id=other, kind=link[0], value=link[1], source_message_id=message_id,
+            rule="shared_identifier", occurred_at=now,
+        ))
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def find(self, session: Session, workspace_id: str, kind: str, value: str) -> str | None:
+        i = identities.c
+        return session.execute(
+            select(i.profile_id).where(i.workspace_id == workspace_id, i.kind == kind, i.value == value)
+        ).scalar_one_or_none()
+
+    def view(self, session: Session, profile_id: str) -> ProfileView:
+        row = session.execute(select(profiles).where(profiles.c.profile_id == profile_id)).one()
+        links = session.execute(
+            select(identities).where(identities.c.profile_id == profile_id).order_by(identities.c.linked_at)
+        ).all()
+        merged_ids = list(session.execute(
+            select(profiles.c.profile_id).where(profiles.c.merged_into == profile_id)
+        ).scalars())
+        return ProfileView(row, list(links), merged_ids)
+
+    def get(self, workspace_id: str, kind: str, value: str) -> ProfileView:
+        with self.db.read() as session:
+            profile_id = self.find(session, workspace_id, kind, value)
+            if profile_id is None:
+                raise NotFound(f"no profile has {kind.split(':')[0]} {_shown(kind, value)}")
+            return self.view(session, profile_id)
+
+    def page(self, workspace_id: str, page_size: int, token: str) -> tuple[list[ProfileView], str, int]:
+        p = profiles.c
+        live = and_(p.workspace_id == workspace_id, p.merged_into.is_(None))
+        query = select(p.profile_id, p.created_at).where(live)
+        if token:
+            created, pid = _decode_token(token)
+            query = query.where(or_(p.created_at < created, and_(p.created_at == created, p.profile_id < pid)))
+        with self.db.read() as session:
+            total = session.execute(select(func.count()).select_from(profiles).where(live)).scalar_one()
+            rows = session.execute(
+                query.order_by(p.created_at.desc(), p.profile_id.desc()).limit(page_size + 1)
+            ).all()
+            views = [self.view(session, r.profile_id) for r in rows[:page_size]]
+        next_token = _encode_token(rows[page_size - 1]) if len(rows) > page_size else ""
+        return views, next_token, int(total)
+
+    # ---- privacy -------------------------------------------------------------------------
+
+    def subject_profiles(self, session: Session, workspace_id: str, values: dict[IdentifierKind, set[str]],
+                         profile_id: str) -> set[str]:
+        found: set[str] = set()
+        if profile_id:
+            owner = session.execute(
+                select(profiles.c.profile_id).where(profiles.c.profile_id == profile_id,
+                                                    profiles.c.workspace_id == workspace_id)
+            ).scalar_one_or_none()
+            if owner:
+                found.add(owner)
+        for kind, vals in values.items():
+            for value in vals:
+                pid = self.find(session, workspace_id, kind.value, value)
+                if pid:
+                    found.add(pid)
+        # Profiles merged into the subject's are the subject's too.
+        frontier = set(found)
+        while frontier:
+            more = set(session.execute(
+                select(profiles.c.profile_id).where(profiles.c.merged_into.in_(frontier))
+            ).scalars()) - found
+            found |= more
+            frontier = more
+        return found
+
+    def export(self, workspace_id: str, values: dict[IdentifierKind, set[str]], profile_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            ids = self.subject_profiles(session, workspace_id, values, profile_id)
+            out = []
+            for pid in sorted(ids):
+                v = self.view(session, pid)
+                out.append({
+                    "profile_id": pid, "merged_into": v.row.merged_into, "traits": v.row.traits,
+                    "event_count": v.row.event_count, "event_counts": v.row.event_counts,
+                    "first_seen": _iso_or_none(v.row.first_seen), "last_seen": _iso_or_none(v.row.last_seen),
+                    "identifiers": [
+                        {"type": link.kind, "value": link.value, "hashed": link.kind in ("email", "phone"),
+                         "source_message_id": link.source_message_id, "linked_at": _iso_or_none(link.linked_at)}
+                        for link in v.links
+                    ],
+                })
+            history = session.execute(
+                select(merges).where(or_(merges.c.profile_id.in_(ids), merges.c.other_profile_id.in_(ids)))
+            ).all() if ids else []
+        return {"profiles": out, "merges": [
+            {"merge_id": m.merge_id, "profile_id": m.profile_id, "other_profile_id": m.other_profile_id,
+             "identifier_type": m.kind, "source_message_id": m.source_message_id, "rule": m.rule,
+             "occurred_at": _iso_or_none(m.occurred_at)} for m in history]}
+
+    def erase(self, workspace_id: str, values: dict[IdentifierKind, set[str]], profile_id: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with self.db.write() as session:
+            ids = self.subject_profiles(session, workspace_id, values, profile_id)
+            # The subject's identifiers also go when no profile holds them any more.
+            keys = [(k.value, v) for k, vals in values.items() for v in vals]
+            id_filter = identities.c.profile_id.in_(ids) if ids else None
+            key_filter = or_(*[and_(identities.c.kind == k, identities.c.value == v) for k, v in keys]) if keys else None
+            clauses = [c for c in (id_filter, key_filter) if c is not None]
+            counts["identities"] = session.execute(
+                delete(identities).where(identities.c.workspace_id == workspace_id, or_(*clauses))
+            ).rowcount if clauses else 0
+            if ids:
+                counts["merges"] = session.execute(delete(merges).where(
+                    or_(merges.c.profile_id.in_(ids), merges.c.other_profile_id.in_(ids)))).rowcount
+                counts["profile_changes"] = session.execute(
+                    delete(profile_changes).where(profile_changes.c.profile_id.in_(ids))).rowcount
+                counts["profiles"] = session.execute(delete(profiles).where(profiles.c.profile_id.in_(ids))).rowcount
+                # Consumers must drop their copies: the notice names only the random profile id.
+                self.writer.append(session, [self._change(workspace_id, DELETED, pid, [], "") for pid in sorted(ids)])
+            else:
+                counts.update(merges=0, profile_changes=0, profiles=0)
+        self.writer.committed()
+        return counts
+
+
+def _shown(kind: str, value: str) -> str:
+    return "(hashed)" if kind in ("email", "phone") else repr(value)
+
+
+def _iso_or_none(value: datetime | None) -> str | None:
+    v = aware(value)
+    return iso(v) if v else None
+
+
+def _encode_token(row: Any) -> str:
+    raw = f"{iso(aware(row.created_at) or datetime.now(UTC))}|{row.profile_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_token(token: str) -> tuple[datetime, str]:
+    try:
+        created, pid = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(created), pid
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidArgument.field("page_token", "is not a token this service issued") from None

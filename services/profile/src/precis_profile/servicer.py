@@ -1,0 +1,108 @@
+"""gRPC transport of the profile service."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import grpc
+import orjson
+
+from precis.common.v1 import privacy_pb2, privacy_pb2_grpc, types_pb2
+from precis.profile.v1 import profile_pb2, profile_pb2_grpc
+from precis_common.errors import InvalidArgument
+from precis_common.feed import to_timestamp
+from precis_common.grpc_server import workspace_of
+from precis_common.identifiers import IdentifierKind, PiiHasher, mask_hash
+from precis_common.privacy import PROTO_FROM_KIND, stored_identifier, subject_values
+from precis_profile.profiles import ProfileStore, ProfileView, aware
+
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+
+
+def to_proto(view: ProfileView) -> profile_pb2.Profile:
+    row = view.row
+    profile = profile_pb2.Profile(
+        profile_id=row.profile_id,
+        traits_json=orjson.dumps(row.traits),
+        computed_traits_json=orjson.dumps({
+            "event_count": row.event_count,
+            "first_seen": aware(row.first_seen).isoformat() if row.first_seen else None,
+            "last_seen": aware(row.last_seen).isoformat() if row.last_seen else None,
+        }),
+        event_count=row.event_count,
+        event_counts=row.event_counts,
+        merged_profile_ids=view.merged_ids,
+    )
+    if row.first_seen:
+        profile.first_seen.CopyFrom(to_timestamp(row.first_seen))
+    if row.last_seen:
+        profile.last_seen.CopyFrom(to_timestamp(row.last_seen))
+    for link in view.links:
+        kind_text, _, namespace = link.kind.partition(":")
+        kind = IdentifierKind(kind_text)
+        value = link.value
+        if kind is IdentifierKind.EXTERNAL:
+            value = value.split(":", 1)[1] if ":" in value else value
+        shown = mask_hash(value) if kind.is_personal else value
+        profile.identifiers.append(profile_pb2.LinkedIdentifier(
+            identifier=types_pb2.Identifier(type=PROTO_FROM_KIND[kind], value=shown, namespace=namespace),
+            source_message_id=link.source_message_id,
+            linked_at=to_timestamp(link.linked_at),
+        ))
+    return profile
+
+
+def _page_size(value: int) -> int:
+    if value < 0 or value > MAX_PAGE:
+        raise InvalidArgument.field("page_size", f"must be between 1 and {MAX_PAGE}")
+    return value or DEFAULT_PAGE
+
+
+class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
+    def __init__(self, store: ProfileStore, hasher: PiiHasher) -> None:
+        self._store = store
+        self._hasher = hasher
+
+    def GetProfile(self, request: profile_pb2.GetProfileRequest, context: grpc.ServicerContext) -> profile_pb2.GetProfileResponse:  # noqa: N802
+        workspace = workspace_of(context)
+        kind, value = stored_identifier(self._hasher, workspace, request.identifier, field="identifier")
+        stored_kind = f"external:{request.identifier.namespace}" if kind is IdentifierKind.EXTERNAL else kind.value
+        view = self._store.get(workspace, stored_kind, value)
+        return profile_pb2.GetProfileResponse(profile=to_proto(view))
+
+    def ListProfiles(self, request: profile_pb2.ListProfilesRequest, context: grpc.ServicerContext) -> profile_pb2.ListProfilesResponse:  # noqa: N802
+        workspace = workspace_of(context)
+        views, token, total = self._store.page(workspace, _page_size(request.page_size), request.page_token)
+        return profile_pb2.ListProfilesResponse(
+            profiles=[to_proto(v) for v in views], next_page_token=token, total_count=total
+        )
+
+
+class ProfilePrivacyServicer(privacy_pb2_grpc.PrivacyServiceServicer):
+    def __init__(self, store: ProfileStore, hasher: PiiHasher) -> None:
+        self._store = store
+        self._hasher = hasher
+
+    def _subject(self, request: privacy_pb2.ExportSubjectRequest | privacy_pb2.EraseSubjectRequest,
+                 context: grpc.ServicerContext) -> tuple[str, dict[IdentifierKind, set[str]], str]:
+        workspace = workspace_of(context)
+        subject = request.subject
+        if not subject.identifiers and not subject.profile_id:
+            raise InvalidArgument.field("subject", "give at least one identifier or the profile_id")
+        values = subject_values(self._hasher, workspace, list(subject.identifiers)) if subject.identifiers else {}
+        return workspace, values, subject.profile_id
+
+    def ExportSubject(self, request: privacy_pb2.ExportSubjectRequest, context: grpc.ServicerContext) -> privacy_pb2.ExportSubjectResponse:  # noqa: N802
+        workspace, values, profile_id = self._subject(request, context)
+        bundle = self._store.export(workspace, values, profile_id)
+        return privacy_pb2.ExportSubjectResponse(service="profile", bundle_json=orjson.dumps(bundle))
+
+    def EraseSubject(self, request: privacy_pb2.EraseSubjectRequest, context: grpc.ServicerContext) -> privacy_pb2.EraseSubjectResponse:  # noqa: N802
+        workspace, values, profile_id = self._subject(request, context)
+        counts = self._store.erase(workspace, values, profile_id)
+        return privacy_pb2.EraseSubjectResponse(
+            service="profile",
+            erased=[privacy_pb2.ErasedRows(table=t, rows=n) for t, n in sorted(counts.items())],
+            erased_at=to_timestamp(datetime.now(UTC)),
+        )

@@ -1,0 +1,64 @@
+"""Profile's tables: profiles, the identity links, merge records, its change feed and cursors."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, MetaData, String, Table
+
+from precis_common.feed import cursor_table, feed_table
+
+metadata = MetaData()
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("profile_id", String(36), primary_key=True),
+    Column("workspace_id", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # {trait: value}; trait_times holds {trait: event time (ISO)} for last-write-wins.
+    Column("traits", JSON, nullable=False),
+    Column("trait_times", JSON, nullable=False),
+    Column("event_count", BigInteger, nullable=False),
+    Column("event_counts", JSON, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=True),
+    Column("last_seen", DateTime(timezone=True), nullable=True),
+    # Set when this profile was merged into another; lookups follow it.
+    Column("merged_into", String(36), nullable=True),
+    Index("ix_profiles_workspace_created", "workspace_id", "created_at", "profile_id"),
+    Index("ix_profiles_merged_into", "merged_into"),
+)
+
+# One row per identifier value; email and phone values are keyed hashes, never clear text.
+identities = Table(
+    "identities",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("kind", String(80), primary_key=True),
+    Column("value", String(512), primary_key=True),
+    Column("profile_id", String(36), nullable=False),
+    Column("source_message_id", String(128), nullable=False),
+    Column("linked_at", DateTime(timezone=True), nullable=False),
+    Index("ix_identities_profile", "profile_id"),
+)
+
+merges = Table(
+    "merges",
+    metadata,
+    Column("merge_id", String(36), primary_key=True),
+    Column("workspace_id", String(64), nullable=False),
+    Column("profile_id", String(36), nullable=False),
+    Column("other_profile_id", String(36), nullable=False),
+    Column("kind", String(80), nullable=False),
+    Column("value", String(512), nullable=False),
+    Column("source_message_id", String(128), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Index("ix_merges_profile", "profile_id"),
+    Index("ix_merges_other", "other_profile_id"),
+)
+
+profile_changes = feed_table(
+    metadata, "profile_changes", Column("profile_id", String(36), nullable=False, index=True)
+)
+
+feed_cursors = cursor_table(metadata)
