@@ -1,0 +1,3 @@
+"""Shared pytest fixtures live in libs/common (precis_common.testing) so every suite uses them."""
+
+pytest_plugins = ["precis_common.testing"]
