@@ -1,0 +1,170 @@
+"""The profile service in process with a real ingestion service, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import grpc
+import orjson
+import pytest
+from sqlalchemy import func, select
+
+from precis.common.v1 import feed_pb2, feed_pb2_grpc, privacy_pb2, privacy_pb2_grpc, types_pb2
+from precis.ingestion.v1 import ingestion_pb2, ingestion_pb2_grpc
+from precis.profile.v1 import profile_pb2, profile_pb2_grpc
+from precis_ingestion.app import IngestionApp
+from precis_ingestion.app import build as build_ingestion
+from precis_ingestion.app import start as start_ingestion
+from precis_ingestion.settings import IngestionSettings
+from precis_profile.app import ProfileApp, build, start
+from precis_profile.settings import ProfileSettings
+from precis_profile.store import identities, profiles
+
+E = ingestion_pb2.Event
+T = types_pb2
+WS = (("x-precis-workspace", "brand-a"),)
+
+
+@dataclass
+class Suite:
+    ingestion: IngestionApp
+    profile: ProfileApp
+    events: ingestion_pb2_grpc.IngestionServiceStub
+    profiles: profile_pb2_grpc.ProfileServiceStub
+    privacy: privacy_pb2_grpc.PrivacyServiceStub
+
+    def send(self, *events: ingestion_pb2.Event) -> None:
+        self.events.Batch(ingestion_pb2.BatchRequest(events=list(events)), metadata=WS)
+        # Apply synchronously: the consumer thread is off in these tests, so they are exact.
+        while self.profile.consumer.run_once():
+            pass
+
+    def get(self, kind: int, value: str, namespace: str = "") -> profile_pb2.Profile:
+        identifier = T.Identifier(type=kind, value=value, namespace=namespace)
+        return self.profiles.GetProfile(profile_pb2.GetProfileRequest(identifier=identifier), metadata=WS).profile
+
+
+@pytest.fixture
+def suite(database_url_factory: object, tmp_path: object) -> Iterator[Suite]:
+    ingestion = start_ingestion(build_ingestion(IngestionSettings(
+        ingestion_database_url=database_url_factory("ingestion"), ingestion_grpc_port=0, state_dir=tmp_path,  # type: ignore[operator]
+    ), configure_logs=False))
+    profile = start(build(ProfileSettings(
+        profile_database_url=database_url_factory("profile"), profile_grpc_port=0, state_dir=tmp_path,  # type: ignore[operator]
+        profile_ingestion_target=f"127.0.0.1:{ingestion.port}", profile_consume=False,
+    ), configure_logs=False))
+    channel = grpc.insecure_channel(f"127.0.0.1:{profile.port}")
+    yield Suite(
+        ingestion, profile,
+        ingestion_pb2_grpc.IngestionServiceStub(grpc.insecure_channel(f"127.0.0.1:{ingestion.port}")),
+        profile_pb2_grpc.ProfileServiceStub(channel), privacy_pb2_grpc.PrivacyServiceStub(channel),
+    )
+    profile.stop(0)
+    ingestion.stop(0)
+
+
+def identify(uid: str = "", anon: str = "", at: datetime | None = None, **traits: object) -> ingestion_pb2.Event:
+    e = E(type=ingestion_pb2.EVENT_TYPE_IDENTIFY, user_id=uid, anonymous_id=anon, traits_json=orjson.dumps(traits))
+    if at:
+        e.timestamp.FromDatetime(at)
+    return e
+
+
+def track(name: str, uid: str = "", anon: str = "") -> ingestion_pb2.Event:
+    return E(type=ingestion_pb2.EVENT_TYPE_TRACK, event=name, user_id=uid, anonymous_id=anon)
+
+
+def test_anonymous_browsing_and_login_become_one_profile(suite: Suite) -> None:
+    suite.send(track("Product Viewed", anon="a1"), track("Product Viewed", anon="a1"))
+    anonymous = suite.get(T.IDENTIFIER_TYPE_ANONYMOUS_ID, "a1")
+    suite.send(identify(uid="u1", anon="a1", email="Ann@Example.com", name="Ann"), track("Order Completed", uid="u1"))
+    by_email = suite.get(T.IDENTIFIER_TYPE_EMAIL, " ann@example.COM")
+    by_user = suite.get(T.IDENTIFIER_TYPE_USER_ID, "u1")
+    assert by_email.profile_id == by_user.profile_id == anonymous.profile_id
+    assert by_user.event_count == 4
+    assert dict(by_user.event_counts) == {"Product Viewed": 2, "identify": 1, "Order Completed": 1}
+    assert orjson.loads(by_user.traits_json) == {"name": "Ann"}
+    shown = {(i.identifier.type, i.identifier.value) for i in by_user.identifiers}
+    assert (T.IDENTIFIER_TYPE_USER_ID, "u1") in shown
+    email_shown = next(v for t, v in shown if t == T.IDENTIFIER_TYPE_EMAIL)
+    assert "ann" not in email_shown.lower() and email_shown.startswith("hmac:")
+
+
+def test_profiles_merge_when_an_event_links_them(suite: Suite) -> None:
+    suite.send(track("Viewed", anon="web-1"), identify(uid="u7", email="lee@example.com"))
+    first = suite.get(T.IDENTIFIER_TYPE_ANONYMOUS_ID, "web-1")
+    second = suite.get(T.IDENTIFIER_TYPE_USER_ID, "u7")
+    assert first.profile_id != second.profile_id
+    suite.send(identify(anon="web-1", email="lee@example.com"))
+    merged = suite.get(T.IDENTIFIER_TYPE_ANONYMOUS_ID, "web-1")
+    assert merged.profile_id == second.profile_id
+    assert list(merged.merged_profile_ids) == [first.profile_id]
+    assert merged.event_count == 3
+    total = suite.profiles.ListProfiles(profile_pb2.ListProfilesRequest(), metadata=WS).total_count
+    assert total == 1
+    feed = feed_pb2_grpc.FeedServiceStub(grpc.insecure_channel(f"127.0.0.1:{suite.profile.port}"))
+    kinds = [e.kind for r in feed.ReadFeed(feed_pb2.ReadFeedRequest(feed="profile_changes")) for e in r.entries]
+    assert "profile.merged" in kinds and kinds.count("profile.upserted") >= 2
+
+
+def test_a_shared_email_never_fuses_two_customers(suite: Suite) -> None:
+    suite.send(identify(uid="mum", email="family@example.com"), identify(uid="dad", email="family@example.com"))
+    mum = suite.get(T.IDENTIFIER_TYPE_USER_ID, "mum")
+    dad = suite.get(T.IDENTIFIER_TYPE_USER_ID, "dad")
+    assert mum.profile_id != dad.profile_id
+    assert suite.get(T.IDENTIFIER_TYPE_EMAIL, "family@example.com").profile_id == mum.profile_id
+
+
+def test_traits_follow_event_time_not_arrival_order(suite: Suite) -> None:
+    suite.send(
+        identify(uid="u1", at=datetime(2026, 3, 2, tzinfo=UTC), stage="newborn"),
+        identify(uid="u1", at=datetime(2026, 1, 5, tzinfo=UTC), stage="expecting", city="Hangzhou"),
+    )
+    profile = suite.get(T.IDENTIFIER_TYPE_USER_ID, "u1")
+    assert orjson.loads(profile.traits_json) == {"stage": "newborn", "city": "Hangzhou"}
+    assert profile.first_seen.ToDatetime(tzinfo=UTC) == datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def test_unknown_profile_and_bad_identifiers(suite: Suite) -> None:
+    with pytest.raises(grpc.RpcError) as err:
+        suite.get(T.IDENTIFIER_TYPE_USER_ID, "nobody")
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as err:
+        suite.get(T.IDENTIFIER_TYPE_UNSPECIFIED, "x")
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as err:
+        suite.get(T.IDENTIFIER_TYPE_PHONE, "12")
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_list_profiles_pages_through_everything(suite: Suite) -> None:
+    suite.send(*[identify(uid=f"u{i}") for i in range(7)])
+    seen: list[str] = []
+    token = ""
+    while True:
+        page = suite.profiles.ListProfiles(profile_pb2.ListProfilesRequest(page_size=3, page_token=token), metadata=WS)
+        assert page.total_count == 7
+        seen.extend(p.profile_id for p in page.profiles)
+        token = page.next_page_token
+        if not token:
+            break
+    assert len(seen) == len(set(seen)) == 7
+
+
+def test_erasure_removes_every_row_of_the_subject(suite: Suite) -> None:
+    suite.send(track("Viewed", anon="a1"), identify(uid="u1", anon="a1", email="ann@example.com"), identify(uid="u2"))
+    subject = privacy_pb2.DataSubject(identifiers=[T.Identifier(type=T.IDENTIFIER_TYPE_USER_ID, value="u1")])
+    bundle = orjson.loads(suite.privacy.ExportSubject(privacy_pb2.ExportSubjectRequest(subject=subject), metadata=WS).bundle_json)
+    assert len(bundle["profiles"]) == 1 and {i["type"] for i in bundle["profiles"][0]["identifiers"]} == {
+        "user_id", "anonymous_id", "email"}
+    receipt = suite.privacy.EraseSubject(privacy_pb2.EraseSubjectRequest(subject=subject), metadata=WS)
+    erased = {r.table: r.rows for r in receipt.erased}
+    assert erased["profiles"] == 1 and erased["identities"] == 3
+    with suite.profile.database.read() as session:
+        assert session.execute(select(func.count()).select_from(profiles)).scalar_one() == 1  # u2 stays
+        assert session.execute(select(func.count()).select_from(identities)).scalar_one() == 1
+    with pytest.raises(grpc.RpcError):
+        suite.get(T.IDENTIFIER_TYPE_EMAIL, "ann@example.com")
