@@ -16,7 +16,14 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 
 from precis.common.v1 import feed_pb2, feed_pb2_grpc
 from precis_common.db import Database
-from precis_common.feed import FeedConsumer, FeedServicer, FeedWriter, NewEntry, cursor_table, feed_table
+from precis_common.feed import (
+    FeedConsumer,
+    FeedServicer,
+    FeedWriter,
+    NewEntry,
+    cursor_table,
+    feed_table,
+)
 from precis_common.grpc_client import open_channel
 from precis_common.grpc_server import GrpcServer
 
@@ -24,7 +31,10 @@ metadata = MetaData()
 changes = feed_table(metadata, "changes")
 cursors = cursor_table(metadata)
 applied = Table(
-    "applied", metadata, Column("seq", Integer, primary_key=True), Column("kind", String(64), nullable=False)
+    "applied",
+    metadata,
+    Column("seq", Integer, primary_key=True),
+    Column("kind", String(64), nullable=False),
 )
 
 
@@ -46,7 +56,11 @@ def append(db: Database, writer: FeedWriter, kind: str, hold: float = 0.0) -> No
 
 def read_after(db: Database, after: int) -> list[int]:
     with db.read() as session:
-        return list(session.execute(select(changes.c.seq).where(changes.c.seq > after).order_by(changes.c.seq)).scalars())
+        return list(
+            session.execute(
+                select(changes.c.seq).where(changes.c.seq > after).order_by(changes.c.seq)
+            ).scalars()
+        )
 
 
 def test_a_second_writer_waits_until_the_first_commits(db: Database) -> None:
@@ -106,7 +120,11 @@ def test_concurrent_writers_never_make_a_reader_skip_an_entry(db: Database) -> N
 def feed_server(db: Database) -> Iterator[tuple[GrpcServer, FeedWriter]]:
     writer = FeedWriter(changes)
     server = GrpcServer(name="producer", host="127.0.0.1", port=0)
-    server.add(feed_pb2_grpc.add_FeedServiceServicer_to_server, FeedServicer(db, [writer]), "precis.common.v1.FeedService")
+    server.add(
+        feed_pb2_grpc.add_FeedServiceServicer_to_server,
+        FeedServicer(db, [writer]),
+        "precis.common.v1.FeedService",
+    )
     server.start()
     yield server, writer
     server.stop(0)
@@ -114,12 +132,20 @@ def feed_server(db: Database) -> Iterator[tuple[GrpcServer, FeedWriter]]:
 
 def consumer_for(db: Database, port: int, apply: Any) -> FeedConsumer:
     return FeedConsumer(
-        consumer="test", feed="changes", channel=open_channel(f"127.0.0.1:{port}"), database=db,
-        cursors=cursors, apply=apply, tracer=TracerProvider().get_tracer("test"), batch_size=7,
+        consumer="test",
+        feed="changes",
+        channel=open_channel(f"127.0.0.1:{port}"),
+        database=db,
+        cursors=cursors,
+        apply=apply,
+        tracer=TracerProvider().get_tracer("test"),
+        batch_size=7,
     )
 
 
-def test_consumer_applies_every_entry_once_even_when_a_batch_fails(db: Database, feed_server: Any) -> None:
+def test_consumer_applies_every_entry_once_even_when_a_batch_fails(
+    db: Database, feed_server: Any
+) -> None:
     server, writer = feed_server
     for i in range(30):
         append(db, writer, f"k{i}")
@@ -153,7 +179,11 @@ def test_consumer_thread_catches_up_after_the_producer_was_down(db: Database) ->
     for i in range(5):
         append(db, writer, f"early{i}")
     server = GrpcServer(name="producer", host="127.0.0.1", port=0)
-    server.add(feed_pb2_grpc.add_FeedServiceServicer_to_server, FeedServicer(db, [writer]), "precis.common.v1.FeedService")
+    server.add(
+        feed_pb2_grpc.add_FeedServiceServicer_to_server,
+        FeedServicer(db, [writer]),
+        "precis.common.v1.FeedService",
+    )
     port = server.start()
     server.stop(0)  # the producer goes away; its port is remembered
 
@@ -165,7 +195,11 @@ def test_consumer_thread_catches_up_after_the_producer_was_down(db: Database) ->
     time.sleep(0.5)
     assert consumer.position() == 0 and consumer.last_error
     again = GrpcServer(name="producer", host="127.0.0.1", port=port)
-    again.add(feed_pb2_grpc.add_FeedServiceServicer_to_server, FeedServicer(db, [writer]), "precis.common.v1.FeedService")
+    again.add(
+        feed_pb2_grpc.add_FeedServiceServicer_to_server,
+        FeedServicer(db, [writer]),
+        "precis.common.v1.FeedService",
+    )
     again.start()
     try:
         append(db, writer, "late")
@@ -188,7 +222,9 @@ def test_read_feed_long_polls_until_an_append_arrives(db: Database, feed_server:
     stub = feed_pb2_grpc.FeedServiceStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
     threading.Timer(0.3, lambda: append(db, writer, "wake")).start()
     started = time.monotonic()
-    responses = list(stub.ReadFeed(feed_pb2.ReadFeedRequest(feed="changes", wait_ms=5000), timeout=10))
+    responses = list(
+        stub.ReadFeed(feed_pb2.ReadFeedRequest(feed="changes", wait_ms=5000), timeout=10)
+    )
     assert [e.kind for r in responses for e in r.entries] == ["wake"]
     assert time.monotonic() - started < 4
 

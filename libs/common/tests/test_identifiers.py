@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from precis_common.errors import InvalidArgument
-from precis_common.identifiers import IdentifierKind, PiiHasher, normalize_email, normalize_phone, parse_identifier_type
+from precis_common.identifiers import (
+    IdentifierKind,
+    PiiHasher,
+    normalize_email,
+    normalize_phone,
+    parse_identifier_type,
+)
 
 SECRET = "a-test-secret-of-enough-length"
 
@@ -16,7 +22,9 @@ def test_email_is_trimmed_and_lowercased() -> None:
     assert normalize_email("  Ann.Lee+news@Example.COM ") == "ann.lee+news@example.com"
 
 
-@pytest.mark.parametrize("bad", ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "a@@b.com"])
+@pytest.mark.parametrize(
+    "bad", ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "a@@b.com"]
+)
 def test_invalid_emails_are_refused_with_the_field(bad: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         normalize_email(bad, field="traits.email")
@@ -53,7 +61,9 @@ def test_hash_is_keyed_per_workspace_and_stable() -> None:
 
 def test_email_and_phone_hashes_live_in_different_domains() -> None:
     hasher = PiiHasher(SECRET)
-    assert hasher.hash_normalized("w", IdentifierKind.EMAIL, "x") != hasher.hash_normalized("w", IdentifierKind.PHONE, "x")
+    assert hasher.hash_normalized("w", IdentifierKind.EMAIL, "x") != hasher.hash_normalized(
+        "w", IdentifierKind.PHONE, "x"
+    )
 
 
 @given(st.emails())
@@ -65,7 +75,10 @@ def test_normalizing_an_email_twice_changes_nothing(email: str) -> None:
 
 def test_identifier_types_parse_and_name_the_field() -> None:
     assert parse_identifier_type("email") == (IdentifierKind.EMAIL, "")
-    assert parse_identifier_type("external:wechat_openid") == (IdentifierKind.EXTERNAL, "wechat_openid")
+    assert parse_identifier_type("external:wechat_openid") == (
+        IdentifierKind.EXTERNAL,
+        "wechat_openid",
+    )
     for bad in ("fax", "external", "external:Bad Name", "email:x"):
         with pytest.raises(InvalidArgument) as err:
             parse_identifier_type(bad)

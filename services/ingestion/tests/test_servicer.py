@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import grpc
 import pytest
-from grpc_status import rpc_status
 from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from sqlalchemy import func, select
 
 from precis.common.v1 import feed_pb2, feed_pb2_grpc, privacy_pb2, privacy_pb2_grpc, types_pb2
@@ -24,7 +24,9 @@ OTHER = (("x-precis-workspace", "brand-b"),)
 
 @pytest.fixture
 def app(database_url: str, tmp_path: object) -> Iterator[IngestionApp]:
-    settings = IngestionSettings(ingestion_database_url=database_url, ingestion_grpc_port=0, state_dir=tmp_path)
+    settings = IngestionSettings(
+        ingestion_database_url=database_url, ingestion_grpc_port=0, state_dir=tmp_path
+    )
     application = start(build(settings, configure_logs=False))
     yield application
     application.stop(0)
@@ -54,7 +56,9 @@ def violations(err: grpc.RpcError) -> dict[str, str]:
 
 def test_track_is_stored_once_per_message_id(app: IngestionApp, channel: grpc.Channel) -> None:
     stub = ingestion_pb2_grpc.IngestionServiceStub(channel)
-    event = E(message_id="m-1", event="Order Completed", user_id="u1", properties_json=b'{"revenue": 20}')
+    event = E(
+        message_id="m-1", event="Order Completed", user_id="u1", properties_json=b'{"revenue": 20}'
+    )
     first = stub.Track(ingestion_pb2.TrackRequest(event=event), metadata=WS)
     again = stub.Track(ingestion_pb2.TrackRequest(event=event), metadata=WS)
     other = stub.Track(ingestion_pb2.TrackRequest(event=event), metadata=OTHER)
@@ -64,10 +68,15 @@ def test_track_is_stored_once_per_message_id(app: IngestionApp, channel: grpc.Ch
     assert stored_count(app) == 2
 
 
-def test_invalid_event_fails_with_field_details_and_stores_nothing(app: IngestionApp, channel: grpc.Channel) -> None:
+def test_invalid_event_fails_with_field_details_and_stores_nothing(
+    app: IngestionApp, channel: grpc.Channel
+) -> None:
     stub = ingestion_pb2_grpc.IngestionServiceStub(channel)
     with pytest.raises(grpc.RpcError) as err:
-        stub.Identify(ingestion_pb2.IdentifyRequest(event=E(user_id="u1", traits_json=b'{"email": "nope"}')), metadata=WS)
+        stub.Identify(
+            ingestion_pb2.IdentifyRequest(event=E(user_id="u1", traits_json=b'{"email": "nope"}')),
+            metadata=WS,
+        )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert violations(err.value) == {"traits.email": "is not a valid email address"}
     assert stored_count(app) == 0
@@ -83,12 +92,37 @@ def test_calls_without_a_workspace_are_refused(channel: grpc.Channel) -> None:
 
 def test_batch_rejects_bad_events_alone(app: IngestionApp, channel: grpc.Channel) -> None:
     stub = ingestion_pb2_grpc.IngestionServiceStub(channel)
-    response = stub.Batch(ingestion_pb2.BatchRequest(events=[
-        E(type=ingestion_pb2.EVENT_TYPE_TRACK, message_id="a", event="Product Viewed", anonymous_id="anon-1"),
-        E(type=ingestion_pb2.EVENT_TYPE_TRACK, message_id="b", event="", anonymous_id="anon-1"),
-        E(type=ingestion_pb2.EVENT_TYPE_IDENTIFY, message_id="c", user_id="u1", traits_json=b'{"email": "a@b.co"}'),
-        E(type=ingestion_pb2.EVENT_TYPE_TRACK, message_id="a", event="Product Viewed", anonymous_id="anon-1"),
-    ]), metadata=WS)
+    response = stub.Batch(
+        ingestion_pb2.BatchRequest(
+            events=[
+                E(
+                    type=ingestion_pb2.EVENT_TYPE_TRACK,
+                    message_id="a",
+                    event="Product Viewed",
+                    anonymous_id="anon-1",
+                ),
+                E(
+                    type=ingestion_pb2.EVENT_TYPE_TRACK,
+                    message_id="b",
+                    event="",
+                    anonymous_id="anon-1",
+                ),
+                E(
+                    type=ingestion_pb2.EVENT_TYPE_IDENTIFY,
+                    message_id="c",
+                    user_id="u1",
+                    traits_json=b'{"email": "a@b.co"}',
+                ),
+                E(
+                    type=ingestion_pb2.EVENT_TYPE_TRACK,
+                    message_id="a",
+                    event="Product Viewed",
+                    anonymous_id="anon-1",
+                ),
+            ]
+        ),
+        metadata=WS,
+    )
     statuses = [(r.index, r.message_id, r.status) for r in response.results]
     assert statuses == [
         (0, "a", ingestion_pb2.EVENT_STATUS_ACCEPTED),
@@ -110,13 +144,26 @@ def test_oversized_batch_is_refused_whole(app: IngestionApp, channel: grpc.Chann
     assert stored_count(app) == 0
 
 
-def test_accepted_events_appear_on_the_feed_in_order_without_pii(app: IngestionApp, channel: grpc.Channel) -> None:
+def test_accepted_events_appear_on_the_feed_in_order_without_pii(
+    app: IngestionApp, channel: grpc.Channel
+) -> None:
     stub = ingestion_pb2_grpc.IngestionServiceStub(channel)
-    stub.Identify(ingestion_pb2.IdentifyRequest(event=E(message_id="i", user_id="u1", traits_json=b'{"email": "Ann@Example.com"}')), metadata=WS)
-    stub.Track(ingestion_pb2.TrackRequest(event=E(message_id="t", event="Signed Up", user_id="u1")), metadata=WS)
+    stub.Identify(
+        ingestion_pb2.IdentifyRequest(
+            event=E(message_id="i", user_id="u1", traits_json=b'{"email": "Ann@Example.com"}')
+        ),
+        metadata=WS,
+    )
+    stub.Track(
+        ingestion_pb2.TrackRequest(event=E(message_id="t", event="Signed Up", user_id="u1")),
+        metadata=WS,
+    )
     feed = feed_pb2_grpc.FeedServiceStub(channel)
     entries = [e for r in feed.ReadFeed(feed_pb2.ReadFeedRequest(feed="events")) for e in r.entries]
-    assert [(e.kind, e.workspace_id) for e in entries] == [("identify", "brand-a"), ("track", "brand-a")]
+    assert [(e.kind, e.workspace_id) for e in entries] == [
+        ("identify", "brand-a"),
+        ("track", "brand-a"),
+    ]
     assert entries[0].seq < entries[1].seq
     assert all(b"ann@example.com" not in e.payload.lower() for e in entries)
     stored = ingestion_pb2.StoredEvent.FromString(entries[0].payload)
@@ -139,14 +186,29 @@ def test_replay_by_time_range(channel: grpc.Channel) -> None:
 
 def test_privacy_export_and_erase_by_email(app: IngestionApp, channel: grpc.Channel) -> None:
     stub = ingestion_pb2_grpc.IngestionServiceStub(channel)
-    stub.Identify(ingestion_pb2.IdentifyRequest(event=E(message_id="i", anonymous_id="a9", traits_json=b'{"email": "ann@example.com"}')), metadata=WS)
-    stub.Track(ingestion_pb2.TrackRequest(event=E(message_id="t", event="Viewed", anonymous_id="a9")), metadata=WS)
-    stub.Track(ingestion_pb2.TrackRequest(event=E(message_id="o", event="Viewed", anonymous_id="someone-else")), metadata=WS)
+    stub.Identify(
+        ingestion_pb2.IdentifyRequest(
+            event=E(message_id="i", anonymous_id="a9", traits_json=b'{"email": "ann@example.com"}')
+        ),
+        metadata=WS,
+    )
+    stub.Track(
+        ingestion_pb2.TrackRequest(event=E(message_id="t", event="Viewed", anonymous_id="a9")),
+        metadata=WS,
+    )
+    stub.Track(
+        ingestion_pb2.TrackRequest(
+            event=E(message_id="o", event="Viewed", anonymous_id="someone-else")
+        ),
+        metadata=WS,
+    )
     privacy = privacy_pb2_grpc.PrivacyServiceStub(channel)
-    subject = privacy_pb2.DataSubject(identifiers=[
-        types_pb2.Identifier(type=types_pb2.IDENTIFIER_TYPE_EMAIL, value="ANN@example.com"),
-        types_pb2.Identifier(type=types_pb2.IDENTIFIER_TYPE_ANONYMOUS_ID, value="a9"),
-    ])
+    subject = privacy_pb2.DataSubject(
+        identifiers=[
+            types_pb2.Identifier(type=types_pb2.IDENTIFIER_TYPE_EMAIL, value="ANN@example.com"),
+            types_pb2.Identifier(type=types_pb2.IDENTIFIER_TYPE_ANONYMOUS_ID, value="a9"),
+        ]
+    )
     bundle = privacy.ExportSubject(privacy_pb2.ExportSubjectRequest(subject=subject), metadata=WS)
     assert bundle.bundle_json.count(b'"message_id"') == 2
     receipt = privacy.EraseSubject(privacy_pb2.EraseSubjectRequest(subject=subject), metadata=WS)
@@ -160,6 +222,13 @@ def test_health_reports_serving_once_ready(channel: grpc.Channel) -> None:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     health = health_pb2_grpc.HealthStub(channel)
-    assert health.Check(health_pb2.HealthCheckRequest(service="")).status == health_pb2.HealthCheckResponse.SERVING
-    assert health.Check(health_pb2.HealthCheckRequest(service="precis.ingestion.v1.IngestionService")).status == \
-        health_pb2.HealthCheckResponse.SERVING
+    assert (
+        health.Check(health_pb2.HealthCheckRequest(service="")).status
+        == health_pb2.HealthCheckResponse.SERVING
+    )
+    assert (
+        health.Check(
+            health_pb2.HealthCheckRequest(service="precis.ingestion.v1.IngestionService")
+        ).status
+        == health_pb2.HealthCheckResponse.SERVING
+    )

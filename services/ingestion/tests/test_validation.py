@@ -10,14 +10,29 @@ import pytest
 from precis.ingestion.v1 import ingestion_pb2
 from precis_common.errors import InvalidArgument
 from precis_common.identifiers import PiiHasher
-from precis_ingestion.validation import IDENTIFY, MAX_EVENT_BYTES, TRACK, check_batch_limits, validate_event
+from precis_ingestion.validation import (
+    IDENTIFY,
+    MAX_EVENT_BYTES,
+    TRACK,
+    check_batch_limits,
+    validate_event,
+)
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 HASHER = PiiHasher("a-test-secret-of-enough-length", default_phone_region="CN")
 
 
-def check(event: ingestion_pb2.Event, expected: int | None = None, prefix: str = "") -> ingestion_pb2.StoredEvent:
-    return validate_event(event, workspace_id="w", hasher=HASHER, received_at=NOW, expected_type=expected, prefix=prefix).stored
+def check(
+    event: ingestion_pb2.Event, expected: int | None = None, prefix: str = ""
+) -> ingestion_pb2.StoredEvent:
+    return validate_event(
+        event,
+        workspace_id="w",
+        hasher=HASHER,
+        received_at=NOW,
+        expected_type=expected,
+        prefix=prefix,
+    ).stored
 
 
 def fields(event: ingestion_pb2.Event, expected: int | None = TRACK) -> dict[str, str]:
@@ -33,9 +48,13 @@ def ts(value: datetime) -> ingestion_pb2.Event:
 
 
 def test_identify_replaces_email_and_phone_with_keyed_hashes() -> None:
-    stored = check(ingestion_pb2.Event(
-        user_id="u1", traits_json=b'{"email": " Ann@Example.com", "phone": "138 0013 8000", "name": "Ann"}'
-    ), IDENTIFY)
+    stored = check(
+        ingestion_pb2.Event(
+            user_id="u1",
+            traits_json=b'{"email": " Ann@Example.com", "phone": "138 0013 8000", "name": "Ann"}',
+        ),
+        IDENTIFY,
+    )
     assert stored.email_hash == HASHER.hash_email("w", "ann@example.com")
     assert stored.phone_hash == HASHER.hash_phone("w", "+8613800138000")
     assert orjson.loads(stored.traits_json) == {"name": "Ann"}
@@ -44,7 +63,12 @@ def test_identify_replaces_email_and_phone_with_keyed_hashes() -> None:
 
 
 def test_large_integers_keep_their_precision() -> None:
-    stored = check(ingestion_pb2.Event(event="x", user_id="u", properties_json=b'{"order_id": 12345678901234567}'), TRACK)
+    stored = check(
+        ingestion_pb2.Event(
+            event="x", user_id="u", properties_json=b'{"order_id": 12345678901234567}'
+        ),
+        TRACK,
+    )
     assert orjson.loads(stored.properties_json)["order_id"] == 12345678901234567
 
 
@@ -57,7 +81,11 @@ def test_missing_fields_are_each_named() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "reason"),
-    [(b"{not json", "is not valid JSON"), (b"[1, 2]", "must be a JSON object"), (b'"text"', "must be a JSON object")],
+    [
+        (b"{not json", "is not valid JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b'"text"', "must be a JSON object"),
+    ],
 )
 def test_properties_must_be_a_json_object(raw: bytes, reason: str) -> None:
     got = fields(ingestion_pb2.Event(event="x", user_id="u", properties_json=raw))
@@ -65,7 +93,9 @@ def test_properties_must_be_a_json_object(raw: bytes, reason: str) -> None:
 
 
 def test_wrongly_typed_personal_traits_are_refused() -> None:
-    got = fields(ingestion_pb2.Event(user_id="u", traits_json=b'{"email": 42, "phone": "12"}'), IDENTIFY)
+    got = fields(
+        ingestion_pb2.Event(user_id="u", traits_json=b'{"email": 42, "phone": "12"}'), IDENTIFY
+    )
     assert set(got) == {"traits.email", "traits.phone"}
     assert got["traits.email"] == "must be a string"
 
@@ -107,12 +137,17 @@ def test_batch_prefix_is_applied_to_field_paths() -> None:
 def test_batch_limits() -> None:
     with pytest.raises(InvalidArgument):
         check_batch_limits(ingestion_pb2.BatchRequest())
-    too_many = ingestion_pb2.BatchRequest(events=[ingestion_pb2.Event(type=TRACK, event="x", user_id="u")] * 501)
+    too_many = ingestion_pb2.BatchRequest(
+        events=[ingestion_pb2.Event(type=TRACK, event="x", user_id="u")] * 501
+    )
     with pytest.raises(InvalidArgument) as err:
         check_batch_limits(too_many)
     assert err.value.violations[0].field == "batch"
     heavy = ingestion_pb2.BatchRequest(
-        events=[ingestion_pb2.Event(type=TRACK, event="x", user_id="u", properties_json=b"x" * 30000)] * 20
+        events=[
+            ingestion_pb2.Event(type=TRACK, event="x", user_id="u", properties_json=b"x" * 30000)
+        ]
+        * 20
     )
     with pytest.raises(InvalidArgument, match="524288"):
         check_batch_limits(heavy)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,30 +43,58 @@ class Suite:
 
     def get(self, kind: int, value: str, namespace: str = "") -> profile_pb2.Profile:
         identifier = T.Identifier(type=kind, value=value, namespace=namespace)
-        return self.profiles.GetProfile(profile_pb2.GetProfileRequest(identifier=identifier), metadata=WS).profile
+        return self.profiles.GetProfile(
+            profile_pb2.GetProfileRequest(identifier=identifier), metadata=WS
+        ).profile
 
 
 @pytest.fixture
 def suite(database_url_factory: object, tmp_path: object) -> Iterator[Suite]:
-    ingestion = start_ingestion(build_ingestion(IngestionSettings(
-        ingestion_database_url=database_url_factory("ingestion"), ingestion_grpc_port=0, state_dir=tmp_path,  # type: ignore[operator]
-    ), configure_logs=False))
-    profile = start(build(ProfileSettings(
-        profile_database_url=database_url_factory("profile"), profile_grpc_port=0, state_dir=tmp_path,  # type: ignore[operator]
-        profile_ingestion_target=f"127.0.0.1:{ingestion.port}", profile_consume=False,
-    ), configure_logs=False))
+    ingestion = start_ingestion(
+        build_ingestion(
+            IngestionSettings(
+                ingestion_database_url=database_url_factory("ingestion"),
+                ingestion_grpc_port=0,
+                state_dir=tmp_path,  # type: ignore[operator]
+            ),
+            configure_logs=False,
+        )
+    )
+    profile = start(
+        build(
+            ProfileSettings(
+                profile_database_url=database_url_factory("profile"),
+                profile_grpc_port=0,
+                state_dir=tmp_path,  # type: ignore[operator]
+                profile_ingestion_target=f"127.0.0.1:{ingestion.port}",
+                profile_consume=False,
+            ),
+            configure_logs=False,
+        )
+    )
     channel = grpc.insecure_channel(f"127.0.0.1:{profile.port}")
     yield Suite(
-        ingestion, profile,
-        ingestion_pb2_grpc.IngestionServiceStub(grpc.insecure_channel(f"127.0.0.1:{ingestion.port}")),
-        profile_pb2_grpc.ProfileServiceStub(channel), privacy_pb2_grpc.PrivacyServiceStub(channel),
+        ingestion,
+        profile,
+        ingestion_pb2_grpc.IngestionServiceStub(
+            grpc.insecure_channel(f"127.0.0.1:{ingestion.port}")
+        ),
+        profile_pb2_grpc.ProfileServiceStub(channel),
+        privacy_pb2_grpc.PrivacyServiceStub(channel),
     )
     profile.stop(0)
     ingestion.stop(0)
 
 
-def identify(uid: str = "", anon: str = "", at: datetime | None = None, **traits: object) -> ingestion_pb2.Event:
-    e = E(type=ingestion_pb2.EVENT_TYPE_IDENTIFY, user_id=uid, anonymous_id=anon, traits_json=orjson.dumps(traits))
+def identify(
+    uid: str = "", anon: str = "", at: datetime | None = None, **traits: object
+) -> ingestion_pb2.Event:
+    e = E(
+        type=ingestion_pb2.EVENT_TYPE_IDENTIFY,
+        user_id=uid,
+        anonymous_id=anon,
+        traits_json=orjson.dumps(traits),
+    )
     if at:
         e.timestamp.FromDatetime(at)
     return e
@@ -80,7 +107,10 @@ def track(name: str, uid: str = "", anon: str = "") -> ingestion_pb2.Event:
 def test_anonymous_browsing_and_login_become_one_profile(suite: Suite) -> None:
     suite.send(track("Product Viewed", anon="a1"), track("Product Viewed", anon="a1"))
     anonymous = suite.get(T.IDENTIFIER_TYPE_ANONYMOUS_ID, "a1")
-    suite.send(identify(uid="u1", anon="a1", email="Ann@Example.com", name="Ann"), track("Order Completed", uid="u1"))
+    suite.send(
+        identify(uid="u1", anon="a1", email="Ann@Example.com", name="Ann"),
+        track("Order Completed", uid="u1"),
+    )
     by_email = suite.get(T.IDENTIFIER_TYPE_EMAIL, " ann@example.COM")
     by_user = suite.get(T.IDENTIFIER_TYPE_USER_ID, "u1")
     assert by_email.profile_id == by_user.profile_id == anonymous.profile_id
@@ -106,12 +136,19 @@ def test_profiles_merge_when_an_event_links_them(suite: Suite) -> None:
     total = suite.profiles.ListProfiles(profile_pb2.ListProfilesRequest(), metadata=WS).total_count
     assert total == 1
     feed = feed_pb2_grpc.FeedServiceStub(grpc.insecure_channel(f"127.0.0.1:{suite.profile.port}"))
-    kinds = [e.kind for r in feed.ReadFeed(feed_pb2.ReadFeedRequest(feed="profile_changes")) for e in r.entries]
+    kinds = [
+        e.kind
+        for r in feed.ReadFeed(feed_pb2.ReadFeedRequest(feed="profile_changes"))
+        for e in r.entries
+    ]
     assert "profile.merged" in kinds and kinds.count("profile.upserted") >= 2
 
 
 def test_a_shared_email_never_fuses_two_customers(suite: Suite) -> None:
-    suite.send(identify(uid="mum", email="family@example.com"), identify(uid="dad", email="family@example.com"))
+    suite.send(
+        identify(uid="mum", email="family@example.com"),
+        identify(uid="dad", email="family@example.com"),
+    )
     mum = suite.get(T.IDENTIFIER_TYPE_USER_ID, "mum")
     dad = suite.get(T.IDENTIFIER_TYPE_USER_ID, "dad")
     assert mum.profile_id != dad.profile_id
@@ -145,7 +182,9 @@ def test_list_profiles_pages_through_everything(suite: Suite) -> None:
     seen: list[str] = []
     token = ""
     while True:
-        page = suite.profiles.ListProfiles(profile_pb2.ListProfilesRequest(page_size=3, page_token=token), metadata=WS)
+        page = suite.profiles.ListProfiles(
+            profile_pb2.ListProfilesRequest(page_size=3, page_token=token), metadata=WS
+        )
         assert page.total_count == 7
         seen.extend(p.profile_id for p in page.profiles)
         token = page.next_page_token
@@ -155,16 +194,31 @@ def test_list_profiles_pages_through_everything(suite: Suite) -> None:
 
 
 def test_erasure_removes_every_row_of_the_subject(suite: Suite) -> None:
-    suite.send(track("Viewed", anon="a1"), identify(uid="u1", anon="a1", email="ann@example.com"), identify(uid="u2"))
-    subject = privacy_pb2.DataSubject(identifiers=[T.Identifier(type=T.IDENTIFIER_TYPE_USER_ID, value="u1")])
-    bundle = orjson.loads(suite.privacy.ExportSubject(privacy_pb2.ExportSubjectRequest(subject=subject), metadata=WS).bundle_json)
-    assert len(bundle["profiles"]) == 1 and {i["type"] for i in bundle["profiles"][0]["identifiers"]} == {
-        "user_id", "anonymous_id", "email"}
-    receipt = suite.privacy.EraseSubject(privacy_pb2.EraseSubjectRequest(subject=subject), metadata=WS)
+    suite.send(
+        track("Viewed", anon="a1"),
+        identify(uid="u1", anon="a1", email="ann@example.com"),
+        identify(uid="u2"),
+    )
+    subject = privacy_pb2.DataSubject(
+        identifiers=[T.Identifier(type=T.IDENTIFIER_TYPE_USER_ID, value="u1")]
+    )
+    bundle = orjson.loads(
+        suite.privacy.ExportSubject(
+            privacy_pb2.ExportSubjectRequest(subject=subject), metadata=WS
+        ).bundle_json
+    )
+    assert len(bundle["profiles"]) == 1 and {
+        i["type"] for i in bundle["profiles"][0]["identifiers"]
+    } == {"user_id", "anonymous_id", "email"}
+    receipt = suite.privacy.EraseSubject(
+        privacy_pb2.EraseSubjectRequest(subject=subject), metadata=WS
+    )
     erased = {r.table: r.rows for r in receipt.erased}
     assert erased["profiles"] == 1 and erased["identities"] == 3
     with suite.profile.database.read() as session:
-        assert session.execute(select(func.count()).select_from(profiles)).scalar_one() == 1  # u2 stays
+        assert (
+            session.execute(select(func.count()).select_from(profiles)).scalar_one() == 1
+        )  # u2 stays
         assert session.execute(select(func.count()).select_from(identities)).scalar_one() == 1
     with pytest.raises(grpc.RpcError):
         suite.get(T.IDENTIFIER_TYPE_EMAIL, "ann@example.com")

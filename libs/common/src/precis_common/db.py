@@ -52,7 +52,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 
 
 class Database:
-    """A service's database: a write engine, a read engine, and sessions scoped to a unit of work."""
+    """A service's database: write and read engines, and sessions scoped to a unit of work."""
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
@@ -79,7 +79,11 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose transaction commits when the block ends, or rolls back on error."""
-        with _unavailable_on_connection_errors(), self._write_sessions() as session, session.begin():
+        with (
+            _unavailable_on_connection_errors(),
+            self._write_sessions() as session,
+            session.begin(),
+        ):
             yield session
 
     @contextmanager
@@ -115,9 +119,20 @@ def _is_connection_problem(exc: OperationalError) -> bool:
     text_ = str(exc.orig).lower()
     return any(
         s in text_
-        for s in ("connection refused", "could not connect", "server closed", "terminating connection",
-                  "connection is closed", "database is locked")
+        for s in (
+            "connection refused",
+            "could not connect",
+            "server closed",
+            "terminating connection",
+            "connection is closed",
+            "database is locked",
+        )
     )
+
+
+def affected(result: Any) -> int:
+    """Rows matched by an UPDATE or DELETE (typed access to CursorResult.rowcount)."""
+    return int(result.rowcount)
 
 
 def retry_on_conflict(fn: Callable[[], T], *, attempts: int = 5, delay: float = 0.05) -> T:
@@ -159,12 +174,18 @@ def run_migrations_online(target_metadata: Any) -> None:
             raise SystemExit("pass the database with: alembic -x url=<sqlalchemy url> upgrade head")
         engine = create_engine(url)
         with engine.connect() as conn:
-            context.configure(connection=conn, target_metadata=target_metadata,
-                              render_as_batch=conn.dialect.name == "sqlite")
+            context.configure(
+                connection=conn,
+                target_metadata=target_metadata,
+                render_as_batch=conn.dialect.name == "sqlite",
+            )
             with context.begin_transaction():
                 context.run_migrations()
         return
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
     with context.begin_transaction():
         context.run_migrations()

@@ -38,9 +38,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import SchemaItem
 
 from precis.common.v1 import feed_pb2, feed_pb2_grpc
-from precis_common.db import Database
+from precis_common.db import Database, affected
 from precis_common.errors import InvalidArgument, NotFound, Unavailable
 from precis_common.grpc_client import workspace_metadata
 from precis_common.telemetry import (
@@ -61,7 +62,7 @@ MAX_WAIT_MS = 30_000
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
 
 
-def feed_table(metadata: MetaData, name: str, *extra: Column[Any]) -> Table:
+def feed_table(metadata: MetaData, name: str, *extra: SchemaItem) -> Table:
     """A feed table: (seq, workspace_id, kind, payload, traceparent, created_at) plus any
     producer-specific indexed columns (ingestion adds message_id, user_id, event time...)."""
     return Table(
@@ -117,8 +118,14 @@ class FeedWriter:
         now = datetime.now(UTC)
         traceparent = current_traceparent()
         return [
-            {"workspace_id": e.workspace_id, "kind": e.kind, "payload": e.payload,
-             "traceparent": traceparent, "created_at": now, **(e.extra or {})}
+            {
+                "workspace_id": e.workspace_id,
+                "kind": e.kind,
+                "payload": e.payload,
+                "traceparent": traceparent,
+                "created_at": now,
+                **(e.extra or {}),
+            }
             for e in entries
         ]
 
@@ -176,12 +183,14 @@ class FeedServicer(feed_pb2_grpc.FeedServiceServicer):
         self._db = database
         self._feeds = {w.name: w for w in writers}
 
-    def ReadFeed(  # noqa: N802 - gRPC method name
+    def ReadFeed(
         self, request: feed_pb2.ReadFeedRequest, context: grpc.ServicerContext
     ) -> Iterator[feed_pb2.ReadFeedResponse]:
         writer = self._feeds.get(request.feed)
         if writer is None:
-            raise NotFound(f"no feed named {request.feed!r}; this service serves {sorted(self._feeds)}")
+            raise NotFound(
+                f"no feed named {request.feed!r}; this service serves {sorted(self._feeds)}"
+            )
         if request.after_seq < 0:
             raise InvalidArgument.field("after_seq", "must be >= 0")
         if not 0 <= request.max_entries <= MAX_ENTRIES:
@@ -195,8 +204,14 @@ class FeedServicer(feed_pb2_grpc.FeedServiceServicer):
             version = writer.notifier.version()
             with self._db.read() as session:
                 rows = session.execute(
-                    select(table.c.seq, table.c.workspace_id, table.c.kind, table.c.payload,
-                           table.c.created_at, table.c.traceparent)
+                    select(
+                        table.c.seq,
+                        table.c.workspace_id,
+                        table.c.kind,
+                        table.c.payload,
+                        table.c.created_at,
+                        table.c.traceparent,
+                    )
                     .where(table.c.seq > request.after_seq)
                     .order_by(table.c.seq)
                     .limit(limit)
@@ -212,8 +227,12 @@ class FeedServicer(feed_pb2_grpc.FeedServiceServicer):
             yield feed_pb2.ReadFeedResponse(
                 entries=[
                     feed_pb2.FeedEntry(
-                        seq=r.seq, workspace_id=r.workspace_id, kind=r.kind, payload=r.payload,
-                        created_at=to_timestamp(r.created_at), traceparent=r.traceparent,
+                        seq=r.seq,
+                        workspace_id=r.workspace_id,
+                        kind=r.kind,
+                        payload=r.payload,
+                        created_at=to_timestamp(r.created_at),
+                        traceparent=r.traceparent,
                     )
                     for r in rows[start : start + chunk]
                 ]
@@ -233,9 +252,18 @@ class FeedConsumer:
     """
 
     def __init__(
-        self, *, consumer: str, feed: str, channel: grpc.Channel, database: Database,
-        cursors: Table, apply: ApplyBatch, tracer: trace.Tracer, batch_size: int = DEFAULT_MAX_ENTRIES,
-        wait_ms: int = 1000, on_applied: Callable[[], None] | None = None,
+        self,
+        *,
+        consumer: str,
+        feed: str,
+        channel: grpc.Channel,
+        database: Database,
+        cursors: Table,
+        apply: ApplyBatch,
+        tracer: trace.Tracer,
+        batch_size: int = DEFAULT_MAX_ENTRIES,
+        wait_ms: int = 1000,
+        on_applied: Callable[[], None] | None = None,
     ) -> None:
         self.consumer = consumer
         self.feed = feed
@@ -280,17 +308,28 @@ class FeedConsumer:
         links = [
             link for link in (link_from_traceparent(e.traceparent) for e in entries[:128]) if link
         ]
-        with self._tracer.start_as_current_span(
-            f"consume {self.feed}", kind=trace.SpanKind.CONSUMER, links=links,
-            attributes={ATTR_FEED: self.feed, ATTR_FEED_SEQ: entries[-1].seq, "messaging.batch.message_count": len(entries)},
-        ), self._db.write() as session:
+        with (
+            self._tracer.start_as_current_span(
+                f"consume {self.feed}",
+                kind=trace.SpanKind.CONSUMER,
+                links=links,
+                attributes={
+                    ATTR_FEED: self.feed,
+                    ATTR_FEED_SEQ: entries[-1].seq,
+                    "messaging.batch.message_count": len(entries),
+                },
+            ),
+            self._db.write() as session,
+        ):
             c = self._cursors.c
             now = datetime.now(UTC)
-            moved = session.execute(
-                update(self._cursors)
-                .where(c.consumer == self.consumer, c.feed == self.feed, c.seq == after)
-                .values(seq=entries[-1].seq, updated_at=now)
-            ).rowcount
+            moved = affected(
+                session.execute(
+                    update(self._cursors)
+                    .where(c.consumer == self.consumer, c.feed == self.feed, c.seq == after)
+                    .values(seq=entries[-1].seq, updated_at=now)
+                )
+            )
             if moved == 0:
                 if after != 0:
                     raise _CursorMoved()
@@ -324,10 +363,15 @@ class FeedConsumer:
                 continue
             except (grpc.RpcError, Unavailable) as exc:
                 self.last_error = str(exc)
-                log.warning("feed %s unavailable (%s); retrying in %.1fs", self.feed, _rpc_code(exc), backoff)
+                log.warning(
+                    "feed %s unavailable (%s); retrying in %.1fs",
+                    self.feed,
+                    _rpc_code(exc),
+                    backoff,
+                )
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
-            except Exception:  # noqa: BLE001 - any apply failure is retried, never skipped
+            except Exception:
                 # A batch that fails to apply is retried, not skipped: skipping would lose data.
                 log.exception("applying feed %s failed; retrying in %.1fs", self.feed, backoff)
                 self.last_error = "apply failed"
@@ -348,7 +392,12 @@ def entry_span(tracer: trace.Tracer, feed: str, entry: feed_pb2.FeedEntry, name:
     """A span for applying one entry, linked to the producer's span (the data lineage edge)."""
     link = link_from_traceparent(entry.traceparent)
     return tracer.start_span(
-        name, links=[link] if link else [],
-        attributes={ATTR_FEED: feed, ATTR_FEED_SEQ: entry.seq, ATTR_FEED_KIND: entry.kind,
-                    ATTR_WORKSPACE: entry.workspace_id},
+        name,
+        links=[link] if link else [],
+        attributes={
+            ATTR_FEED: feed,
+            ATTR_FEED_SEQ: entry.seq,
+            ATTR_FEED_KIND: entry.kind,
+            ATTR_WORKSPACE: entry.workspace_id,
+        },
     )

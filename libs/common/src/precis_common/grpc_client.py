@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import grpc
 
@@ -61,7 +61,8 @@ def open_channel(
     # streaming in one object), installed with its grpcext helper rather than grpc's.
     from opentelemetry.instrumentation.grpc import grpcext
 
-    return grpcext.intercept_channel(channel, *interceptors)  # type: ignore[no-any-return]
+    intercepted: grpc.Channel = grpcext.intercept_channel(channel, *interceptors)
+    return intercepted
 
 
 def workspace_metadata(workspace_id: str) -> tuple[tuple[str, str], ...]:

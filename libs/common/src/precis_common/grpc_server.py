@@ -33,7 +33,9 @@ def status_for(error: PrecisError) -> status_pb2.Status:
     if isinstance(error, InvalidArgument) and error.violations:
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field, description=v.description
+                )
                 for v in error.violations
             ]
         )
@@ -52,7 +54,8 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
     INTERNAL with a generic message (logged with its trace id) and never kills the server."""
 
     def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
         handler = continuation(handler_call_details)
@@ -67,7 +70,7 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
                     return inner_uu(request, context)
                 except PrecisError as exc:
                     _abort(context, exc)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - last resort: INTERNAL, never a dead server
                     _internal(context, method, exc)
 
             return grpc.unary_unary_rpc_method_handler(
@@ -81,7 +84,7 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
                     yield from inner_us(request, context)
                 except PrecisError as exc:
                     _abort(context, exc)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - last resort: INTERNAL, never a dead server
                     _internal(context, method, exc)
 
             return grpc.unary_stream_rpc_method_handler(
@@ -108,7 +111,8 @@ def workspace_of(context: grpc.ServicerContext) -> str:
                 return value
             break
     raise InvalidArgument.field(
-        f"metadata.{WORKSPACE_METADATA_KEY}", "a workspace id (1-64 letters, digits, - or _) is required"
+        f"metadata.{WORKSPACE_METADATA_KEY}",
+        "a workspace id (1-64 letters, digits, - or _) is required",
     )
 
 
@@ -116,7 +120,12 @@ class GrpcServer:
     """One process's gRPC server: register servicers, start, report health, stop gracefully."""
 
     def __init__(
-        self, *, name: str, host: str, port: int, max_workers: int = 16,
+        self,
+        *,
+        name: str,
+        host: str,
+        port: int,
+        max_workers: int = 16,
         interceptors: Iterable[grpc.ServerInterceptor] = (),
     ) -> None:
         self.name = name
@@ -137,7 +146,9 @@ class GrpcServer:
         self._stopped = threading.Event()
         self._readiness_thread: threading.Thread | None = None
 
-    def add(self, register: Callable[[Any, grpc.Server], None], servicer: Any, full_name: str) -> None:
+    def add(
+        self, register: Callable[[Any, grpc.Server], None], servicer: Any, full_name: str
+    ) -> None:
         register(servicer, self.server)
         self._service_names.append(full_name)
 
@@ -153,7 +164,8 @@ class GrpcServer:
 
     def set_serving(self, serving: bool) -> None:
         status = (
-            health_pb2.HealthCheckResponse.SERVING if serving
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
             else health_pb2.HealthCheckResponse.NOT_SERVING
         )
         for service in ["", *self._service_names[2:]]:
@@ -167,7 +179,9 @@ class GrpcServer:
             while not self._stopped.wait(interval):
                 self.set_serving(probe())
 
-        self._readiness_thread = threading.Thread(target=loop, name=f"{self.name}-readiness", daemon=True)
+        self._readiness_thread = threading.Thread(
+            target=loop, name=f"{self.name}-readiness", daemon=True
+        )
         self._readiness_thread.start()
 
     def stop(self, grace: float = 10.0) -> None:
@@ -181,7 +195,9 @@ class GrpcServer:
     def wait(self) -> None:
         self.server.wait_for_termination()
 
-    def install_signal_handlers(self, on_stop: Callable[[], None] | None = None, grace: float = 10.0) -> None:
+    def install_signal_handlers(
+        self, on_stop: Callable[[], None] | None = None, grace: float = 10.0
+    ) -> None:
         """SIGTERM/SIGINT: graceful stop (from a thread: signal handlers must return quickly)."""
 
         def handle(signum: int, _frame: FrameType | None) -> None:

@@ -42,7 +42,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
-def parse_identifier_type(raw: str, *, field: str = "identifier_type") -> tuple[IdentifierKind, str]:
+def parse_identifier_type(
+    raw: str, *, field: str = "identifier_type"
+) -> tuple[IdentifierKind, str]:
     """Parse "email" or "external:wechat_openid" into (kind, namespace)."""
     kind_text, _, namespace = raw.partition(":")
     try:
@@ -50,7 +52,8 @@ def parse_identifier_type(raw: str, *, field: str = "identifier_type") -> tuple[
     except ValueError:
         allowed = ", ".join(k.value for k in IdentifierKind if k is not IdentifierKind.EXTERNAL)
         raise InvalidArgument.field(
-            field, f"unknown identifier type {raw!r}; expected one of {allowed} or external:<namespace>"
+            field,
+            f"unknown identifier type {raw!r}; expected one of {allowed} or external:<namespace>",
         ) from None
     if kind is IdentifierKind.EXTERNAL:
         if not _NAMESPACE.match(namespace):
@@ -107,14 +110,18 @@ class PiiHasher:
         self._workspace_key = lru_cache(maxsize=4096)(self._derive)
 
     def _derive(self, workspace_id: str) -> bytes:
-        return hmac.new(self._master, b"precis/pii/v1/" + workspace_id.encode(), hashlib.sha256).digest()
+        return hmac.new(
+            self._master, b"precis/pii/v1/" + workspace_id.encode(), hashlib.sha256
+        ).digest()
 
     def hash_normalized(self, workspace_id: str, kind: IdentifierKind, normalized: str) -> str:
         key = self._workspace_key(workspace_id)
         return hmac.new(key, f"{kind.value}:{normalized}".encode(), hashlib.sha256).hexdigest()
 
     def hash_email(self, workspace_id: str, raw: str, *, field: str = "email") -> str:
-        return self.hash_normalized(workspace_id, IdentifierKind.EMAIL, normalize_email(raw, field=field))
+        return self.hash_normalized(
+            workspace_id, IdentifierKind.EMAIL, normalize_email(raw, field=field)
+        )
 
     def hash_phone(self, workspace_id: str, raw: str, *, field: str = "phone") -> str:
         normalized = normalize_phone(raw, default_region=self._region, field=field)

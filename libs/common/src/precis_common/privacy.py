@@ -40,7 +40,9 @@ def stored_identifier(
         return kind, value
     if kind is IdentifierKind.EXTERNAL:
         if not identifier.namespace:
-            raise InvalidArgument.field(f"{field}.namespace", "external identifiers need a namespace")
+            raise InvalidArgument.field(
+                f"{field}.namespace", "external identifiers need a namespace"
+            )
         return kind, f"{identifier.namespace}:{value}"
     return kind, hasher.stored_value(workspace_id, kind, value, field=f"{field}.value")
 
@@ -52,6 +54,8 @@ def subject_values(
         raise InvalidArgument.field("subject.identifiers", "at least one identifier is required")
     values: dict[IdentifierKind, set[str]] = defaultdict(set)
     for i, identifier in enumerate(identifiers):
-        kind, value = stored_identifier(hasher, workspace_id, identifier, field=f"subject.identifiers[{i}]")
+        kind, value = stored_identifier(
+            hasher, workspace_id, identifier, field=f"subject.identifiers[{i}]"
+        )
         values[kind].add(value)
     return values

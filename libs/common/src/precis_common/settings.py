@@ -35,11 +35,14 @@ class CommonSettings(BaseSettings):
         description="ISO region used to parse phone numbers written without a +country code.",
     )
     telemetry: Literal["none", "console", "otlp"] = Field(
-        default="none", description="Span export: none, console, or otlp (default when an endpoint is set)."
+        default="none",
+        description="Span export: none, console, or otlp (default when an endpoint is set).",
     )
     otlp_endpoint: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "PRECIS_OTLP_ENDPOINT", "otlp_endpoint"),
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_ENDPOINT", "PRECIS_OTLP_ENDPOINT", "otlp_endpoint"
+        ),
     )
     log_level: str = "INFO"
     grpc_host: str = Field(default="127.0.0.1", description="Bind address of gRPC servers.")

@@ -144,8 +144,11 @@ def configure_telemetry(
     owned = tracer_provider is None
     if tracer_provider is None:
         resource = Resource.create(
-            {"service.name": service_name, "service.namespace": "precis",
-             "deployment.environment.name": settings.environment}
+            {
+                "service.name": service_name,
+                "service.namespace": "precis",
+                "deployment.environment.name": settings.environment,
+            }
         )
         tracer_provider = TracerProvider(resource=resource)
         exporter = settings.span_exporter
@@ -174,12 +177,18 @@ def current_traceparent() -> str:
     return carrier.get("traceparent", "")
 
 
-def link_from_traceparent(traceparent: str, attributes: dict[str, Any] | None = None) -> Link | None:
+def link_from_traceparent(
+    traceparent: str, attributes: dict[str, Any] | None = None
+) -> Link | None:
     """A span link to the producer's span named by a stored traceparent."""
     if not traceparent:
         return None
-    ctx = trace.get_current_span(_PROPAGATOR.extract({"traceparent": traceparent})).get_span_context()
+    ctx = trace.get_current_span(
+        _PROPAGATOR.extract({"traceparent": traceparent})
+    ).get_span_context()
     if not ctx.is_valid:
         return None
-    remote = SpanContext(ctx.trace_id, ctx.span_id, is_remote=True, trace_flags=TraceFlags(ctx.trace_flags))
+    remote = SpanContext(
+        ctx.trace_id, ctx.span_id, is_remote=True, trace_flags=TraceFlags(ctx.trace_flags)
+    )
     return Link(remote, attributes=attributes)

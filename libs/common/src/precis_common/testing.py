@@ -51,8 +51,10 @@ def fresh_postgres_schema(run_url: str) -> str:
     with engine.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
-    return make_url(run_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False
+    return (
+        make_url(run_url)
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
     )
 
 
@@ -79,7 +81,7 @@ def database_url_factory(
 
 @pytest.fixture
 def database_url(database_url_factory: object) -> str:
-    return database_url_factory("service")  # type: ignore[operator, no-any-return]
+    return database_url_factory("service")  # type: ignore[operator]
 
 
 @pytest.fixture

@@ -42,7 +42,9 @@ class IngestionApp:
 
 
 def build(
-    settings: IngestionSettings, *, tracer_provider: TracerProvider | None = None,
+    settings: IngestionSettings,
+    *,
+    tracer_provider: TracerProvider | None = None,
     configure_logs: bool = True,
 ) -> IngestionApp:
     telemetry = configure_telemetry(
@@ -54,17 +56,30 @@ def build(
         telemetry.instrument_engine(engine)
     writer = FeedWriter(events)
     store = EventStore(database, writer)
-    hasher = PiiHasher(settings.pii_secret.get_secret_value(), default_phone_region=settings.default_phone_region)
+    hasher = PiiHasher(
+        settings.pii_secret.get_secret_value(), default_phone_region=settings.default_phone_region
+    )
     server = GrpcServer(
-        name=SERVICE_NAME, host=settings.grpc_host, port=settings.ingestion_grpc_port,
+        name=SERVICE_NAME,
+        host=settings.grpc_host,
+        port=settings.ingestion_grpc_port,
         interceptors=telemetry.server_interceptors(),
     )
-    server.add(ingestion_pb2_grpc.add_IngestionServiceServicer_to_server,
-               IngestionServicer(store, hasher), "precis.ingestion.v1.IngestionService")
-    server.add(feed_pb2_grpc.add_FeedServiceServicer_to_server,
-               FeedServicer(database, [writer]), "precis.common.v1.FeedService")
-    server.add(privacy_pb2_grpc.add_PrivacyServiceServicer_to_server,
-               IngestionPrivacyServicer(store, hasher), "precis.common.v1.PrivacyService")
+    server.add(
+        ingestion_pb2_grpc.add_IngestionServiceServicer_to_server,
+        IngestionServicer(store, hasher),
+        "precis.ingestion.v1.IngestionService",
+    )
+    server.add(
+        feed_pb2_grpc.add_FeedServiceServicer_to_server,
+        FeedServicer(database, [writer]),
+        "precis.common.v1.FeedService",
+    )
+    server.add(
+        privacy_pb2_grpc.add_PrivacyServiceServicer_to_server,
+        IngestionPrivacyServicer(store, hasher),
+        "precis.common.v1.PrivacyService",
+    )
     return IngestionApp(settings, telemetry, database, server, store)
 
 

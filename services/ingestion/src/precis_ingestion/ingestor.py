@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from precis.ingestion.v1 import ingestion_pb2
-from precis_common.db import Database
+from precis_common.db import Database, affected
 from precis_common.feed import FeedWriter, NewEntry
 from precis_common.identifiers import IdentifierKind
 from precis_ingestion.store import events
@@ -74,24 +74,32 @@ class EventStore:
             return list(
                 session.execute(
                     select(c.payload)
-                    .where(c.workspace_id == workspace_id, c.event_time >= start, c.event_time < end)
+                    .where(
+                        c.workspace_id == workspace_id, c.event_time >= start, c.event_time < end
+                    )
                     .order_by(c.event_time, c.seq)
                     .limit(min(limit or MAX_REPLAY, MAX_REPLAY))
                 ).scalars()
             )
 
-    def subject_rows(self, workspace_id: str, values: dict[IdentifierKind, set[str]]) -> list[bytes]:
+    def subject_rows(
+        self, workspace_id: str, values: dict[IdentifierKind, set[str]]
+    ) -> list[bytes]:
         with self.db.read() as session:
             return list(
                 session.execute(
-                    select(events.c.payload).where(_subject_filter(workspace_id, values)).order_by(events.c.seq)
+                    select(events.c.payload)
+                    .where(_subject_filter(workspace_id, values))
+                    .order_by(events.c.seq)
                 ).scalars()
             )
 
     def erase_subject(self, workspace_id: str, values: dict[IdentifierKind, set[str]]) -> int:
         with self.db.write() as session:
             self.writer.lock(session)
-            return session.execute(delete(events).where(_subject_filter(workspace_id, values))).rowcount
+            return affected(
+                session.execute(delete(events).where(_subject_filter(workspace_id, values)))
+            )
 
 
 _COLUMNS = {
@@ -102,7 +110,9 @@ _COLUMNS = {
 }
 
 
-def _subject_filter(workspace_id: str, values: dict[IdentifierKind, set[str]]) -> ColumnElement[bool]:
+def _subject_filter(
+    workspace_id: str, values: dict[IdentifierKind, set[str]]
+) -> ColumnElement[bool]:
     clauses = [_COLUMNS[k].in_(sorted(v)) for k, v in values.items() if k in _COLUMNS and v]
     if not clauses:
         return and_(events.c.workspace_id == workspace_id, events.c.seq < 0)

@@ -35,26 +35,38 @@ class IngestionServicer(ingestion_pb2_grpc.IngestionServiceServicer):
         self._store = store
         self._hasher = hasher
 
-    def _single(self, event: ingestion_pb2.Event, context: grpc.ServicerContext, expected: int) -> ingestion_pb2.EventResult:
+    def _single(
+        self, event: ingestion_pb2.Event, context: grpc.ServicerContext, expected: int
+    ) -> ingestion_pb2.EventResult:
         workspace = workspace_of(context)
         accepted = validate_event(
-            event, workspace_id=workspace, hasher=self._hasher, received_at=datetime.now(UTC),
+            event,
+            workspace_id=workspace,
+            hasher=self._hasher,
+            received_at=datetime.now(UTC),
             expected_type=expected,
         )
         result = self._store.store(workspace, [accepted])
         message_id = accepted.stored.message_id
         return ingestion_pb2.EventResult(
-            index=0, message_id=message_id,
+            index=0,
+            message_id=message_id,
             status=ACCEPTED if message_id in result.inserted else DUPLICATE,
         )
 
-    def Track(self, request: ingestion_pb2.TrackRequest, context: grpc.ServicerContext) -> ingestion_pb2.TrackResponse:  # noqa: N802
+    def Track(
+        self, request: ingestion_pb2.TrackRequest, context: grpc.ServicerContext
+    ) -> ingestion_pb2.TrackResponse:
         return ingestion_pb2.TrackResponse(result=self._single(request.event, context, TRACK))
 
-    def Identify(self, request: ingestion_pb2.IdentifyRequest, context: grpc.ServicerContext) -> ingestion_pb2.IdentifyResponse:  # noqa: N802
+    def Identify(
+        self, request: ingestion_pb2.IdentifyRequest, context: grpc.ServicerContext
+    ) -> ingestion_pb2.IdentifyResponse:
         return ingestion_pb2.IdentifyResponse(result=self._single(request.event, context, IDENTIFY))
 
-    def Batch(self, request: ingestion_pb2.BatchRequest, context: grpc.ServicerContext) -> ingestion_pb2.BatchResponse:  # noqa: N802
+    def Batch(
+        self, request: ingestion_pb2.BatchRequest, context: grpc.ServicerContext
+    ) -> ingestion_pb2.BatchResponse:
         workspace = workspace_of(context)
         check_batch_limits(request)
         received_at = datetime.now(UTC)
@@ -63,18 +75,29 @@ class IngestionServicer(ingestion_pb2_grpc.IngestionServiceServicer):
         for index, event in enumerate(request.events):
             try:
                 item = validate_event(
-                    event, workspace_id=workspace, hasher=self._hasher, received_at=received_at,
+                    event,
+                    workspace_id=workspace,
+                    hasher=self._hasher,
+                    received_at=received_at,
                     prefix=f"batch[{index}]",
                 )
             except InvalidArgument as exc:
-                results.append(ingestion_pb2.EventResult(
-                    index=index, message_id=event.message_id, status=REJECTED,
-                    violations=[types_pb2.FieldViolation(field=v.field, description=v.description)
-                                for v in exc.violations],
-                ))
+                results.append(
+                    ingestion_pb2.EventResult(
+                        index=index,
+                        message_id=event.message_id,
+                        status=REJECTED,
+                        violations=[
+                            types_pb2.FieldViolation(field=v.field, description=v.description)
+                            for v in exc.violations
+                        ],
+                    )
+                )
                 continue
             accepted.append((index, item))
-            results.append(ingestion_pb2.EventResult(index=index, message_id=item.stored.message_id))
+            results.append(
+                ingestion_pb2.EventResult(index=index, message_id=item.stored.message_id)
+            )
         stored = self._store.store(workspace, [a for _, a in accepted])
         seen: set[str] = set()
         for index, item in accepted:
@@ -82,22 +105,39 @@ class IngestionServicer(ingestion_pb2_grpc.IngestionServiceServicer):
             fresh = message_id in stored.inserted and message_id not in seen
             seen.add(message_id)
             results[index].status = ACCEPTED if fresh else DUPLICATE
-        counts = {s: sum(1 for r in results if r.status == s) for s in (ACCEPTED, DUPLICATE, REJECTED)}
+        counts = {
+            s: sum(1 for r in results if r.status == s) for s in (ACCEPTED, DUPLICATE, REJECTED)
+        }
         return ingestion_pb2.BatchResponse(
-            results=results, accepted=counts[ACCEPTED], duplicates=counts[DUPLICATE], rejected=counts[REJECTED]
+            results=results,
+            accepted=counts[ACCEPTED],
+            duplicates=counts[DUPLICATE],
+            rejected=counts[REJECTED],
         )
 
-    def ReadEvents(self, request: ingestion_pb2.ReadEventsRequest, context: grpc.ServicerContext) -> Iterator[ingestion_pb2.ReadEventsResponse]:  # noqa: N802
+    def ReadEvents(
+        self, request: ingestion_pb2.ReadEventsRequest, context: grpc.ServicerContext
+    ) -> Iterator[ingestion_pb2.ReadEventsResponse]:
         workspace = workspace_of(context)
-        start = request.start.ToDatetime(tzinfo=UTC) if request.HasField("start") else datetime(1970, 1, 1, tzinfo=UTC)
-        end = request.end.ToDatetime(tzinfo=UTC) if request.HasField("end") else datetime.now(UTC) + timedelta(days=2)
+        start = (
+            request.start.ToDatetime(tzinfo=UTC)
+            if request.HasField("start")
+            else datetime(1970, 1, 1, tzinfo=UTC)
+        )
+        end = (
+            request.end.ToDatetime(tzinfo=UTC)
+            if request.HasField("end")
+            else datetime.now(UTC) + timedelta(days=2)
+        )
         if end <= start:
             raise InvalidArgument.field("end", "must be after start")
         if request.limit < 0:
             raise InvalidArgument.field("limit", "must be >= 0")
         payloads = self._store.replay(workspace, start, end, request.limit)
         for i in range(0, len(payloads), 500):
-            yield ingestion_pb2.ReadEventsResponse(events=[decode(p) for p in payloads[i : i + 500]])
+            yield ingestion_pb2.ReadEventsResponse(
+                events=[decode(p) for p in payloads[i : i + 500]]
+            )
 
 
 class IngestionPrivacyServicer(privacy_pb2_grpc.PrivacyServiceServicer):
@@ -108,7 +148,9 @@ class IngestionPrivacyServicer(privacy_pb2_grpc.PrivacyServiceServicer):
         self._store = store
         self._hasher = hasher
 
-    def ExportSubject(self, request: privacy_pb2.ExportSubjectRequest, context: grpc.ServicerContext) -> privacy_pb2.ExportSubjectResponse:  # noqa: N802
+    def ExportSubject(
+        self, request: privacy_pb2.ExportSubjectRequest, context: grpc.ServicerContext
+    ) -> privacy_pb2.ExportSubjectResponse:
         workspace = workspace_of(context)
         values = subject_values(self._hasher, workspace, list(request.subject.identifiers))
         events = []
@@ -124,11 +166,14 @@ class IngestionPrivacyServicer(privacy_pb2_grpc.PrivacyServiceServicer):
             service="ingestion", bundle_json=orjson.dumps({"events": events})
         )
 
-    def EraseSubject(self, request: privacy_pb2.EraseSubjectRequest, context: grpc.ServicerContext) -> privacy_pb2.EraseSubjectResponse:  # noqa: N802
+    def EraseSubject(
+        self, request: privacy_pb2.EraseSubjectRequest, context: grpc.ServicerContext
+    ) -> privacy_pb2.EraseSubjectResponse:
         workspace = workspace_of(context)
         values = subject_values(self._hasher, workspace, list(request.subject.identifiers))
         rows = self._store.erase_subject(workspace, values)
         return privacy_pb2.EraseSubjectResponse(
-            service="ingestion", erased=[privacy_pb2.ErasedRows(table="events", rows=rows)],
+            service="ingestion",
+            erased=[privacy_pb2.ErasedRows(table="events", rows=rows)],
             erased_at=to_timestamp(datetime.now(UTC)),
         )

@@ -9,7 +9,8 @@ from precis_common.settings import CommonSettings
 
 class IngestionSettings(CommonSettings):
     ingestion_database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default: SQLite file ingestion.db in the state folder."
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file ingestion.db in the state folder.",
     )
     ingestion_grpc_port: int = Field(default=50051, ge=0, le=65535)
 

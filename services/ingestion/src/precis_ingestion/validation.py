@@ -31,7 +31,7 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 TRACK = ingestion_pb2.EVENT_TYPE_TRACK
 IDENTIFY = ingestion_pb2.EVENT_TYPE_IDENTIFY
-TYPE_NAMES = {TRACK: "track", IDENTIFY: "identify"}
+TYPE_NAMES: dict[int, str] = {TRACK: "track", IDENTIFY: "identify"}
 # Trait keys that are identifiers and never stored in clear.
 PERSONAL_TRAITS = ("email", "phone")
 
@@ -58,7 +58,9 @@ def _json_object(raw: bytes, field: str, violations: list[Violation]) -> dict[st
     return value
 
 
-def _time(ts: Timestamp, field: str, received_at: datetime, violations: list[Violation]) -> datetime | None:
+def _time(
+    ts: Timestamp, field: str, received_at: datetime, violations: list[Violation]
+) -> datetime | None:
     if ts.seconds == 0 and ts.nanos == 0:
         return None
     try:
@@ -86,7 +88,7 @@ def validate_event(
 ) -> Accepted:
     """Check one event; raise InvalidArgument listing every violation (field paths get `prefix`)."""
     v: list[Violation] = []
-    event_type = event.type
+    event_type: int = event.type
     if expected_type is not None:
         if event_type not in (ingestion_pb2.EVENT_TYPE_UNSPECIFIED, expected_type):
             v.append(Violation("type", f"must be {TYPE_NAMES[expected_type]} for this call"))
@@ -115,10 +117,19 @@ def validate_event(
         elif value and not value.strip():
             v.append(Violation(name, "must not be blank"))
 
-    size = (len(event.properties_json) + len(event.traits_json) + len(event.context_json)
-            + len(event.event) + len(event.user_id) + len(event.anonymous_id) + len(message_id))
+    size = (
+        len(event.properties_json)
+        + len(event.traits_json)
+        + len(event.context_json)
+        + len(event.event)
+        + len(event.user_id)
+        + len(event.anonymous_id)
+        + len(message_id)
+    )
     if size > MAX_EVENT_BYTES:
-        v.append(Violation("event", f"is {size} bytes; the limit is {MAX_EVENT_BYTES} bytes per event"))
+        v.append(
+            Violation("event", f"is {size} bytes; the limit is {MAX_EVENT_BYTES} bytes per event")
+        )
         raise _invalid(v, prefix)
 
     properties = _json_object(event.properties_json, "properties", v)
@@ -152,7 +163,7 @@ def validate_event(
 
     stored = ingestion_pb2.StoredEvent(
         message_id=message_id,
-        type=event_type,
+        type=event_type,  # type: ignore[arg-type]  # proto enums are ints at run time
         event=event.event if event_type == TRACK else "",
         user_id=event.user_id,
         anonymous_id=event.anonymous_id,
@@ -183,4 +194,6 @@ def check_batch_limits(request: ingestion_pb2.BatchRequest) -> None:
         )
     size = request.ByteSize()
     if size > MAX_BATCH_BYTES:
-        raise InvalidArgument.field("batch", f"is {size} bytes; the limit is {MAX_BATCH_BYTES} bytes")
+        raise InvalidArgument.field(
+            "batch", f"is {size} bytes; the limit is {MAX_BATCH_BYTES} bytes"
+        )

@@ -48,7 +48,9 @@ class ProfileApp:
 
 
 def build(
-    settings: ProfileSettings, *, tracer_provider: TracerProvider | None = None,
+    settings: ProfileSettings,
+    *,
+    tracer_provider: TracerProvider | None = None,
     configure_logs: bool = True,
 ) -> ProfileApp:
     telemetry = configure_telemetry(
@@ -60,23 +62,44 @@ def build(
         telemetry.instrument_engine(engine)
     writer = FeedWriter(profile_changes)
     store = ProfileStore(database, writer, telemetry.tracer)
-    hasher = PiiHasher(settings.pii_secret.get_secret_value(), default_phone_region=settings.default_phone_region)
-    channel = open_channel(settings.profile_ingestion_target, interceptors=telemetry.client_interceptors())
+    hasher = PiiHasher(
+        settings.pii_secret.get_secret_value(), default_phone_region=settings.default_phone_region
+    )
+    channel = open_channel(
+        settings.profile_ingestion_target, interceptors=telemetry.client_interceptors()
+    )
     consumer = FeedConsumer(
-        consumer="profile", feed="events", channel=channel, database=database, cursors=feed_cursors,
-        apply=store.apply_batch, tracer=telemetry.tracer, batch_size=settings.profile_batch_size,
+        consumer="profile",
+        feed="events",
+        channel=channel,
+        database=database,
+        cursors=feed_cursors,
+        apply=store.apply_batch,
+        tracer=telemetry.tracer,
+        batch_size=settings.profile_batch_size,
         on_applied=writer.committed,
     )
     server = GrpcServer(
-        name=SERVICE_NAME, host=settings.grpc_host, port=settings.profile_grpc_port,
+        name=SERVICE_NAME,
+        host=settings.grpc_host,
+        port=settings.profile_grpc_port,
         interceptors=telemetry.server_interceptors(),
     )
-    server.add(profile_pb2_grpc.add_ProfileServiceServicer_to_server,
-               ProfileServicer(store, hasher), "precis.profile.v1.ProfileService")
-    server.add(feed_pb2_grpc.add_FeedServiceServicer_to_server,
-               FeedServicer(database, [writer]), "precis.common.v1.FeedService")
-    server.add(privacy_pb2_grpc.add_PrivacyServiceServicer_to_server,
-               ProfilePrivacyServicer(store, hasher), "precis.common.v1.PrivacyService")
+    server.add(
+        profile_pb2_grpc.add_ProfileServiceServicer_to_server,
+        ProfileServicer(store, hasher),
+        "precis.profile.v1.ProfileService",
+    )
+    server.add(
+        feed_pb2_grpc.add_FeedServiceServicer_to_server,
+        FeedServicer(database, [writer]),
+        "precis.common.v1.FeedService",
+    )
+    server.add(
+        privacy_pb2_grpc.add_PrivacyServiceServicer_to_server,
+        ProfilePrivacyServicer(store, hasher),
+        "precis.common.v1.PrivacyService",
+    )
     return ProfileApp(settings, telemetry, database, server, store, consumer, channel)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from precis.common.v1 import feed_pb2
 from precis.ingestion.v1 import ingestion_pb2
 from precis.profile.v1 import profile_pb2
-from precis_common.db import Database
+from precis_common.db import Database, affected
 from precis_common.errors import InvalidArgument, NotFound
 from precis_common.feed import FeedWriter, NewEntry, entry_span, to_timestamp
 from precis_common.identifiers import IdentifierKind
@@ -33,7 +33,11 @@ log = logging.getLogger(__name__)
 UPSERTED = profile_pb2.PROFILE_CHANGE_KIND_UPSERTED
 MERGED = profile_pb2.PROFILE_CHANGE_KIND_MERGED
 DELETED = profile_pb2.PROFILE_CHANGE_KIND_DELETED
-CHANGE_KINDS = {UPSERTED: "profile.upserted", MERGED: "profile.merged", DELETED: "profile.deleted"}
+CHANGE_KINDS: dict[int, str] = {
+    UPSERTED: "profile.upserted",
+    MERGED: "profile.merged",
+    DELETED: "profile.deleted",
+}
 
 
 def iso(value: datetime) -> str:
@@ -86,7 +90,9 @@ class ProfileStore:
         decoded: list[tuple[feed_pb2.FeedEntry, ingestion_pb2.StoredEvent]] = []
         for entry in entries:
             if entry.kind not in ("track", "identify"):
-                log.warning("skipping events-feed entry %s of unknown kind %r", entry.seq, entry.kind)
+                log.warning(
+                    "skipping events-feed entry %s of unknown kind %r", entry.seq, entry.kind
+                )
                 continue
             decoded.append((entry, ingestion_pb2.StoredEvent.FromString(entry.payload)))
         by_workspace: dict[str, list[tuple[feed_pb2.FeedEntry, ingestion_pb2.StoredEvent]]] = {}
@@ -103,36 +109,56 @@ class ProfileStore:
                     span.set_attribute(ATTR_PROFILE_ID, profile_id)
                 for other in merged:
                     upserted.pop(other, None)
-                    notices.append(self._change(workspace_id, MERGED, profile_id, [other], event.message_id))
+                    notices.append(
+                        self._change(workspace_id, MERGED, profile_id, [other], event.message_id)
+                    )
                 # One upsert notice per profile and batch is enough: consumers re-read the profile.
                 upserted[profile_id] = event.message_id
             batch.flush()
-            notices.extend(self._change(workspace_id, UPSERTED, pid, [], mid) for pid, mid in upserted.items())
+            notices.extend(
+                self._change(workspace_id, UPSERTED, pid, [], mid) for pid, mid in upserted.items()
+            )
         self.writer.append(session, notices)
 
-    def _change(self, workspace_id: str, kind: int, profile_id: str, others: list[str], message_id: str) -> NewEntry:
+    def _change(
+        self, workspace_id: str, kind: int, profile_id: str, others: list[str], message_id: str
+    ) -> NewEntry:
         payload = profile_pb2.ProfileChange(
-            kind=kind, profile_id=profile_id, other_profile_ids=others, source_message_id=message_id,
+            kind=kind,  # type: ignore[arg-type]  # proto enums are ints at run time
+            profile_id=profile_id,
+            other_profile_ids=others,
+            source_message_id=message_id,
             occurred_at=to_timestamp(datetime.now(UTC)),
         )
-        return NewEntry(workspace_id, CHANGE_KINDS[kind], payload.SerializeToString(), {"profile_id": profile_id})
+        return NewEntry(
+            workspace_id,
+            CHANGE_KINDS[kind],
+            payload.SerializeToString(),
+            {"profile_id": profile_id},
+        )
 
     # ---- reading ---------------------------------------------------------------------------
 
     def find(self, session: Session, workspace_id: str, kind: str, value: str) -> str | None:
         i = identities.c
         return session.execute(
-            select(i.profile_id).where(i.workspace_id == workspace_id, i.kind == kind, i.value == value)
+            select(i.profile_id).where(
+                i.workspace_id == workspace_id, i.kind == kind, i.value == value
+            )
         ).scalar_one_or_none()
 
     def view(self, session: Session, profile_id: str) -> ProfileView:
         row = session.execute(select(profiles).where(profiles.c.profile_id == profile_id)).one()
         links = session.execute(
-            select(identities).where(identities.c.profile_id == profile_id).order_by(identities.c.linked_at)
+            select(identities)
+            .where(identities.c.profile_id == profile_id)
+            .order_by(identities.c.linked_at)
         ).all()
-        merged_ids = list(session.execute(
-            select(profiles.c.profile_id).where(profiles.c.merged_into == profile_id)
-        ).scalars())
+        merged_ids = list(
+            session.execute(
+                select(profiles.c.profile_id).where(profiles.c.merged_into == profile_id)
+            ).scalars()
+        )
         return ProfileView(row, list(links), merged_ids)
 
     def get(self, workspace_id: str, kind: str, value: str) -> ProfileView:
@@ -142,15 +168,21 @@ class ProfileStore:
                 raise NotFound(f"no profile has {kind.split(':')[0]} {_shown(kind, value)}")
             return self.view(session, profile_id)
 
-    def page(self, workspace_id: str, page_size: int, token: str) -> tuple[list[ProfileView], str, int]:
+    def page(
+        self, workspace_id: str, page_size: int, token: str
+    ) -> tuple[list[ProfileView], str, int]:
         p = profiles.c
         live = and_(p.workspace_id == workspace_id, p.merged_into.is_(None))
         query = select(p.profile_id, p.created_at).where(live)
         if token:
             created, pid = _decode_token(token)
-            query = query.where(or_(p.created_at < created, and_(p.created_at == created, p.profile_id < pid)))
+            query = query.where(
+                or_(p.created_at < created, and_(p.created_at == created, p.profile_id < pid))
+            )
         with self.db.read() as session:
-            total = session.execute(select(func.count()).select_from(profiles).where(live)).scalar_one()
+            total = session.execute(
+                select(func.count()).select_from(profiles).where(live)
+            ).scalar_one()
             rows = session.execute(
                 query.order_by(p.created_at.desc(), p.profile_id.desc()).limit(page_size + 1)
             ).all()
@@ -160,13 +192,19 @@ class ProfileStore:
 
     # ---- privacy -------------------------------------------------------------------------
 
-    def subject_profiles(self, session: Session, workspace_id: str, values: dict[IdentifierKind, set[str]],
-                         profile_id: str) -> set[str]:
+    def subject_profiles(
+        self,
+        session: Session,
+        workspace_id: str,
+        values: dict[IdentifierKind, set[str]],
+        profile_id: str,
+    ) -> set[str]:
         found: set[str] = set()
         if profile_id:
             owner = session.execute(
-                select(profiles.c.profile_id).where(profiles.c.profile_id == profile_id,
-                                                    profiles.c.workspace_id == workspace_id)
+                select(profiles.c.profile_id).where(
+                    profiles.c.profile_id == profile_id, profiles.c.workspace_id == workspace_id
+                )
             ).scalar_one_or_none()
             if owner:
                 found.add(owner)
@@ -178,57 +216,119 @@ class ProfileStore:
         # Profiles merged into the subject's are the subject's too.
         frontier = set(found)
         while frontier:
-            more = set(session.execute(
-                select(profiles.c.profile_id).where(profiles.c.merged_into.in_(frontier))
-            ).scalars()) - found
+            more = (
+                set(
+                    session.execute(
+                        select(profiles.c.profile_id).where(profiles.c.merged_into.in_(frontier))
+                    ).scalars()
+                )
+                - found
+            )
             found |= more
             frontier = more
         return found
 
-    def export(self, workspace_id: str, values: dict[IdentifierKind, set[str]], profile_id: str) -> dict[str, Any]:
+    def export(
+        self, workspace_id: str, values: dict[IdentifierKind, set[str]], profile_id: str
+    ) -> dict[str, Any]:
         with self.db.read() as session:
             ids = self.subject_profiles(session, workspace_id, values, profile_id)
             out = []
             for pid in sorted(ids):
                 v = self.view(session, pid)
-                out.append({
-                    "profile_id": pid, "merged_into": v.row.merged_into, "traits": v.row.traits,
-                    "event_count": v.row.event_count, "event_counts": v.row.event_counts,
-                    "first_seen": _iso_or_none(v.row.first_seen), "last_seen": _iso_or_none(v.row.last_seen),
-                    "identifiers": [
-                        {"type": link.kind, "value": link.value, "hashed": link.kind in ("email", "phone"),
-                         "source_message_id": link.source_message_id, "linked_at": _iso_or_none(link.linked_at)}
-                        for link in v.links
-                    ],
-                })
-            history = session.execute(
-                select(merges).where(or_(merges.c.profile_id.in_(ids), merges.c.other_profile_id.in_(ids)))
-            ).all() if ids else []
-        return {"profiles": out, "merges": [
-            {"merge_id": m.merge_id, "profile_id": m.profile_id, "other_profile_id": m.other_profile_id,
-             "identifier_type": m.kind, "source_message_id": m.source_message_id, "rule": m.rule,
-             "occurred_at": _iso_or_none(m.occurred_at)} for m in history]}
+                out.append(
+                    {
+                        "profile_id": pid,
+                        "merged_into": v.row.merged_into,
+                        "traits": v.row.traits,
+                        "event_count": v.row.event_count,
+                        "event_counts": v.row.event_counts,
+                        "first_seen": _iso_or_none(v.row.first_seen),
+                        "last_seen": _iso_or_none(v.row.last_seen),
+                        "identifiers": [
+                            {
+                                "type": link.kind,
+                                "value": link.value,
+                                "hashed": link.kind in ("email", "phone"),
+                                "source_message_id": link.source_message_id,
+                                "linked_at": _iso_or_none(link.linked_at),
+                            }
+                            for link in v.links
+                        ],
+                    }
+                )
+            history = (
+                session.execute(
+                    select(merges).where(
+                        or_(merges.c.profile_id.in_(ids), merges.c.other_profile_id.in_(ids))
+                    )
+                ).all()
+                if ids
+                else []
+            )
+        return {
+            "profiles": out,
+            "merges": [
+                {
+                    "merge_id": m.merge_id,
+                    "profile_id": m.profile_id,
+                    "other_profile_id": m.other_profile_id,
+                    "identifier_type": m.kind,
+                    "source_message_id": m.source_message_id,
+                    "rule": m.rule,
+                    "occurred_at": _iso_or_none(m.occurred_at),
+                }
+                for m in history
+            ],
+        }
 
-    def erase(self, workspace_id: str, values: dict[IdentifierKind, set[str]], profile_id: str) -> dict[str, int]:
+    def erase(
+        self, workspace_id: str, values: dict[IdentifierKind, set[str]], profile_id: str
+    ) -> dict[str, int]:
         counts: dict[str, int] = {}
         with self.db.write() as session:
             ids = self.subject_profiles(session, workspace_id, values, profile_id)
             # The subject's identifiers also go when no profile holds them any more.
             keys = [(k.value, v) for k, vals in values.items() for v in vals]
             id_filter = identities.c.profile_id.in_(ids) if ids else None
-            key_filter = or_(*[and_(identities.c.kind == k, identities.c.value == v) for k, v in keys]) if keys else None
+            key_filter = (
+                or_(*[and_(identities.c.kind == k, identities.c.value == v) for k, v in keys])
+                if keys
+                else None
+            )
             clauses = [c for c in (id_filter, key_filter) if c is not None]
-            counts["identities"] = session.execute(
-                delete(identities).where(identities.c.workspace_id == workspace_id, or_(*clauses))
-            ).rowcount if clauses else 0
+            counts["identities"] = (
+                affected(
+                    session.execute(
+                        delete(identities).where(
+                            identities.c.workspace_id == workspace_id, or_(*clauses)
+                        )
+                    )
+                )
+                if clauses
+                else 0
+            )
             if ids:
-                counts["merges"] = session.execute(delete(merges).where(
-                    or_(merges.c.profile_id.in_(ids), merges.c.other_profile_id.in_(ids)))).rowcount
-                counts["profile_changes"] = session.execute(
-                    delete(profile_changes).where(profile_changes.c.profile_id.in_(ids))).rowcount
-                counts["profiles"] = session.execute(delete(profiles).where(profiles.c.profile_id.in_(ids))).rowcount
+                counts["merges"] = affected(
+                    session.execute(
+                        delete(merges).where(
+                            or_(merges.c.profile_id.in_(ids), merges.c.other_profile_id.in_(ids))
+                        )
+                    )
+                )
+                counts["profile_changes"] = affected(
+                    session.execute(
+                        delete(profile_changes).where(profile_changes.c.profile_id.in_(ids))
+                    )
+                )
+                counts["profiles"] = affected(
+                    session.execute(delete(profiles).where(profiles.c.profile_id.in_(ids)))
+                )
                 # Consumers must drop their copies: the notice names only the random profile id.
-                self.writer.append(session, [self._change(workspace_id, DELETED, pid, [], "") for pid in sorted(ids)])
+                self.writer.append(
+                    session,
+                    [self._change(workspace_id, DELETED, pid, [], "") for pid in sorted(ids)],
+                )
             else:
                 counts.update(merges=0, profile_changes=0, profiles=0)
         self.writer.committed()
@@ -304,20 +404,32 @@ class _Batch:
             return
         p, i = profiles.c, identities.c
         uids: dict[str, str] = {}
-        rows = []
+        rows: list[Any] = []
         for chunk in _chunks(sorted(ids), 400):
-            uids.update({
-                r.profile_id: r.value for r in self.session.execute(
-                    select(i.profile_id, i.value).where(
-                        i.workspace_id == self.workspace_id, i.kind == IdentifierKind.USER_ID.value,
-                        i.profile_id.in_(chunk)))
-            })
+            uids.update(
+                {
+                    r.profile_id: r.value
+                    for r in self.session.execute(
+                        select(i.profile_id, i.value).where(
+                            i.workspace_id == self.workspace_id,
+                            i.kind == IdentifierKind.USER_ID.value,
+                            i.profile_id.in_(chunk),
+                        )
+                    )
+                }
+            )
             rows.extend(self.session.execute(select(profiles).where(p.profile_id.in_(chunk))).all())
         for r in rows:
             self.states[r.profile_id] = _State(
-                profile_id=r.profile_id, created_at=aware(r.created_at) or self.now, traits=dict(r.traits),
-                trait_times=dict(r.trait_times), event_counts=dict(r.event_counts), event_count=r.event_count,
-                first_seen=aware(r.first_seen), last_seen=aware(r.last_seen), user_id=uids.get(r.profile_id),
+                profile_id=r.profile_id,
+                created_at=aware(r.created_at) or self.now,
+                traits=dict(r.traits),
+                trait_times=dict(r.trait_times),
+                event_counts=dict(r.event_counts),
+                event_count=r.event_count,
+                first_seen=aware(r.first_seen),
+                last_seen=aware(r.last_seen),
+                user_id=uids.get(r.profile_id),
             )
 
     def apply(self, event: ingestion_pb2.StoredEvent) -> tuple[str, list[str]]:
@@ -326,12 +438,24 @@ class _Batch:
         owners = {k: self.owners[k] for k in keys if k in self.owners}
         candidates = set(owners.values())
         plan = resolve(
-            keys, owners, {pid: self.states[pid].user_id for pid in candidates},
+            keys,
+            owners,
+            {pid: self.states[pid].user_id for pid in candidates},
             {pid: self.states[pid].created_at for pid in candidates},
         )
         if plan.profile_id is None:
-            state = _State(profile_id=str(uuid.uuid4()), created_at=self.now, traits={}, trait_times={},
-                           event_counts={}, event_count=0, first_seen=None, last_seen=None, user_id=None, new=True)
+            state = _State(
+                profile_id=str(uuid.uuid4()),
+                created_at=self.now,
+                traits={},
+                trait_times={},
+                event_counts={},
+                event_count=0,
+                first_seen=None,
+                last_seen=None,
+                user_id=None,
+                new=True,
+            )
             self.states[state.profile_id] = state
         else:
             state = self.states[plan.profile_id]
@@ -341,13 +465,22 @@ class _Batch:
             self.owners[(kind, value)] = state.profile_id
             if kind == IdentifierKind.USER_ID.value:
                 state.user_id = value
-            self.new_links.append({
-                "workspace_id": self.workspace_id, "kind": kind, "value": value,
-                "profile_id": state.profile_id, "source_message_id": event.message_id, "linked_at": at,
-            })
+            self.new_links.append(
+                {
+                    "workspace_id": self.workspace_id,
+                    "kind": kind,
+                    "value": value,
+                    "profile_id": state.profile_id,
+                    "source_message_id": event.message_id,
+                    "linked_at": at,
+                }
+            )
         if plan.conflicts:
-            log.info("event %s: identifiers %s stay on other profiles (user_id conflict)",
-                     event.message_id, [k for k, _ in plan.conflicts])
+            log.info(
+                "event %s: identifiers %s stay on other profiles (user_id conflict)",
+                event.message_id,
+                [k for k, _ in plan.conflicts],
+            )
         name = event.event if event.type == ingestion_pb2.EVENT_TYPE_TRACK else "identify"
         state.event_counts[name] = state.event_counts.get(name, 0) + 1
         state.event_count += 1
@@ -358,7 +491,9 @@ class _Batch:
         state.dirty = True
         return state.profile_id, plan.merge
 
-    def _merge(self, keep: _State, gone: _State, keys: list[Key], owners: dict[Key, str], message_id: str) -> None:
+    def _merge(
+        self, keep: _State, gone: _State, keys: list[Key], owners: dict[Key, str], message_id: str
+    ) -> None:
         for name, when in sorted(gone.trait_times.items(), key=lambda kv: kv[1]):
             merge_traits(keep.traits, keep.trait_times, {name: gone.traits.get(name)}, when)
         for name, n in gone.event_counts.items():
@@ -383,43 +518,87 @@ class _Batch:
             self._insert_profile(gone, merged_into=keep.profile_id)
         else:
             self.absorbed.append((gone.profile_id, keep.profile_id))
-        link = next(k for k in keys if owners.get(k) == gone.profile_id)
-        self.merge_rows.append({
-            "merge_id": str(uuid.uuid4()), "workspace_id": self.workspace_id, "profile_id": keep.profile_id,
-            "other_profile_id": gone.profile_id, "kind": link[0], "value": link[1],
-            "source_message_id": message_id, "rule": "shared_identifier", "occurred_at": self.now,
-        })
+        via = next(k for k in keys if owners.get(k) == gone.profile_id)
+        self.merge_rows.append(
+            {
+                "merge_id": str(uuid.uuid4()),
+                "workspace_id": self.workspace_id,
+                "profile_id": keep.profile_id,
+                "other_profile_id": gone.profile_id,
+                "kind": via[0],
+                "value": via[1],
+                "source_message_id": message_id,
+                "rule": "shared_identifier",
+                "occurred_at": self.now,
+            }
+        )
 
     def _insert_profile(self, state: _State, merged_into: str | None = None) -> None:
-        self.session.execute(profiles.insert().values(**self._row(state), profile_id=state.profile_id,
-                                                      workspace_id=self.workspace_id, created_at=state.created_at,
-                                                      merged_into=merged_into))
+        self.session.execute(
+            profiles.insert().values(
+                **self._row(state),
+                profile_id=state.profile_id,
+                workspace_id=self.workspace_id,
+                created_at=state.created_at,
+                merged_into=merged_into,
+            )
+        )
 
     def _row(self, state: _State) -> dict[str, Any]:
-        return {"traits": state.traits, "trait_times": state.trait_times, "event_counts": state.event_counts,
-                "event_count": state.event_count, "first_seen": state.first_seen, "last_seen": state.last_seen,
-                "updated_at": self.now}
+        return {
+            "traits": state.traits,
+            "trait_times": state.trait_times,
+            "event_counts": state.event_counts,
+            "event_count": state.event_count,
+            "first_seen": state.first_seen,
+            "last_seen": state.last_seen,
+            "updated_at": self.now,
+        }
 
     def flush(self) -> None:
         session = self.session
         fresh = [s for s in self.states.values() if s.new]
         if fresh:
-            session.execute(profiles.insert(), [
-                {**self._row(s), "profile_id": s.profile_id, "workspace_id": self.workspace_id,
-                 "created_at": s.created_at, "merged_into": None} for s in fresh
-            ])
+            session.execute(
+                profiles.insert(),
+                [
+                    {
+                        **self._row(s),
+                        "profile_id": s.profile_id,
+                        "workspace_id": self.workspace_id,
+                        "created_at": s.created_at,
+                        "merged_into": None,
+                    }
+                    for s in fresh
+                ],
+            )
         for other, survivor in self.absorbed:
             p = profiles.c
-            session.execute(update(profiles).where(p.profile_id == other).values(merged_into=survivor, updated_at=self.now))
-            session.execute(update(profiles).where(p.merged_into == other).values(merged_into=survivor))
-            session.execute(update(identities).where(identities.c.profile_id == other).values(profile_id=survivor))
+            session.execute(
+                update(profiles)
+                .where(p.profile_id == other)
+                .values(merged_into=survivor, updated_at=self.now)
+            )
+            session.execute(
+                update(profiles).where(p.merged_into == other).values(merged_into=survivor)
+            )
+            session.execute(
+                update(identities)
+                .where(identities.c.profile_id == other)
+                .values(profile_id=survivor)
+            )
         changed = [s for s in self.states.values() if s.dirty and not s.new]
         if changed:
             session.execute(
-                update(profiles).where(profiles.c.profile_id == bindparam("pid")).values(
-                    traits=bindparam("traits"), trait_times=bindparam("trait_times"),
-                    event_counts=bindparam("event_counts"), event_count=bindparam("event_count"),
-                    first_seen=bindparam("first_seen"), last_seen=bindparam("last_seen"),
+                update(profiles)
+                .where(profiles.c.profile_id == bindparam("pid"))
+                .values(
+                    traits=bindparam("traits"),
+                    trait_times=bindparam("trait_times"),
+                    event_counts=bindparam("event_counts"),
+                    event_count=bindparam("event_count"),
+                    first_seen=bindparam("first_seen"),
+                    last_seen=bindparam("last_seen"),
                     updated_at=bindparam("updated_at"),
                 ),
                 [{**self._row(s), "pid": s.profile_id} for s in changed],

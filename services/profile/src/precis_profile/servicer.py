@@ -25,11 +25,13 @@ def to_proto(view: ProfileView) -> profile_pb2.Profile:
     profile = profile_pb2.Profile(
         profile_id=row.profile_id,
         traits_json=orjson.dumps(row.traits),
-        computed_traits_json=orjson.dumps({
-            "event_count": row.event_count,
-            "first_seen": aware(row.first_seen).isoformat() if row.first_seen else None,
-            "last_seen": aware(row.last_seen).isoformat() if row.last_seen else None,
-        }),
+        computed_traits_json=orjson.dumps(
+            {
+                "event_count": row.event_count,
+                "first_seen": _iso(row.first_seen),
+                "last_seen": _iso(row.last_seen),
+            }
+        ),
         event_count=row.event_count,
         event_counts=row.event_counts,
         merged_profile_ids=view.merged_ids,
@@ -45,12 +47,21 @@ def to_proto(view: ProfileView) -> profile_pb2.Profile:
         if kind is IdentifierKind.EXTERNAL:
             value = value.split(":", 1)[1] if ":" in value else value
         shown = mask_hash(value) if kind.is_personal else value
-        profile.identifiers.append(profile_pb2.LinkedIdentifier(
-            identifier=types_pb2.Identifier(type=PROTO_FROM_KIND[kind], value=shown, namespace=namespace),
-            source_message_id=link.source_message_id,
-            linked_at=to_timestamp(link.linked_at),
-        ))
+        profile.identifiers.append(
+            profile_pb2.LinkedIdentifier(
+                identifier=types_pb2.Identifier(
+                    type=PROTO_FROM_KIND[kind], value=shown, namespace=namespace
+                ),
+                source_message_id=link.source_message_id,
+                linked_at=to_timestamp(link.linked_at),
+            )
+        )
     return profile
+
+
+def _iso(value: datetime | None) -> str | None:
+    moment = aware(value)
+    return moment.isoformat() if moment else None
 
 
 def _page_size(value: int) -> int:
@@ -64,16 +75,28 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self._store = store
         self._hasher = hasher
 
-    def GetProfile(self, request: profile_pb2.GetProfileRequest, context: grpc.ServicerContext) -> profile_pb2.GetProfileResponse:  # noqa: N802
+    def GetProfile(
+        self, request: profile_pb2.GetProfileRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.GetProfileResponse:
         workspace = workspace_of(context)
-        kind, value = stored_identifier(self._hasher, workspace, request.identifier, field="identifier")
-        stored_kind = f"external:{request.identifier.namespace}" if kind is IdentifierKind.EXTERNAL else kind.value
+        kind, value = stored_identifier(
+            self._hasher, workspace, request.identifier, field="identifier"
+        )
+        stored_kind = (
+            f"external:{request.identifier.namespace}"
+            if kind is IdentifierKind.EXTERNAL
+            else kind.value
+        )
         view = self._store.get(workspace, stored_kind, value)
         return profile_pb2.GetProfileResponse(profile=to_proto(view))
 
-    def ListProfiles(self, request: profile_pb2.ListProfilesRequest, context: grpc.ServicerContext) -> profile_pb2.ListProfilesResponse:  # noqa: N802
+    def ListProfiles(
+        self, request: profile_pb2.ListProfilesRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.ListProfilesResponse:
         workspace = workspace_of(context)
-        views, token, total = self._store.page(workspace, _page_size(request.page_size), request.page_token)
+        views, token, total = self._store.page(
+            workspace, _page_size(request.page_size), request.page_token
+        )
         return profile_pb2.ListProfilesResponse(
             profiles=[to_proto(v) for v in views], next_page_token=token, total_count=total
         )
@@ -84,21 +107,34 @@ class ProfilePrivacyServicer(privacy_pb2_grpc.PrivacyServiceServicer):
         self._store = store
         self._hasher = hasher
 
-    def _subject(self, request: privacy_pb2.ExportSubjectRequest | privacy_pb2.EraseSubjectRequest,
-                 context: grpc.ServicerContext) -> tuple[str, dict[IdentifierKind, set[str]], str]:
+    def _subject(
+        self,
+        request: privacy_pb2.ExportSubjectRequest | privacy_pb2.EraseSubjectRequest,
+        context: grpc.ServicerContext,
+    ) -> tuple[str, dict[IdentifierKind, set[str]], str]:
         workspace = workspace_of(context)
         subject = request.subject
         if not subject.identifiers and not subject.profile_id:
             raise InvalidArgument.field("subject", "give at least one identifier or the profile_id")
-        values = subject_values(self._hasher, workspace, list(subject.identifiers)) if subject.identifiers else {}
+        values = (
+            subject_values(self._hasher, workspace, list(subject.identifiers))
+            if subject.identifiers
+            else {}
+        )
         return workspace, values, subject.profile_id
 
-    def ExportSubject(self, request: privacy_pb2.ExportSubjectRequest, context: grpc.ServicerContext) -> privacy_pb2.ExportSubjectResponse:  # noqa: N802
+    def ExportSubject(
+        self, request: privacy_pb2.ExportSubjectRequest, context: grpc.ServicerContext
+    ) -> privacy_pb2.ExportSubjectResponse:
         workspace, values, profile_id = self._subject(request, context)
         bundle = self._store.export(workspace, values, profile_id)
-        return privacy_pb2.ExportSubjectResponse(service="profile", bundle_json=orjson.dumps(bundle))
+        return privacy_pb2.ExportSubjectResponse(
+            service="profile", bundle_json=orjson.dumps(bundle)
+        )
 
-    def EraseSubject(self, request: privacy_pb2.EraseSubjectRequest, context: grpc.ServicerContext) -> privacy_pb2.EraseSubjectResponse:  # noqa: N802
+    def EraseSubject(
+        self, request: privacy_pb2.EraseSubjectRequest, context: grpc.ServicerContext
+    ) -> privacy_pb2.EraseSubjectResponse:
         workspace, values, profile_id = self._subject(request, context)
         counts = self._store.erase(workspace, values, profile_id)
         return privacy_pb2.EraseSubjectResponse(

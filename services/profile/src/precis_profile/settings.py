@@ -9,13 +9,16 @@ from precis_common.settings import CommonSettings
 
 class ProfileSettings(CommonSettings):
     profile_database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default: SQLite file profile.db in the state folder."
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file profile.db in the state folder.",
     )
     profile_grpc_port: int = Field(default=50052, ge=0, le=65535)
     profile_ingestion_target: str = Field(
         default="127.0.0.1:50051", description="host:port of the ingestion service (events feed)."
     )
-    profile_consume: bool = Field(default=True, description="Run the events-feed consumer in this process.")
+    profile_consume: bool = Field(
+        default=True, description="Run the events-feed consumer in this process."
+    )
     profile_batch_size: int = Field(default=500, ge=1, le=5000)
 
     @property

@@ -35,7 +35,9 @@ def upgrade() -> None:
         sa.Column("event_time", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_events_workspace_seq", "events", ["workspace_id", "seq"])
-    op.create_index("ux_events_workspace_message", "events", ["workspace_id", "message_id"], unique=True)
+    op.create_index(
+        "ux_events_workspace_message", "events", ["workspace_id", "message_id"], unique=True
+    )
     op.create_index("ix_events_workspace_time", "events", ["workspace_id", "event_time"])
     op.create_index("ix_events_workspace_user", "events", ["workspace_id", "user_id"])
     op.create_index("ix_events_workspace_anonymous", "events", ["workspace_id", "anonymous_id"])

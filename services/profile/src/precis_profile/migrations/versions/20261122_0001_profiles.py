@@ -31,7 +31,9 @@ def upgrade() -> None:
         sa.Column("last_seen", sa.DateTime(timezone=True), nullable=True),
         sa.Column("merged_into", sa.String(36), nullable=True),
     )
-    op.create_index("ix_profiles_workspace_created", "profiles", ["workspace_id", "created_at", "profile_id"])
+    op.create_index(
+        "ix_profiles_workspace_created", "profiles", ["workspace_id", "created_at", "profile_id"]
+    )
     op.create_index("ix_profiles_merged_into", "profiles", ["merged_into"])
     op.create_table(
         "identities",
