@@ -94,13 +94,19 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
 
 
 def _internal(context: grpc.ServicerContext, method: str, exc: Exception) -> None:
-    # abort() raises an Exception subclass to unwind the handler; let it through untouched.
-    if type(exc).__name__ == "_AbortedError" or isinstance(exc, grpc.RpcError):
+    # context.abort() unwinds the handler with a plain Exception after setting the status;
+    # such an exception is the servicer's deliberate answer, not a bug.
+    if isinstance(exc, grpc.RpcError) or _aborted(context):
         raise exc
     log.exception("unexpected error in %s", method)
     context.abort_with_status(
         rpc_status.to_status(status_pb2.Status(code=code_pb2.INTERNAL, message="internal error"))
     )
+
+
+def _aborted(context: grpc.ServicerContext) -> bool:
+    code = context.code()
+    return code is not None and code != grpc.StatusCode.OK
 
 
 def workspace_of(context: grpc.ServicerContext) -> str:

@@ -1,0 +1,292 @@
+"""The public REST contract: request and response bodies with descriptions, examples and limits.
+
+Request fields are snake_case; Segment's camelCase spellings (messageId, userId, anonymousId,
+sentAt) are accepted too so that Segment-style clients work unchanged. Unknown fields (Segment's
+`integrations`, `channel`, `version`...) are ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from precis_common.identifiers import MAX_IDENTIFIER_LENGTH
+
+MAX_BATCH_EVENTS = 500
+MAX_MESSAGE_ID = 128
+MAX_EVENT_NAME = 200
+RFC3339_REASON = "must be an RFC 3339 time with a timezone offset, e.g. 2026-05-01T12:00:00Z"
+
+
+def _rfc3339(value: Any) -> datetime:
+    """Only strings with an explicit offset: a naive time is ambiguous by up to a day, and a
+    bare number could be seconds or milliseconds."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("rfc3339", RFC3339_REASON)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError("rfc3339", RFC3339_REASON) from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise PydanticCustomError("rfc3339", RFC3339_REASON)
+    return parsed
+
+
+Rfc3339 = Annotated[datetime, BeforeValidator(_rfc3339)]
+
+
+# Segment's spellings, accepted as input and reported under the documented names.
+CAMEL_CASE_ALIASES = {
+    "messageId": "message_id",
+    "userId": "user_id",
+    "anonymousId": "anonymous_id",
+    "sentAt": "sent_at",
+}
+
+
+def _alias(name: str, camel: str) -> AliasChoices:
+    return AliasChoices(name, camel)
+
+
+class _EventBase(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    message_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_MESSAGE_ID,
+        validation_alias=_alias("message_id", "messageId"),
+        description=(
+            "Unique id of this event, the dedupe key within the workspace (also accepted as "
+            "`messageId`). Resending an event with the same id stores nothing new. Generated "
+            "(UUID 4) when absent."
+        ),
+        examples=["9b2f6c1e-3c7d-4d2a-8a65-0c7f1f0e9a11"],
+    )
+    user_id: str | None = Field(
+        default=None,
+        max_length=MAX_IDENTIFIER_LENGTH,
+        validation_alias=_alias("user_id", "userId"),
+        description="The brand's customer id (also `userId`). user_id or anonymous_id is required.",
+        examples=["c-10442"],
+    )
+    anonymous_id: str | None = Field(
+        default=None,
+        max_length=MAX_IDENTIFIER_LENGTH,
+        validation_alias=_alias("anonymous_id", "anonymousId"),
+        description="The visitor's anonymous id, for example a cookie id (also `anonymousId`).",
+        examples=["anon-7f3a"],
+    )
+    context: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Context: channel, device, campaign (UTM), locale, ip.",
+        examples=[{"channel": "mini_program", "campaign": {"source": "wechat", "name": "spring"}}],
+    )
+    timestamp: Rfc3339 | None = Field(
+        default=None,
+        description="When the event happened, RFC 3339 with offset. Defaults to the receive time.",
+        examples=["2026-05-01T12:00:00+08:00"],
+    )
+    sent_at: Rfc3339 | None = Field(
+        default=None,
+        validation_alias=_alias("sent_at", "sentAt"),
+        description=(
+            "When the client sent the event (also `sentAt`); with it, the client's clock skew is "
+            "corrected."
+        ),
+        examples=["2026-05-01T12:00:05+08:00"],
+    )
+
+
+class TrackEvent(_EventBase):
+    """Something a customer did."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "event": "Order Completed",
+                    "user_id": "c-10442",
+                    "properties": {"order_id": "o-981", "revenue": 259.0, "currency": "CNY"},
+                    "timestamp": "2026-05-01T12:00:00+08:00",
+                }
+            ]
+        },
+    )
+
+    event: str = Field(
+        min_length=1,
+        max_length=MAX_EVENT_NAME,
+        description="Event name.",
+        examples=["Order Completed"],
+    )
+    properties: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Free-form properties of the event (a JSON object).",
+        examples=[{"order_id": "o-981", "revenue": 259.0, "currency": "CNY"}],
+    )
+
+
+class IdentifyEvent(_EventBase):
+    """Who a customer is: identifiers and traits."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": "c-10442",
+                    "anonymous_id": "anon-7f3a",
+                    "traits": {"email": "li.na@example.com", "life_stage": "expecting"},
+                }
+            ]
+        },
+    )
+
+    traits: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Traits of the customer (a JSON object). `email` and `phone` are identifiers: they are "
+            "stored only as keyed hashes."
+        ),
+        examples=[{"email": "li.na@example.com", "life_stage": "expecting"}],
+    )
+
+
+class TrackBatchItem(TrackEvent):
+    type: Literal["track"] = Field(description="Kind of event.")
+
+
+class IdentifyBatchItem(IdentifyEvent):
+    type: Literal["identify"] = Field(description="Kind of event.")
+
+
+BatchItem = Annotated[TrackBatchItem | IdentifyBatchItem, Field(discriminator="type")]
+
+
+class BatchRequest(BaseModel):
+    """Up to 500 events (512 KiB); each is validated on its own."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    batch: list[BatchItem] = Field(
+        min_length=1, max_length=MAX_BATCH_EVENTS, description="The events, 1 to 500."
+    )
+    context: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Context shared by every event; an event's own context keys win.",
+    )
+    sent_at: Rfc3339 | None = Field(
+        default=None,
+        validation_alias=_alias("sent_at", "sentAt"),
+        description="When the client sent the batch; used for events without their own sent_at.",
+    )
+
+
+EventStatus = Literal["accepted", "duplicate", "rejected"]
+
+
+class EventResult(BaseModel):
+    """The outcome of one event."""
+
+    message_id: str = Field(
+        description="The event's message id (generated by the gateway if none was sent).",
+        examples=["9b2f6c1e-3c7d-4d2a-8a65-0c7f1f0e9a11"],
+    )
+    status: EventStatus = Field(
+        description="accepted: stored now; duplicate: an event with this id was already stored.",
+        examples=["accepted"],
+    )
+
+
+class ResultDetail(BaseModel):
+    field: str = Field(description="Path of the offending field.", examples=["batch[3].timestamp"])
+    reason: str = Field(description="Why it was refused.")
+
+
+class BatchItemResult(BaseModel):
+    """The outcome of one event of a batch."""
+
+    index: int = Field(description="Position of the event in the request's `batch`.", ge=0)
+    message_id: str = Field(description="The message id; empty if a rejected event had none.")
+    status: EventStatus = Field(description="What happened to the event.")
+    errors: list[ResultDetail] = Field(
+        default_factory=list, description="Why the event was rejected (empty otherwise)."
+    )
+
+
+class BatchResult(BaseModel):
+    results: list[BatchItemResult] = Field(description="One result per event, in request order.")
+    accepted: int = Field(description="Events stored now.", ge=0)
+    duplicates: int = Field(description="Events already stored earlier.", ge=0)
+    rejected: int = Field(description="Events refused; nothing of them was stored.", ge=0)
+
+
+class Identifier(BaseModel):
+    """An identifier linked to a profile, with where the link came from."""
+
+    type: str = Field(
+        description="user_id, anonymous_id, email, phone, device_id or external:<namespace>.",
+        examples=["email"],
+    )
+    value: str = Field(
+        description="The value; email and phone are shown masked (a prefix of their keyed hash).",
+        examples=["hmac:3f9a0c2b71de…"],
+    )
+    source_message_id: str | None = Field(
+        description="The event that created the link.", examples=["9b2f6c1e-3c7d-4d2a-8a65"]
+    )
+    linked_at: datetime | None = Field(description="When the link was created (event time).")
+
+
+class Profile(BaseModel):
+    """The unified customer profile (用户画像)."""
+
+    profile_id: str = Field(description="Stable id of the profile.", examples=["p_01HZX4"])
+    identifiers: list[Identifier] = Field(description="Identifiers that resolve to this profile.")
+    traits: dict[str, Any] = Field(
+        description="Identify traits (last write wins per trait).",
+        examples=[{"life_stage": "expecting"}],
+    )
+    computed_traits: dict[str, Any] = Field(
+        description="Computed traits (event counts, first/last seen, RFM, CLV...).",
+        examples=[{"orders": 3, "revenue": 777.0}],
+    )
+    event_count: int = Field(description="Events seen in total.", ge=0, examples=[12])
+    event_counts: dict[str, int] = Field(
+        description="Events seen per event name (`identify` for identify events).",
+        examples=[{"Order Completed": 3, "identify": 1}],
+    )
+    first_seen: datetime | None = Field(description="Event time of the earliest event.")
+    last_seen: datetime | None = Field(description="Event time of the latest event.")
+    tags: list[str] = Field(description="Tags (标签) on the profile.", examples=[["vip"]])
+    merged_profile_ids: list[str] = Field(description="Profiles that were merged into this one.")
+
+
+class ProfilePage(BaseModel):
+    profiles: list[Profile] = Field(description="One page of profiles, newest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+    total_count: int = Field(description="Number of live profiles in the workspace.", ge=0)
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = Field(description="The process is up.")
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"] = Field(
+        description="ready when every dependency answers SERVING."
+    )
+    dependencies: dict[str, str] = Field(
+        description=(
+            "gRPC health of each service (SERVING, NOT_SERVING, ...) or the error reaching it "
+            "(UNAVAILABLE, DEADLINE_EXCEEDED)."
+        ),
+        examples=[{"ingestion": "SERVING", "profile": "SERVING"}],
+    )

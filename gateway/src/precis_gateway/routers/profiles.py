@@ -1,0 +1,91 @@
+"""Unified customer profiles (read from the profile service)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from precis.profile.v1 import profile_pb2
+from precis_common.identifiers import MAX_IDENTIFIER_LENGTH
+from precis_gateway.deps import ProfileStub, SettingsDep, WorkspaceDep
+from precis_gateway.models import Profile, ProfilePage
+from precis_gateway.profile_views import identifier_from_path, profile_view
+from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
+from precis_gateway.upstream import call
+
+router = APIRouter(
+    prefix="/v1/profiles",
+    tags=["profiles"],
+    responses=error_responses(401, 422, 501, *UPSTREAM_ERRORS),
+)
+
+
+@router.get(
+    "",
+    summary="List profiles",
+    description="Profiles of the workspace, newest first, with cursor pagination.",
+)
+def list_profiles(
+    workspace: WorkspaceDep,
+    stub: ProfileStub,
+    settings: SettingsDep,
+    page_size: Annotated[int, Query(ge=1, le=500, description="Profiles per page.")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(min_length=1, max_length=1024, description="`next_cursor` of the previous page."),
+    ] = None,
+) -> ProfilePage:
+    response = call(
+        stub.ListProfiles,
+        profile_pb2.ListProfilesRequest(page_size=page_size, page_token=cursor or ""),
+        service="profile",
+        workspace=workspace,
+        deadline=settings.gateway_deadline_seconds,
+    )
+    return ProfilePage(
+        profiles=[profile_view(p) for p in response.profiles],
+        next_cursor=response.next_page_token or None,
+        total_count=response.total_count,
+    )
+
+
+@router.get(
+    "/{identifier_type}/{value:path}",
+    summary="Get the profile of an identifier",
+    description=(
+        "The profile an identifier belongs to, following merges. Email and phone are given in "
+        "clear and hashed before lookup."
+    ),
+    responses=error_responses(404),
+)
+def get_profile(
+    workspace: WorkspaceDep,
+    stub: ProfileStub,
+    settings: SettingsDep,
+    identifier_type: Annotated[
+        str,
+        Path(
+            description="user_id, anonymous_id, email, phone, device_id or external:<namespace>.",
+            examples=["email"],
+        ),
+    ],
+    value: Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=MAX_IDENTIFIER_LENGTH,
+            description="The identifier's value.",
+            examples=["li.na@example.com"],
+        ),
+    ],
+) -> Profile:
+    identifier = identifier_from_path(identifier_type, value)
+    response = call(
+        stub.GetProfile,
+        profile_pb2.GetProfileRequest(identifier=identifier),
+        service="profile",
+        workspace=workspace,
+        deadline=settings.gateway_deadline_seconds,
+    )
+    return profile_view(response.profile)

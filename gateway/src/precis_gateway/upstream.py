@@ -1,0 +1,51 @@
+"""The services behind the gateway: their channels, and one way to call them (deadline,
+workspace metadata, errors mapped to HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+
+from precis_common.grpc_client import open_channel, workspace_metadata
+from precis_gateway.errors import from_rpc_error
+
+Response = TypeVar("Response")
+
+
+@dataclass
+class Channels:
+    """One channel per service; channels connect lazily and reconnect by themselves."""
+
+    ingestion: grpc.Channel
+    profile: grpc.Channel
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        ingestion_target: str,
+        profile_target: str,
+        interceptors: Iterable[grpc.UnaryUnaryClientInterceptor] = (),
+    ) -> Channels:
+        interceptors = list(interceptors)
+        return cls(
+            ingestion=open_channel(ingestion_target, interceptors=interceptors),
+            profile=open_channel(profile_target, interceptors=interceptors),
+        )
+
+    def close(self) -> None:
+        self.ingestion.close()
+        self.profile.close()
+
+
+def call(
+    method: Callable[..., Response], request: Any, *, service: str, workspace: str, deadline: float
+) -> Response:
+    """Call a unary RPC on behalf of `workspace`; a failure becomes the matching ApiError."""
+    try:
+        return method(request, timeout=deadline, metadata=workspace_metadata(workspace))
+    except grpc.RpcError as exc:
+        raise from_rpc_error(exc, service) from None

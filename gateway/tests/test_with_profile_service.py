@@ -1,0 +1,58 @@
+"""The gateway with the real profile service behind it: an identify sent over REST becomes a
+profile that REST can read by email."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gateway_support import AUTH, MakeClient, assert_error
+from opentelemetry.sdk.trace import TracerProvider
+
+from precis_ingestion.app import IngestionApp
+from precis_profile.app import ProfileApp, build, start
+from precis_profile.settings import ProfileSettings
+
+
+@pytest.fixture
+def profile_service(
+    tmp_path: Path, ingestion: IngestionApp, provider: TracerProvider
+) -> Iterator[ProfileApp]:
+    settings = ProfileSettings(
+        state_dir=tmp_path / "profile",
+        profile_grpc_port=0,
+        profile_ingestion_target=f"127.0.0.1:{ingestion.port}",
+        profile_consume=False,  # the test applies the feed itself, deterministically
+    )
+    app = start(build(settings, tracer_provider=provider, configure_logs=False))
+    yield app
+    app.stop(0)
+
+
+def test_identify_then_read_the_profile_by_email(
+    make_client: MakeClient, profile_service: ProfileApp
+) -> None:
+    client = make_client(gateway_profile_target=f"127.0.0.1:{profile_service.port}")
+    identify = {
+        "message_id": "id-1",
+        "user_id": "c-10442",
+        "traits": {"email": "Li.Na@Example.com", "life_stage": "expecting"},
+        "timestamp": "2026-05-01T12:00:00+08:00",
+    }
+    assert client.post("/v1/identify", json=identify, headers=AUTH).json()["status"] == "accepted"
+    assert_error(client.get("/v1/profiles/email/li.na@example.com", headers=AUTH), 404, "not_found")
+
+    profile_service.consumer.run_once()
+
+    response = client.get("/v1/profiles/email/li.na@example.com", headers=AUTH)
+    assert response.status_code == 200, response.text
+    profile = response.json()
+    assert profile["traits"].get("life_stage") == "expecting"
+    assert "Li.Na@Example.com" not in response.text
+    assert "li.na@example.com" not in response.text
+    by_user = client.get("/v1/profiles/user_id/c-10442", headers=AUTH).json()
+    assert by_user["profile_id"] == profile["profile_id"]
+    page = client.get("/v1/profiles", headers=AUTH).json()
+    assert page["total_count"] == 1
+    assert [p["profile_id"] for p in page["profiles"]] == [profile["profile_id"]]
