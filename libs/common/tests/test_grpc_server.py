@@ -20,7 +20,7 @@ from precis_common.grpc_server import GrpcServer
 class Behaving(privacy_pb2_grpc.PrivacyServiceServicer):
     def ExportSubject(
         self, request: privacy_pb2.ExportSubjectRequest, context: grpc.ServicerContext
-    ) -> privacy_pb2.ExportSubjectResponse:  # noqa: N802, E501
+    ) -> privacy_pb2.ExportSubjectResponse:
         profile_id = request.subject.profile_id
         if profile_id == "invalid":
             raise InvalidArgument.field("subject.profile_id", "must be a uuid")
