@@ -8,7 +8,7 @@ STATE_DIR ?= .precis
 PROTO_FILES := $(shell find proto -name '*.proto' | sort)
 CONTRACTS := libs/contracts/src
 
-.PHONY: help install demo up down status test test-fast lint typecheck proto proto-check buf-lint check deploy-check bench clean
+.PHONY: help install demo up down status test test-fast lint typecheck proto proto-check buf-lint check deploy-check clean
 
 help:
 	@echo "make demo   - install, start the suite (SQLite), load the CDNOW log through REST, show profiles"
@@ -59,9 +59,6 @@ check: proto-check buf-lint lint typecheck
 
 test: install check
 	$(UV) run --frozen pytest -q
-
-bench: install
-	$(UV) run --frozen python -m tests.bench.ingest
 
 clean:
 	rm -rf $(STATE_DIR)

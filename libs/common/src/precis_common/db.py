@@ -24,6 +24,9 @@ from precis_common.errors import Unavailable
 
 T = TypeVar("T")
 
+# Key of the PostgreSQL advisory lock held while a service migrates its database.
+_MIGRATION_LOCK = 0x70726563  # "prec"
+
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     parsed = make_url(url)
@@ -157,9 +160,19 @@ def upgrade_database(database: Database, script_location: str | Path) -> None:
     cfg.set_main_option("script_location", str(script_location))
     cfg.set_main_option("path_separator", "os")
     with database.engine.connect() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
-        connection.commit()
+        if database.is_postgresql:
+            # Replicas starting together on a fresh database would race to create the same
+            # tables; a session-level advisory lock lets one migrate while the others wait.
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+            connection.commit()
+        try:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+            connection.commit()
+        finally:
+            if database.is_postgresql:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+                connection.commit()
 
 
 def run_migrations_online(target_metadata: Any) -> None:
