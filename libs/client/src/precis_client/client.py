@@ -1,0 +1,284 @@
+"""Synchronous client of the Precis REST gateway.
+
+Retries are safe only where repeating a request cannot do anything twice: reads, and writes
+whose every event carries a ``message_id`` (ingestion deduplicates by it). Only answers that
+say "try again" (503, 504) and lost connections or timeouts are retried, with exponential
+backoff and jitter; the gateway's ``Retry-After`` is honoured up to ``backoff_max``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from precis_client.errors import PrecisError, error_from_response
+from precis_client.models import (
+    BatchEvent,
+    BatchResult,
+    HealthStatus,
+    IdentifyEvent,
+    IngestResult,
+    Profile,
+    ProfilePage,
+    Timestamp,
+    TrackEvent,
+    batch_item_json,
+)
+
+USER_AGENT = "precis-client/0.1.0"
+RETRIED_STATUSES = frozenset({503, 504})
+DEFAULT_TIMEOUT = 30.0
+
+
+def _retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # an HTTP-date: rare for APIs, and our own backoff is a fine substitute
+    return max(seconds, 0.0)
+
+
+class PrecisClient:
+    """Client of the Precis REST API (``/v1``), authenticated by a workspace API key.
+
+    Use it as a context manager, or call :meth:`close`. It is safe to share between threads
+    (httpx.Client is). ``transport`` replaces the network (``httpx.MockTransport`` in tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+        max_retries: int = 3,
+        backoff_base: float = 0.25,
+        backoff_max: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not api_key:
+            raise ValueError("api_key must not be empty")
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self.base_url = base_url.rstrip("/")
+        self._max_retries = max_retries
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={
+                "X-API-Key": api_key,
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+            },
+        )
+
+    def __enter__(self) -> PrecisClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # Events ---------------------------------------------------------------------------------
+
+    def track(
+        self,
+        event: str,
+        *,
+        user_id: str | None = None,
+        anonymous_id: str | None = None,
+        properties: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        timestamp: Timestamp | None = None,
+        sent_at: Timestamp | None = None,
+        message_id: str | None = None,
+    ) -> IngestResult:
+        """Records an action. Pass ``message_id`` to make the call retryable and deduplicated."""
+        body = TrackEvent(
+            event=event,
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            properties=properties,
+            context=context,
+            timestamp=timestamp,
+            sent_at=sent_at,
+            message_id=message_id,
+        ).to_json()
+        response = self._request("POST", "/v1/track", json=body, retryable=message_id is not None)
+        return IngestResult.from_json(self._json(response))
+
+    def identify(
+        self,
+        *,
+        user_id: str | None = None,
+        anonymous_id: str | None = None,
+        traits: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        timestamp: Timestamp | None = None,
+        sent_at: Timestamp | None = None,
+        message_id: str | None = None,
+    ) -> IngestResult:
+        """Links identifiers and sets traits. ``message_id`` makes the call retryable."""
+        body = IdentifyEvent(
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            traits=traits,
+            context=context,
+            timestamp=timestamp,
+            sent_at=sent_at,
+            message_id=message_id,
+        ).to_json()
+        response = self._request(
+            "POST", "/v1/identify", json=body, retryable=message_id is not None
+        )
+        return IngestResult.from_json(self._json(response))
+
+    def batch(self, events: Sequence[BatchEvent | Mapping[str, Any]]) -> BatchResult:
+        """Sends up to 500 events in one request; each gets its own result.
+
+        Events are :class:`TrackEvent` / :class:`IdentifyEvent`, or plain mappings that already
+        carry ``type``. The request is retried only when every event has a ``message_id``.
+        """
+        items = [batch_item_json(event) for event in events]
+        retryable = all(item.get("message_id") for item in items)
+        response = self._request("POST", "/v1/batch", json={"batch": items}, retryable=retryable)
+        return BatchResult.from_json(self._json(response))
+
+    # Profiles -------------------------------------------------------------------------------
+
+    def get_profile(self, identifier_type: str, value: str) -> Profile:
+        """The profile one identifier belongs to (``user_id``, ``email``, ``external:<ns>``...).
+
+        Raises PrecisError with code ``not_found`` when no profile holds it.
+        """
+        if not identifier_type or not value:
+            raise ValueError("identifier_type and value must not be empty")
+        # Values are free text (emails, phone numbers with +, ids with /): escape everything.
+        path = f"/v1/profiles/{quote(identifier_type, safe=':')}/{quote(value, safe='')}"
+        response = self._request("GET", path, retryable=True)
+        return Profile.from_json(self._json(response))
+
+    def list_profiles(self, page_size: int = 100, cursor: str | None = None) -> ProfilePage:
+        """One page of the workspace's profiles; pass ``next_cursor`` back for the next."""
+        params: dict[str, str | int] = {"page_size": page_size}
+        if cursor is not None:
+            params["cursor"] = cursor
+        response = self._request("GET", "/v1/profiles", params=params, retryable=True)
+        return ProfilePage.from_json(self._json(response))
+
+    def iter_profiles(self, page_size: int = 100) -> Iterator[Profile]:
+        """Every profile of the workspace, page after page."""
+        cursor: str | None = None
+        while True:
+            page = self.list_profiles(page_size=page_size, cursor=cursor)
+            yield from page.profiles
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    # Probes ---------------------------------------------------------------------------------
+
+    def healthz(self) -> HealthStatus:
+        """Liveness of the gateway process. Not retried: a probe reports what it sees."""
+        return self._probe("/healthz")
+
+    def readyz(self) -> HealthStatus:
+        """Readiness: ``ok`` is False (HTTP 503) while a service behind the gateway is down."""
+        return self._probe("/readyz")
+
+    def _probe(self, path: str) -> HealthStatus:
+        response = self._request("GET", path, retryable=False, accept_statuses=(503,))
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        return HealthStatus(
+            ok=response.status_code == 200,
+            http_status=response.status_code,
+            body=dict(body) if isinstance(body, Mapping) else {},
+        )
+
+    # Transport ------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        params: Mapping[str, str | int] | None = None,
+        retryable: bool,
+        accept_statuses: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        attempt = 0
+        while True:
+            error: PrecisError
+            try:
+                response = self._http.request(method, path, json=json, params=params)
+            except httpx.TimeoutException as exc:
+                error = PrecisError(None, "timeout", f"{method} {path} timed out: {exc}")
+                cause: BaseException = exc
+            except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                error = PrecisError(
+                    None,
+                    "connection_error",
+                    f"{method} {self.base_url}{path} failed: {exc}",
+                )
+                cause = exc
+            else:
+                if response.is_success or response.status_code in accept_statuses:
+                    return response
+                error = self._error(response)
+                cause = error
+                if response.status_code not in RETRIED_STATUSES:
+                    raise error
+            if not retryable or attempt >= self._max_retries:
+                if cause is error:
+                    raise error
+                raise error from cause
+            self._sleep(self._backoff(attempt, error.retry_after))
+            attempt += 1
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self._backoff_max)
+        ceiling = min(self._backoff_max, self._backoff_base * 2**attempt)
+        # Half fixed, half random: spreads clients that failed together without ever
+        # retrying immediately.
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    @staticmethod
+    def _error(response: httpx.Response) -> PrecisError:
+        try:
+            body: object = response.json()
+        except ValueError:
+            body = None
+        return error_from_response(
+            response.status_code, body, response.text, _retry_after_seconds(response)
+        )
+
+    @staticmethod
+    def _json(response: httpx.Response) -> object:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PrecisError(
+                response.status_code,
+                "invalid_response",
+                f"the gateway answered with a body that is not JSON: {response.text[:200]!r}",
+            ) from exc

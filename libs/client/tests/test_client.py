@@ -1,0 +1,382 @@
+"""The SDK against a mocked gateway: request shapes, response parsing, errors and retries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import pytest
+
+from precis_client import (
+    ErrorDetail,
+    IdentifyEvent,
+    PrecisClient,
+    PrecisError,
+    TrackEvent,
+)
+
+BASE = "http://gateway.test"
+KEY = "pk_test_123"
+
+PROFILE = {
+    "profile_id": "prof_1",
+    "identifiers": [
+        {
+            "type": "user_id",
+            "value": "cdnow-00001",
+            "source_message_id": "m1",
+            "linked_at": "1997-01-01T00:00:00Z",
+        }
+    ],
+    "traits": {"source": "cdnow"},
+    "computed_traits": {"orders": 1, "revenue": 11.77},
+    "event_count": 2,
+    "event_counts": {"Order Completed": 1, "identify": 1},
+    "first_seen": "1997-01-01T00:00:00Z",
+    "last_seen": None,
+    "tags": [],
+    "merged_profile_ids": [],
+}
+
+
+class Recorder:
+    """A MockTransport that answers from a script and keeps every request it saw."""
+
+    def __init__(self, *responses: httpx.Response | Exception) -> None:
+        self.responses = list(responses)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.responses.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def body(self, index: int = -1) -> Any:
+        return json.loads(self.requests[index].content)
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> httpx.Response:
+    headers = extra.pop("headers", None)
+    body = {"error": {"code": code, "message": message, "details": [], "trace_id": None, **extra}}
+    return httpx.Response(status, json=body, headers=headers)
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def make_client(sleeps: list[float]) -> Callable[[Recorder], PrecisClient]:
+    def make(recorder: Recorder) -> PrecisClient:
+        return PrecisClient(BASE, KEY, transport=httpx.MockTransport(recorder), sleep=sleeps.append)
+
+    return make
+
+
+def test_track_sends_the_documented_body_and_auth_header(make_client: Any) -> None:
+    rec = Recorder(httpx.Response(200, json={"message_id": "m-1", "status": "accepted"}))
+    with make_client(rec) as client:
+        result = client.track(
+            "Order Completed",
+            user_id="u1",
+            properties={"revenue": 11.77, "order_id": 12345678901234567},
+            context={"channel": "web"},
+            timestamp=datetime(1997, 1, 1, tzinfo=UTC),
+            message_id="m-1",
+        )
+    request = rec.requests[0]
+    assert request.method == "POST"
+    assert str(request.url) == f"{BASE}/v1/track"
+    assert request.headers["X-API-Key"] == KEY
+    assert request.headers["Content-Type"] == "application/json"
+    assert rec.body() == {
+        "message_id": "m-1",
+        "user_id": "u1",
+        "event": "Order Completed",
+        "properties": {"revenue": 11.77, "order_id": 12345678901234567},
+        "context": {"channel": "web"},
+        "timestamp": "1997-01-01T00:00:00Z",
+    }
+    assert result.message_id == "m-1"
+    assert result.status == "accepted"
+
+
+def test_identify_omits_fields_not_given_and_keeps_offsets(make_client: Any) -> None:
+    rec = Recorder(httpx.Response(200, json={"message_id": "srv-9", "status": "duplicate"}))
+    shanghai = timezone(timedelta(hours=8))
+    with make_client(rec) as client:
+        result = client.identify(
+            anonymous_id="a1",
+            traits={"email": "x@example.com"},
+            sent_at=datetime(2024, 5, 1, 9, 30, tzinfo=shanghai),
+        )
+    assert str(rec.requests[0].url) == f"{BASE}/v1/identify"
+    assert rec.body() == {
+        "anonymous_id": "a1",
+        "traits": {"email": "x@example.com"},
+        "sent_at": "2024-05-01T09:30:00+08:00",
+    }
+    assert result.status == "duplicate"
+    assert result.message_id == "srv-9"
+
+
+def test_naive_timestamps_are_refused_before_sending(make_client: Any) -> None:
+    rec = Recorder()
+    with make_client(rec) as client, pytest.raises(ValueError, match="timezone"):
+        client.track("x", user_id="u", timestamp=datetime(2024, 1, 1))
+    assert rec.requests == []
+
+
+def test_batch_tags_each_event_with_its_type_and_parses_every_result(make_client: Any) -> None:
+    answer = {
+        "results": [
+            {"index": 0, "message_id": "i-1", "status": "accepted", "errors": []},
+            {"index": 1, "message_id": "t-1", "status": "duplicate", "errors": []},
+            {
+                "index": 2,
+                "message_id": "t-2",
+                "status": "rejected",
+                "errors": [{"field": "batch[2].event", "reason": "must not be empty"}],
+            },
+        ],
+        "accepted": 1,
+        "duplicates": 1,
+        "rejected": 1,
+    }
+    rec = Recorder(httpx.Response(200, json=answer))
+    with make_client(rec) as client:
+        result = client.batch(
+            [
+                IdentifyEvent(user_id="u1", traits={"a": 1}, message_id="i-1"),
+                TrackEvent(event="Viewed", user_id="u1", message_id="t-1"),
+                {"type": "track", "event": "", "user_id": "u1", "message_id": "t-2"},
+            ]
+        )
+    assert str(rec.requests[0].url) == f"{BASE}/v1/batch"
+    assert rec.body() == {
+        "batch": [
+            {"type": "identify", "message_id": "i-1", "user_id": "u1", "traits": {"a": 1}},
+            {"type": "track", "message_id": "t-1", "user_id": "u1", "event": "Viewed"},
+            {"type": "track", "event": "", "user_id": "u1", "message_id": "t-2"},
+        ]
+    }
+    assert (result.accepted, result.duplicates, result.rejected) == (1, 1, 1)
+    assert [r.status for r in result.results] == ["accepted", "duplicate", "rejected"]
+    assert result.results[2].errors == (ErrorDetail("batch[2].event", "must not be empty"),)
+
+
+def test_get_profile_escapes_the_value_and_parses_the_profile(make_client: Any) -> None:
+    rec = Recorder(httpx.Response(200, json=PROFILE))
+    with make_client(rec) as client:
+        profile = client.get_profile("external:wechat", "a/b+c@d")
+    assert rec.requests[0].method == "GET"
+    assert rec.requests[0].url.raw_path == b"/v1/profiles/external:wechat/a%2Fb%2Bc%40d"
+    assert profile.profile_id == "prof_1"
+    assert profile.identifiers[0].type == "user_id"
+    assert profile.identifiers[0].value == "cdnow-00001"
+    assert profile.event_counts == {"Order Completed": 1, "identify": 1}
+    assert profile.first_seen == "1997-01-01T00:00:00Z"
+    assert profile.last_seen is None
+    assert profile.raw == PROFILE
+
+
+def test_not_found_is_a_precis_error_with_the_gateway_fields(make_client: Any) -> None:
+    rec = Recorder(
+        error_response(
+            404,
+            "not_found",
+            "no profile has user_id=nobody",
+            trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
+        )
+    )
+    with make_client(rec) as client, pytest.raises(PrecisError) as caught:
+        client.get_profile("user_id", "nobody")
+    err = caught.value
+    assert err.status == 404
+    assert err.code == "not_found"
+    assert err.message == "no profile has user_id=nobody"
+    assert err.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert len(rec.requests) == 1  # a 404 is an answer, not a failure to retry
+
+
+def test_validation_errors_carry_field_details(make_client: Any) -> None:
+    body = {
+        "error": {
+            "code": "invalid_argument",
+            "message": "invalid request",
+            "details": [
+                {"field": "timestamp", "reason": "must be an RFC 3339 time"},
+                {"field": "event", "reason": "required"},
+            ],
+            "trace_id": None,
+        }
+    }
+    rec = Recorder(httpx.Response(422, json=body))
+    with make_client(rec) as client, pytest.raises(PrecisError) as caught:
+        client.track("", user_id="u", timestamp="yesterday", message_id="m")
+    assert caught.value.status == 422
+    assert caught.value.code == "invalid_argument"
+    assert caught.value.details == (
+        ErrorDetail("timestamp", "must be an RFC 3339 time"),
+        ErrorDetail("event", "required"),
+    )
+    assert "timestamp: must be an RFC 3339 time" in str(caught.value)
+    assert len(rec.requests) == 1
+
+
+def test_a_body_without_the_error_shape_still_gives_a_code(make_client: Any) -> None:
+    rec = Recorder(httpx.Response(502, text="<html>Bad Gateway</html>"))
+    with make_client(rec) as client, pytest.raises(PrecisError) as caught:
+        client.list_profiles()
+    assert caught.value.status == 502
+    assert caught.value.code == "bad_gateway"
+    assert "Bad Gateway" in caught.value.message
+
+
+def test_reads_are_retried_on_503_honouring_retry_after(
+    make_client: Any, sleeps: list[float]
+) -> None:
+    rec = Recorder(
+        error_response(503, "unavailable", "profile is down", headers={"Retry-After": "1"}),
+        error_response(504, "deadline_exceeded", "slow"),
+        httpx.Response(200, json=PROFILE),
+    )
+    with make_client(rec) as client:
+        profile = client.get_profile("user_id", "cdnow-00001")
+    assert profile.profile_id == "prof_1"
+    assert len(rec.requests) == 3
+    assert sleeps[0] == 1.0
+    assert 0 < sleeps[1] <= 0.5  # exponential backoff after the first retry
+
+
+def test_writes_with_a_message_id_are_retried_after_a_lost_connection(
+    make_client: Any, sleeps: list[float]
+) -> None:
+    rec = Recorder(
+        httpx.ConnectError("connection refused"),
+        httpx.ReadTimeout("timed out"),
+        httpx.Response(200, json={"message_id": "m-1", "status": "duplicate"}),
+    )
+    with make_client(rec) as client:
+        result = client.track("Viewed", user_id="u", message_id="m-1")
+    assert result.status == "duplicate"
+    assert len(rec.requests) == 3
+    assert rec.body(0) == rec.body(2)  # the very same event, so dedupe makes it safe
+    assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [error_response(503, "unavailable", "down"), httpx.ConnectError("refused")],
+    ids=["503", "connection"],
+)
+def test_writes_without_a_message_id_are_never_retried(
+    make_client: Any, failure: httpx.Response | Exception
+) -> None:
+    rec = Recorder(failure, httpx.Response(200, json={"message_id": "m", "status": "accepted"}))
+    with make_client(rec) as client, pytest.raises(PrecisError) as caught:
+        client.track("Viewed", user_id="u")
+    assert len(rec.requests) == 1
+    assert caught.value.code in ("unavailable", "connection_error")
+
+
+def test_a_batch_is_retried_only_when_every_event_has_a_message_id(make_client: Any) -> None:
+    ok = {"results": [], "accepted": 0, "duplicates": 0, "rejected": 0}
+    rec = Recorder(error_response(503, "unavailable", "down"), httpx.Response(200, json=ok))
+    with make_client(rec) as client, pytest.raises(PrecisError):
+        client.batch([TrackEvent("A", user_id="u", message_id="1"), TrackEvent("B", user_id="u")])
+    assert len(rec.requests) == 1
+
+    rec = Recorder(error_response(503, "unavailable", "down"), httpx.Response(200, json=ok))
+    with make_client(rec) as client:
+        client.batch([TrackEvent("A", user_id="u", message_id="1")])
+    assert len(rec.requests) == 2
+
+
+def test_retries_stop_after_max_retries_with_the_last_error(sleeps: list[float]) -> None:
+    rec = Recorder(*[error_response(503, "unavailable", f"down {i}") for i in range(3)])
+    client = PrecisClient(
+        BASE, KEY, transport=httpx.MockTransport(rec), max_retries=2, sleep=sleeps.append
+    )
+    with client, pytest.raises(PrecisError) as caught:
+        client.list_profiles()
+    assert len(rec.requests) == 3
+    assert caught.value.message == "down 2"
+    assert caught.value.code == "unavailable"
+
+
+def test_connection_failure_after_retries_is_a_precis_error(sleeps: list[float]) -> None:
+    rec = Recorder(*[httpx.ConnectError("refused") for _ in range(2)])
+    client = PrecisClient(
+        BASE, KEY, transport=httpx.MockTransport(rec), max_retries=1, sleep=sleeps.append
+    )
+    with client, pytest.raises(PrecisError) as caught:
+        client.list_profiles()
+    assert caught.value.status is None
+    assert caught.value.code == "connection_error"
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+
+
+def test_list_and_iter_profiles_follow_the_cursor(make_client: Any) -> None:
+    second = dict(PROFILE, profile_id="prof_2")
+    rec = Recorder(
+        httpx.Response(200, json={"profiles": [PROFILE], "next_cursor": "c1", "total_count": 2}),
+        httpx.Response(200, json={"profiles": [second], "next_cursor": None, "total_count": 2}),
+    )
+    with make_client(rec) as client:
+        ids = [p.profile_id for p in client.iter_profiles(page_size=1)]
+    assert ids == ["prof_1", "prof_2"]
+    assert rec.requests[0].url.params == httpx.QueryParams({"page_size": "1"})
+    assert rec.requests[1].url.params == httpx.QueryParams({"page_size": "1", "cursor": "c1"})
+
+
+def test_list_profiles_reports_the_total(make_client: Any) -> None:
+    rec = Recorder(
+        httpx.Response(200, json={"profiles": [], "next_cursor": None, "total_count": 23570})
+    )
+    with make_client(rec) as client:
+        page = client.list_profiles(page_size=1)
+    assert page.total_count == 23570
+    assert page.profiles == ()
+    assert page.next_cursor is None
+
+
+def test_probes_report_readiness_without_raising_or_retrying(make_client: Any) -> None:
+    rec = Recorder(
+        httpx.Response(200, json={"status": "ok"}),
+        httpx.Response(
+            503,
+            json={"status": "unavailable", "services": {"profile": "NOT_SERVING"}},
+            headers={"Retry-After": "5"},
+        ),
+    )
+    with make_client(rec) as client:
+        health = client.healthz()
+        ready = client.readyz()
+    assert health.ok
+    assert health.body == {"status": "ok"}
+    assert not ready.ok
+    assert ready.http_status == 503
+    assert [str(r.url) for r in rec.requests] == [f"{BASE}/healthz", f"{BASE}/readyz"]
+
+
+def test_unauthenticated_is_not_retried(make_client: Any) -> None:
+    rec = Recorder(error_response(401, "unauthenticated", "unknown API key"))
+    with make_client(rec) as client, pytest.raises(PrecisError) as caught:
+        client.get_profile("user_id", "u")
+    assert caught.value.status == 401
+    assert caught.value.code == "unauthenticated"
+    assert len(rec.requests) == 1
+
+
+def test_a_success_body_that_is_not_json_is_reported(make_client: Any) -> None:
+    rec = Recorder(httpx.Response(200, text="OK"))
+    with make_client(rec) as client, pytest.raises(PrecisError) as caught:
+        client.track("A", user_id="u")
+    assert caught.value.code == "invalid_response"

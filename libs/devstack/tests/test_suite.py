@@ -1,0 +1,269 @@
+"""Process management of the local suite, with small stand-in servers instead of the services."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from precis_devstack import state
+from precis_devstack.suite import (
+    PortInUseError,
+    ProcessSpec,
+    StartupError,
+    grpc_health,
+    is_suite_process,
+    launch,
+    port_in_use,
+    process_alive,
+    running_pid,
+    start_suite,
+    stop_suite,
+    suite_status,
+)
+
+FAKE_GRPC = textwrap.dedent(
+    """
+    import signal, sys
+    from concurrent import futures
+    import grpc
+    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+    server = grpc.server(futures.ThreadPoolExecutor(2))
+    servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    server.add_insecure_port(f"127.0.0.1:{sys.argv[1]}")
+    server.start()
+    servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    signal.signal(signal.SIGTERM, lambda *_: server.stop(0))
+    server.wait_for_termination()
+    """
+)
+
+FAKE_GATEWAY = textwrap.dedent(
+    """
+    import sys
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/readyz" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"status": "ok"}')
+        def log_message(self, *args):
+            pass
+    HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+    """
+)
+
+# Ignores SIGTERM, so that stopping it needs the SIGKILL fallback.
+STUBBORN = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(120)\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Iterator[state.StateLayout]:
+    layout = state.StateLayout.at(tmp_path / "state")
+    layout.create()
+    yield layout
+    stop_suite(layout.root, timeout=2)
+
+
+@pytest.fixture
+def unrelated_process() -> Iterator[subprocess.Popen[bytes]]:
+    """A live process that is not part of the suite."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def fake_specs(tmp_path: Path) -> list[ProcessSpec]:
+    grpc_script = tmp_path / "fake_grpc.py"
+    grpc_script.write_text(FAKE_GRPC)
+    http_script = tmp_path / "fake_gateway.py"
+    http_script.write_text(FAKE_GATEWAY)
+    specs = []
+    for name, script, probe in (
+        ("ingestion", grpc_script, "grpc"),
+        ("gateway", http_script, "http"),
+    ):
+        port = free_port()
+        argv = (sys.executable, str(script), str(port))
+        specs.append(ProcessSpec(name, argv, port, probe))  # type: ignore[arg-type]
+    return specs
+
+
+# Pid files -------------------------------------------------------------------------------------
+
+
+def test_pid_files_round_trip_and_ignore_garbage(layout: state.StateLayout) -> None:
+    assert state.read_pid(layout, "profile") is None
+    state.write_pid(layout, "profile", 4242)
+    assert layout.pid_path("profile").read_text() == "4242\n"
+    assert state.read_pid(layout, "profile") == 4242
+    layout.pid_path("profile").write_text("not a pid")
+    assert state.read_pid(layout, "profile") is None
+    state.remove_pid(layout, "profile")
+    state.remove_pid(layout, "profile")  # removing twice is fine
+    assert not layout.pid_path("profile").exists()
+
+
+def test_a_pid_file_of_an_exited_process_is_stale(layout: state.StateLayout) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    state.write_pid(layout, "ingestion", proc.pid)
+    assert not process_alive(proc.pid)
+    assert running_pid(layout, "ingestion", (sys.executable, "-m", "precis_ingestion")) is None
+
+
+def test_a_reused_pid_is_not_mistaken_for_a_suite_process(
+    layout: state.StateLayout, unrelated_process: subprocess.Popen[bytes]
+) -> None:
+    state.write_pid(layout, "gateway", unrelated_process.pid)
+    assert process_alive(unrelated_process.pid)
+    assert not is_suite_process(unrelated_process.pid, (sys.executable, "-m", "precis_gateway"))
+    assert running_pid(layout, "gateway", (sys.executable, "-m", "precis_gateway")) is None
+
+    # down cleans the stale pid file but never signals the stranger.
+    assert stop_suite(layout.root, timeout=1) == []
+    assert not layout.pid_path("gateway").exists()
+    time.sleep(0.2)
+    assert unrelated_process.poll() is None
+
+
+def test_secrets_are_created_once_and_reused(layout: state.StateLayout) -> None:
+    key = state.ensure_secret(layout.api_key_path, state.generate_api_key)
+    assert key.startswith("precis_dev_")
+    assert state.ensure_secret(layout.api_key_path, state.generate_api_key) == key
+    assert layout.api_key_path.stat().st_mode & 0o777 == 0o600
+
+
+# Ports -----------------------------------------------------------------------------------------
+
+
+def test_up_refuses_ports_taken_by_another_program(layout: state.StateLayout) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        assert port_in_use(taken)
+        with pytest.raises(PortInUseError, match=rf"{taken} \(gateway\)"):
+            start_suite(
+                layout.root,
+                gateway_port=taken,
+                ingestion_port=free_port(),
+                profile_port=free_port(),
+                timeout=5,
+            )
+    # Refused before anything started.
+    assert list(layout.pids_dir.iterdir()) == []
+    assert not port_in_use(taken)
+
+
+# Processes -------------------------------------------------------------------------------------
+
+
+def test_launch_waits_for_health_is_idempotent_and_stops(
+    layout: state.StateLayout, tmp_path: Path
+) -> None:
+    specs = fake_specs(tmp_path)
+    first = launch(layout, specs, api_key="k", timeout=30)
+    assert set(first) == {"ingestion", "gateway"}
+    for spec in specs:
+        pid = state.read_pid(layout, spec.name)
+        assert pid == first[spec.name].pid
+        assert is_suite_process(pid, spec.argv)
+        assert port_in_use(spec.port)
+        assert layout.log_path(spec.name).exists()
+    assert grpc_health(specs[0].port) == "SERVING"
+
+    # A second up keeps the running processes instead of starting new ones.
+    second = launch(layout, specs, api_key="k", timeout=30)
+    assert {n: p.pid for n, p in second.items()} == {n: p.pid for n, p in first.items()}
+    assert all(p.popen is None for p in second.values())
+
+    statuses = {s.name: s for s in suite_status(layout.root)}
+    assert statuses["ingestion"].health == "SERVING"
+    assert statuses["gateway"].health == "READY"
+    assert statuses["ingestion"].port == specs[0].port
+
+    assert sorted(stop_suite(layout.root, timeout=5)) == ["gateway", "ingestion"]
+    for spec in specs:
+        assert first[spec.name].popen is not None
+        assert first[spec.name].popen.wait(timeout=5) is not None
+        assert not layout.pid_path(spec.name).exists()
+    assert not layout.manifest_path.exists()
+
+
+def test_a_process_that_dies_at_start_is_named_with_its_log(
+    layout: state.StateLayout, tmp_path: Path
+) -> None:
+    good = fake_specs(tmp_path)[0]
+    crash = ProcessSpec(
+        "profile",
+        (sys.executable, "-c", "import sys; print('cannot open database'); sys.exit(3)"),
+        free_port(),
+        "grpc",
+    )
+    with pytest.raises(StartupError) as caught:
+        launch(layout, [good, crash], api_key="k", timeout=30)
+    message = str(caught.value)
+    assert "profile exited (code 3)" in message
+    assert str(layout.log_path("profile")) in message
+    assert "cannot open database" in message
+    # What this call started is stopped again.
+    assert not layout.pid_path("ingestion").exists()
+    assert _eventually_free(good.port)
+
+
+def test_a_process_that_never_gets_ready_times_out(
+    layout: state.StateLayout, tmp_path: Path
+) -> None:
+    silent = ProcessSpec(
+        "ingestion", (sys.executable, "-c", "import time; time.sleep(60)"), free_port(), "grpc"
+    )
+    with pytest.raises(StartupError, match=r"ingestion \(pid \d+\) was not ready within 2 s"):
+        launch(layout, [silent], api_key="k", timeout=2)
+    assert not layout.pid_path("ingestion").exists()
+
+
+def test_down_kills_a_process_that_ignores_sigterm(
+    layout: state.StateLayout, tmp_path: Path
+) -> None:
+    argv = (sys.executable, "-c", STUBBORN)
+    proc = subprocess.Popen(list(argv), start_new_session=True)
+    try:
+        state.write_pid(layout, "profile", proc.pid)
+        state.write_manifest(
+            layout, {"processes": {"profile": {"pid": proc.pid, "port": 1, "argv": list(argv)}}}
+        )
+        time.sleep(0.3)  # let it install its SIGTERM handler
+        started = time.monotonic()
+        assert stop_suite(layout.root, timeout=1) == ["profile"]
+        assert proc.wait(timeout=5) == -9
+        assert time.monotonic() - started < 5
+        assert not layout.pid_path("profile").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _eventually_free(port: int) -> bool:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if not port_in_use(port):
+            return True
+        time.sleep(0.1)
+    return False
