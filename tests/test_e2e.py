@@ -1,0 +1,170 @@
+"""End to end: the real processes (ingestion, profile, gateway) started by the devstack
+launcher, driven only through the REST API, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from precis_client import PrecisError
+from precis_devstack.suite import Suite, start_suite, stop_suite
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def ports() -> dict[str, int]:
+    return {"gateway_port": free_port(), "ingestion_port": free_port(), "profile_port": free_port()}
+
+
+@pytest.fixture
+def env(database_url_factory: Callable[[str], str]) -> dict[str, str]:
+    return {
+        "PRECIS_INGESTION_DATABASE_URL": database_url_factory("ingestion"),
+        "PRECIS_PROFILE_DATABASE_URL": database_url_factory("profile"),
+    }
+
+
+@pytest.fixture
+def suite(tmp_path: Path, ports: dict[str, int], env: dict[str, str]) -> Iterator[Suite]:
+    started = start_suite(tmp_path / "state", env_overrides=env, timeout=90, **ports)
+    try:
+        yield started
+    finally:
+        stop_suite(tmp_path / "state")
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except PrecisError as exc:
+            if exc.status != 404 or time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.2)
+
+
+def test_events_posted_over_rest_become_a_profile_found_over_rest(suite: Suite) -> None:
+    with suite.client() as client:
+        assert client.readyz().ok
+        client.track(
+            "Product Viewed",
+            anonymous_id="anon-42",
+            properties={"sku": "diapers-s2"},
+            message_id="e2e-1",
+        )
+        client.identify(
+            user_id="mum-1",
+            anonymous_id="anon-42",
+            traits={"email": "Mei@Example.com", "stage": "expecting"},
+            message_id="e2e-2",
+        )
+        result = client.batch(
+            [
+                {
+                    "type": "track",
+                    "event": "Order Completed",
+                    "user_id": "mum-1",
+                    "message_id": "e2e-3",
+                    "properties": {"revenue": 199.0, "order_id": 12345678901234567},
+                },
+                {"type": "track", "event": "", "user_id": "mum-1", "message_id": "e2e-bad"},
+            ]
+        )
+        assert (result.accepted, result.rejected) == (1, 1)
+        profile = eventually(
+            lambda: (
+                (p := client.get_profile("email", "mei@example.com")).raw["event_count"] == 3 and p
+            )
+        )
+        assert profile.raw["traits"] == {"stage": "expecting"}
+        assert (
+            client.get_profile("anonymous_id", "anon-42").raw["profile_id"]
+            == profile.raw["profile_id"]
+        )
+        assert client.get_profile("user_id", "mum-1").raw["event_counts"] == {
+            "Product Viewed": 1,
+            "identify": 1,
+            "Order Completed": 1,
+        }
+        assert all("mei@" not in i["value"].lower() for i in profile.raw["identifiers"])
+
+
+def test_bad_input_over_http_has_one_error_shape(suite: Suite) -> None:
+    headers = {"X-API-Key": suite.api_key}
+    with httpx.Client(base_url=suite.gateway_url, headers=headers, timeout=10) as http:
+        malformed = http.post(
+            "/v1/track", content=b'{"event": ', headers={"content-type": "application/json"}
+        )
+        assert malformed.status_code == 422
+        assert malformed.json()["error"]["code"] == "invalid_argument"
+        naive = http.post(
+            "/v1/track", json={"event": "x", "user_id": "u", "timestamp": "2026-01-01T10:00:00"}
+        )
+        assert naive.status_code == 422
+        assert [d["field"] for d in naive.json()["error"]["details"]] == ["timestamp"]
+        unknown = http.get("/v1/profiles/fax/123")
+        assert unknown.status_code == 422
+        assert unknown.json()["error"]["details"][0]["field"] == "identifier_type"
+        missing = http.get("/v1/profiles/user_id/nobody")
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "not_found"
+        nokey = httpx.post(f"{suite.gateway_url}/v1/track", json={"event": "x", "user_id": "u"})
+        assert nokey.status_code == 401
+        assert http.get("/v1/profiles").json()["total_count"] == 0  # nothing above was stored
+
+
+def test_acknowledged_events_survive_a_killed_profile_service(
+    suite: Suite, tmp_path: Path, ports: dict[str, int], env: dict[str, str]
+) -> None:
+    with suite.client() as client:
+        os.kill(suite.processes["profile"].pid, signal.SIGKILL)
+        for i in range(20):
+            client.identify(user_id=f"late-{i}", message_id=f"late-{i}")
+        assert client.readyz().ok is False  # the gateway notices its dependency is gone
+        restarted = start_suite(tmp_path / "state", env_overrides=env, timeout=90, **ports)
+        with restarted.client() as again:
+            eventually(lambda: again.list_profiles(page_size=1).total_count == 20)
+            assert again.get_profile("user_id", "late-19").raw["event_count"] == 1
+
+
+def test_sigterm_stops_every_process_gracefully(
+    tmp_path: Path, ports: dict[str, int], env: dict[str, str]
+) -> None:
+    suite = start_suite(tmp_path / "state", env_overrides=env, timeout=90, **ports)
+    popens = {name: p.popen for name, p in suite.processes.items()}
+    stop_suite(tmp_path / "state")
+    for name, popen in popens.items():
+        assert popen is not None
+        assert popen.wait(15) in (0, -signal.SIGTERM), f"{name} did not stop cleanly"
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{suite.gateway_url}/healthz", timeout=2)
+
+
+def test_sdk_sees_the_same_profile_pages_as_the_api(suite: Suite) -> None:
+    with suite.client() as client:
+        client.batch(
+            [{"type": "identify", "user_id": f"p{i}", "message_id": f"p{i}"} for i in range(12)]
+        )
+        eventually(lambda: client.list_profiles(page_size=5).total_count == 12)
+        ids = [p.raw["profile_id"] for p in client.iter_profiles(page_size=5)]
+        assert len(ids) == len(set(ids)) == 12
