@@ -177,24 +177,12 @@ def upgrade_database(database: Database, script_location: str | Path) -> None:
 
 def run_migrations_online(target_metadata: Any) -> None:
     """The body of every service's migrations/env.py: run on the connection handed in by
-    upgrade_database, or on the URL given with `alembic -x url=...` from the command line."""
+    upgrade_database (services migrate themselves at start-up, under a lock on PostgreSQL)."""
     from alembic import context
 
     connection = context.config.attributes.get("connection")
     if connection is None:
-        url = context.get_x_argument(as_dictionary=True).get("url")
-        if not url:
-            raise SystemExit("pass the database with: alembic -x url=<sqlalchemy url> upgrade head")
-        engine = create_engine(url)
-        with engine.connect() as conn:
-            context.configure(
-                connection=conn,
-                target_metadata=target_metadata,
-                render_as_batch=conn.dialect.name == "sqlite",
-            )
-            with context.begin_transaction():
-                context.run_migrations()
-        return
+        raise SystemExit("migrations run through precis_common.db.upgrade_database()")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

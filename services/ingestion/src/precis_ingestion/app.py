@@ -9,11 +9,11 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from precis.common.v1 import feed_pb2_grpc, privacy_pb2_grpc
 from precis.ingestion.v1 import ingestion_pb2_grpc
-from precis_common.db import Database, upgrade_database
+from precis_common.db import Database
 from precis_common.feed import FeedServicer, FeedWriter
 from precis_common.grpc_server import GrpcServer
-from precis_common.identifiers import PiiHasher
-from precis_common.telemetry import Telemetry, configure_telemetry
+from precis_common.runtime import open_runtime
+from precis_common.telemetry import Telemetry
 from precis_ingestion.ingestor import EventStore
 from precis_ingestion.servicer import IngestionPrivacyServicer, IngestionServicer
 from precis_ingestion.settings import IngestionSettings
@@ -47,18 +47,17 @@ def build(
     tracer_provider: TracerProvider | None = None,
     configure_logs: bool = True,
 ) -> IngestionApp:
-    telemetry = configure_telemetry(
-        SERVICE_NAME, settings, tracer_provider=tracer_provider, configure_logs=configure_logs
+    runtime = open_runtime(
+        SERVICE_NAME,
+        settings,
+        database_url=settings.database_url,
+        migrations=MIGRATIONS,
+        tracer_provider=tracer_provider,
+        configure_logs=configure_logs,
     )
-    database = Database(settings.database_url)
-    upgrade_database(database, MIGRATIONS)
-    for engine in database.engines:
-        telemetry.instrument_engine(engine)
+    telemetry, database, hasher = runtime.telemetry, runtime.database, runtime.hasher
     writer = FeedWriter(events)
     store = EventStore(database, writer)
-    hasher = PiiHasher(
-        settings.pii_secret.get_secret_value(), default_phone_region=settings.default_phone_region
-    )
     server = GrpcServer(
         name=SERVICE_NAME,
         host=settings.grpc_host,

@@ -10,12 +10,12 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from precis.common.v1 import feed_pb2_grpc, privacy_pb2_grpc
 from precis.profile.v1 import profile_pb2_grpc
-from precis_common.db import Database, upgrade_database
+from precis_common.db import Database
 from precis_common.feed import FeedConsumer, FeedServicer, FeedWriter
 from precis_common.grpc_client import open_channel
 from precis_common.grpc_server import GrpcServer
-from precis_common.identifiers import PiiHasher
-from precis_common.telemetry import Telemetry, configure_telemetry
+from precis_common.runtime import open_runtime
+from precis_common.telemetry import Telemetry
 from precis_profile.profiles import ProfileStore
 from precis_profile.servicer import ProfilePrivacyServicer, ProfileServicer
 from precis_profile.settings import ProfileSettings
@@ -53,18 +53,17 @@ def build(
     tracer_provider: TracerProvider | None = None,
     configure_logs: bool = True,
 ) -> ProfileApp:
-    telemetry = configure_telemetry(
-        SERVICE_NAME, settings, tracer_provider=tracer_provider, configure_logs=configure_logs
+    runtime = open_runtime(
+        SERVICE_NAME,
+        settings,
+        database_url=settings.database_url,
+        migrations=MIGRATIONS,
+        tracer_provider=tracer_provider,
+        configure_logs=configure_logs,
     )
-    database = Database(settings.database_url)
-    upgrade_database(database, MIGRATIONS)
-    for engine in database.engines:
-        telemetry.instrument_engine(engine)
+    telemetry, database, hasher = runtime.telemetry, runtime.database, runtime.hasher
     writer = FeedWriter(profile_changes)
     store = ProfileStore(database, writer, telemetry.tracer)
-    hasher = PiiHasher(
-        settings.pii_secret.get_secret_value(), default_phone_region=settings.default_phone_region
-    )
     channel = open_channel(
         settings.profile_ingestion_target, interceptors=telemetry.client_interceptors()
     )
