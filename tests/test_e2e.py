@@ -107,6 +107,20 @@ def test_events_posted_over_rest_become_a_profile_found_over_rest(suite: Suite) 
             "Order Completed": 1,
         }
         assert all("mei@" not in i["value"].lower() for i in profile.raw["identifiers"])
+        with httpx.Client(base_url=suite.gateway_url, headers={"X-API-Key": suite.api_key}) as http:
+            timeline = http.get(
+                "/v1/profiles/email/mei@example.com/events", params={"page_size": 2}
+            )
+            assert timeline.status_code == 200, timeline.text
+            page = timeline.json()
+            assert len(page["events"]) == 2 and page["next_cursor"]
+            rest = http.get(
+                "/v1/profiles/email/mei@example.com/events", params={"cursor": page["next_cursor"]}
+            ).json()
+            ids = [e["message_id"] for e in page["events"] + rest["events"]]
+            assert sorted(ids) == ["e2e-1", "e2e-2", "e2e-3"]
+            order = next(e for e in page["events"] + rest["events"] if e["message_id"] == "e2e-3")
+            assert order["properties"]["order_id"] == 12345678901234567
 
 
 def test_bad_input_over_http_has_one_error_shape(suite: Suite) -> None:

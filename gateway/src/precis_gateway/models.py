@@ -290,3 +290,20 @@ class Readiness(BaseModel):
         ),
         examples=[{"ingestion": "SERVING", "profile": "SERVING"}],
     )
+
+
+class TimelineEvent(BaseModel):
+    """One event on a profile's timeline, as the profile service applied it."""
+
+    message_id: str = Field(description="The event's dedupe key.", examples=["cdnow-order-1"])
+    type: str = Field(description="track or identify.", examples=["track"])
+    event: str = Field(description="Event name (empty for identify).", examples=["Order Completed"])
+    timestamp: datetime = Field(description="Event time (after clock-skew correction).")
+    properties: dict[str, Any] = Field(description="The event's properties.")
+
+
+class TimelinePage(BaseModel):
+    events: list[TimelineEvent] = Field(description="One page of events, newest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )

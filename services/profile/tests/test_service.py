@@ -215,6 +215,7 @@ def test_erasure_removes_every_row_of_the_subject(suite: Suite) -> None:
     )
     erased = {r.table: r.rows for r in receipt.erased}
     assert erased["profiles"] == 1 and erased["identities"] == 3
+    assert erased["profile_events"] == 2
     with suite.profile.database.read() as session:
         assert (
             session.execute(select(func.count()).select_from(profiles)).scalar_one() == 1
@@ -222,3 +223,36 @@ def test_erasure_removes_every_row_of_the_subject(suite: Suite) -> None:
         assert session.execute(select(func.count()).select_from(identities)).scalar_one() == 1
     with pytest.raises(grpc.RpcError):
         suite.get(T.IDENTIFIER_TYPE_EMAIL, "ann@example.com")
+
+
+def test_timeline_pages_newest_first_and_follows_merges(suite: Suite) -> None:
+    events = []
+    for day in range(1, 8):
+        e = track("Order Completed", anon="a-t")
+        e.message_id = f"o{day}"
+        e.properties_json = orjson.dumps({"revenue": day})
+        e.timestamp.FromDatetime(datetime(1997, 1, day, tzinfo=UTC))
+        events.append(e)
+    suite.send(*events[:4])
+    suite.send(identify(uid="u-t", email="t@example.com"), *events[4:])
+    suite.send(identify(anon="a-t", email="t@example.com"))  # unites the two profiles
+    seen: list[str] = []
+    token = ""
+    identifier = T.Identifier(type=T.IDENTIFIER_TYPE_USER_ID, value="u-t")
+    while True:
+        page = suite.profiles.GetTimeline(
+            profile_pb2.GetTimelineRequest(identifier=identifier, page_size=3, page_token=token),
+            metadata=WS,
+        )
+        seen.extend(e.message_id for e in page.events)
+        token = page.next_page_token
+        if not token:
+            break
+    orders = [m for m in seen if m.startswith("o")]
+    assert orders == [f"o{d}" for d in range(7, 0, -1)]
+    assert len(seen) == 9  # 7 orders and 2 identifies, each once
+    first = suite.profiles.GetTimeline(
+        profile_pb2.GetTimelineRequest(identifier=identifier, page_size=500), metadata=WS
+    )
+    o7 = next(e for e in first.events if e.message_id == "o7")
+    assert orjson.loads(o7.properties_json) == {"revenue": 7}

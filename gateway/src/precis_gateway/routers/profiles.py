@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Path, Query
 
 from precis.profile.v1 import profile_pb2
 from precis_common.identifiers import MAX_IDENTIFIER_LENGTH
 from precis_gateway.deps import ProfileStub, SettingsDep, WorkspaceDep
-from precis_gateway.models import Profile, ProfilePage
+from precis_gateway.models import Profile, ProfilePage, TimelineEvent, TimelinePage
 from precis_gateway.profile_views import identifier_from_path, profile_view
 from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
 from precis_gateway.upstream import call
@@ -47,6 +49,62 @@ def list_profiles(
         profiles=[profile_view(p) for p in response.profiles],
         next_cursor=response.next_page_token or None,
         total_count=response.total_count,
+    )
+
+
+@router.get(
+    "/{identifier_type}/{value}/events",
+    summary="A profile's event timeline",
+    description=(
+        "The events of the profile an identifier belongs to (including those of profiles merged "
+        "into it), newest first, with cursor pagination."
+    ),
+    responses=error_responses(404),
+)
+def get_timeline(
+    workspace: WorkspaceDep,
+    stub: ProfileStub,
+    settings: SettingsDep,
+    identifier_type: Annotated[
+        str,
+        Path(
+            description="user_id, anonymous_id, email, phone, device_id or external:<namespace>.",
+            examples=["user_id"],
+        ),
+    ],
+    value: Annotated[
+        str,
+        Path(min_length=1, max_length=MAX_IDENTIFIER_LENGTH, description="The identifier's value."),
+    ],
+    page_size: Annotated[int, Query(ge=1, le=500, description="Events per page.")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(min_length=1, max_length=1024, description="`next_cursor` of the previous page."),
+    ] = None,
+) -> TimelinePage:
+    response = call(
+        stub.GetTimeline,
+        profile_pb2.GetTimelineRequest(
+            identifier=identifier_from_path(identifier_type, value),
+            page_size=page_size,
+            page_token=cursor or "",
+        ),
+        service="profile",
+        workspace=workspace,
+        deadline=settings.gateway_deadline_seconds,
+    )
+    return TimelinePage(
+        events=[
+            TimelineEvent(
+                message_id=e.message_id,
+                type=e.type,
+                event=e.event,
+                timestamp=e.timestamp.ToDatetime(tzinfo=UTC),
+                properties=orjson.loads(e.properties_json) if e.properties_json else {},
+            )
+            for e in response.events
+        ],
+        next_cursor=response.next_page_token or None,
     )
 
 

@@ -26,7 +26,7 @@ from precis_common.feed import FeedWriter, NewEntry, entry_span, to_timestamp
 from precis_common.identifiers import IdentifierKind
 from precis_common.telemetry import ATTR_PROFILE_ID
 from precis_profile.identity import Key, merge_traits, resolve
-from precis_profile.store import identities, merges, profile_changes, profiles
+from precis_profile.store import identities, merges, profile_changes, profile_events, profiles
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class ProfileStore:
             for entry, event in items:
                 span = entry_span(self.tracer, "events", entry, f"profile.apply {entry.kind}")
                 with trace.use_span(span, end_on_exit=True):
-                    profile_id, merged = batch.apply(event)
+                    profile_id, merged = batch.apply(event, entry.seq)
                     span.set_attribute(ATTR_PROFILE_ID, profile_id)
                 for other in merged:
                     upserted.pop(other, None)
@@ -190,6 +190,30 @@ class ProfileStore:
         next_token = _encode_token(rows[page_size - 1]) if len(rows) > page_size else ""
         return views, next_token, int(total)
 
+    def timeline(
+        self, workspace_id: str, kind: str, value: str, page_size: int, token: str
+    ) -> tuple[list[Any], str]:
+        """A profile's events, newest first; the token is the (time, message id) last shown."""
+        e = profile_events.c
+        with self.db.read() as session:
+            profile_id = self.find(session, workspace_id, kind, value)
+            if profile_id is None:
+                raise NotFound(f"no profile has {kind.split(':')[0]} {_shown(kind, value)}")
+            query = select(profile_events).where(
+                e.workspace_id == workspace_id, e.profile_id == profile_id
+            )
+            if token:
+                at, message_id = _decode_token(token)
+                query = query.where(
+                    or_(e.event_time < at, and_(e.event_time == at, e.message_id < message_id))
+                )
+            rows = session.execute(
+                query.order_by(e.event_time.desc(), e.message_id.desc()).limit(page_size + 1)
+            ).all()
+        last = rows[page_size - 1] if len(rows) > page_size else None
+        next_token = _token(last.event_time, last.message_id) if last is not None else ""
+        return list(rows[:page_size]), next_token
+
     # ---- privacy -------------------------------------------------------------------------
 
     def subject_profiles(
@@ -257,6 +281,18 @@ class ProfileStore:
                         ],
                     }
                 )
+            events = (
+                session.execute(
+                    select(profile_events)
+                    .where(
+                        profile_events.c.workspace_id == workspace_id,
+                        profile_events.c.profile_id.in_(ids),
+                    )
+                    .order_by(profile_events.c.event_time, profile_events.c.message_id)
+                ).all()
+                if ids
+                else []
+            )
             history = (
                 session.execute(
                     select(merges).where(
@@ -268,6 +304,18 @@ class ProfileStore:
             )
         return {
             "profiles": out,
+            "events": [
+                {
+                    "message_id": e.message_id,
+                    "profile_id": e.profile_id,
+                    "type": e.event_type,
+                    "event": e.event_name,
+                    "timestamp": _iso_or_none(e.event_time),
+                    "properties": orjson.loads(e.properties_json) if e.properties_json else {},
+                    "traits": orjson.loads(e.traits_json) if e.traits_json else {},
+                }
+                for e in events
+            ],
             "merges": [
                 {
                     "merge_id": m.merge_id,
@@ -321,6 +369,14 @@ class ProfileStore:
                         delete(profile_changes).where(profile_changes.c.profile_id.in_(ids))
                     )
                 )
+                counts["profile_events"] = affected(
+                    session.execute(
+                        delete(profile_events).where(
+                            profile_events.c.workspace_id == workspace_id,
+                            profile_events.c.profile_id.in_(ids),
+                        )
+                    )
+                )
                 counts["profiles"] = affected(
                     session.execute(delete(profiles).where(profiles.c.profile_id.in_(ids)))
                 )
@@ -330,7 +386,7 @@ class ProfileStore:
                     [self._change(workspace_id, DELETED, pid, [], "") for pid in sorted(ids)],
                 )
             else:
-                counts.update(merges=0, profile_changes=0, profiles=0)
+                counts.update(merges=0, profile_changes=0, profile_events=0, profiles=0)
         self.writer.committed()
         return counts
 
@@ -345,7 +401,11 @@ def _iso_or_none(value: datetime | None) -> str | None:
 
 
 def _encode_token(row: Any) -> str:
-    raw = f"{iso(aware(row.created_at) or datetime.now(UTC))}|{row.profile_id}".encode()
+    return _token(row.created_at, row.profile_id)
+
+
+def _token(at: datetime, key: str) -> str:
+    raw = f"{iso(aware(at) or datetime.now(UTC))}|{key}".encode()
     return base64.urlsafe_b64encode(raw).decode()
 
 
@@ -395,6 +455,7 @@ class _Batch:
         self.states: dict[str, _State] = {}
         self._load(set(self.owners.values()))
         self.new_links: list[dict[str, Any]] = []
+        self.new_events: list[dict[str, Any]] = []
         self.merge_rows: list[dict[str, Any]] = []
         self.absorbed: list[tuple[str, str]] = []  # (other, survivor) in order
 
@@ -432,7 +493,7 @@ class _Batch:
                 user_id=uids.get(r.profile_id),
             )
 
-    def apply(self, event: ingestion_pb2.StoredEvent) -> tuple[str, list[str]]:
+    def apply(self, event: ingestion_pb2.StoredEvent, seq: int) -> tuple[str, list[str]]:
         keys = event_keys(event)
         at = event.timestamp.ToDatetime(tzinfo=UTC)
         owners = {k: self.owners[k] for k in keys if k in self.owners}
@@ -482,6 +543,22 @@ class _Batch:
                 [k for k, _ in plan.conflicts],
             )
         name = event.event if event.type == ingestion_pb2.EVENT_TYPE_TRACK else "identify"
+        self.new_events.append(
+            {
+                "workspace_id": self.workspace_id,
+                "message_id": event.message_id,
+                "profile_id": state.profile_id,
+                "seq": seq,
+                "event_type": "track"
+                if event.type == ingestion_pb2.EVENT_TYPE_TRACK
+                else "identify",
+                "event_name": event.event,
+                "event_time": at,
+                "properties_json": event.properties_json,
+                "traits_json": event.traits_json,
+                "identifiers": [list(k) for k in keys],
+            }
+        )
         state.event_counts[name] = state.event_counts.get(name, 0) + 1
         state.event_count += 1
         if event.type == ingestion_pb2.EVENT_TYPE_IDENTIFY and event.traits_json:
@@ -508,9 +585,9 @@ class _Batch:
         for key, owner in list(self.owners.items()):
             if owner == gone.profile_id:
                 self.owners[key] = keep.profile_id
-        for link in self.new_links:
-            if link["profile_id"] == gone.profile_id:
-                link["profile_id"] = keep.profile_id
+        for row in (*self.new_links, *self.new_events):
+            if row["profile_id"] == gone.profile_id:
+                row["profile_id"] = keep.profile_id
         if gone.new:
             # Never written: nothing to re-point in the database, but the merge is recorded.
             gone.new = False
@@ -582,11 +659,10 @@ class _Batch:
             session.execute(
                 update(profiles).where(p.merged_into == other).values(merged_into=survivor)
             )
-            session.execute(
-                update(identities)
-                .where(identities.c.profile_id == other)
-                .values(profile_id=survivor)
-            )
+            for table in (identities, profile_events):
+                session.execute(
+                    update(table).where(table.c.profile_id == other).values(profile_id=survivor)
+                )
         changed = [s for s in self.states.values() if s.dirty and not s.new]
         if changed:
             session.execute(
@@ -605,6 +681,8 @@ class _Batch:
             )
         if self.new_links:
             session.execute(identities.insert(), self.new_links)
+        if self.new_events:
+            session.execute(profile_events.insert(), self.new_events)
         if self.merge_rows:
             session.execute(merges.insert(), self.merge_rows)
 

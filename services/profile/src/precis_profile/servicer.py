@@ -82,11 +82,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         kind, value = stored_identifier(
             self._hasher, workspace, request.identifier, field="identifier"
         )
-        stored_kind = (
-            f"external:{request.identifier.namespace}"
-            if kind is IdentifierKind.EXTERNAL
-            else kind.value
-        )
+        stored_kind = _stored_kind(kind, request.identifier.namespace)
         view = self._store.get(workspace, stored_kind, value)
         return profile_pb2.GetProfileResponse(profile=to_proto(view))
 
@@ -100,6 +96,35 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         return profile_pb2.ListProfilesResponse(
             profiles=[to_proto(v) for v in views], next_page_token=token, total_count=total
         )
+
+    def GetTimeline(
+        self, request: profile_pb2.GetTimelineRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.GetTimelineResponse:
+        workspace = workspace_of(context)
+        kind, value = stored_identifier(
+            self._hasher, workspace, request.identifier, field="identifier"
+        )
+        stored_kind = _stored_kind(kind, request.identifier.namespace)
+        rows, token = self._store.timeline(
+            workspace, stored_kind, value, _page_size(request.page_size), request.page_token
+        )
+        return profile_pb2.GetTimelineResponse(
+            events=[
+                profile_pb2.TimelineEvent(
+                    message_id=r.message_id,
+                    type=r.event_type,
+                    event=r.event_name,
+                    timestamp=to_timestamp(r.event_time),
+                    properties_json=r.properties_json or b"{}",
+                )
+                for r in rows
+            ],
+            next_page_token=token,
+        )
+
+
+def _stored_kind(kind: IdentifierKind, namespace: str) -> str:
+    return f"external:{namespace}" if kind is IdentifierKind.EXTERNAL else kind.value
 
 
 class ProfilePrivacyServicer(privacy_pb2_grpc.PrivacyServiceServicer):

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, MetaData, String, Table
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+)
 
 from precis_common.feed import cursor_table, feed_table
 
@@ -55,6 +65,25 @@ merges = Table(
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Index("ix_merges_profile", "profile_id"),
     Index("ix_merges_other", "other_profile_id"),
+)
+
+# The profile service's own copy of each event it applied, keyed to the profile that holds it
+# now (re-keyed on merge): the timeline, and the history from which profiles can be recomputed.
+# Identifiers are stored as the feed carried them (email and phone as keyed hashes).
+profile_events = Table(
+    "profile_events",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("message_id", String(128), primary_key=True),
+    Column("profile_id", String(36), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("event_type", String(16), nullable=False),
+    Column("event_name", String(200), nullable=False),
+    Column("event_time", DateTime(timezone=True), nullable=False),
+    Column("properties_json", LargeBinary, nullable=False),
+    Column("traits_json", LargeBinary, nullable=False),
+    Column("identifiers", JSON, nullable=False),
+    Index("ix_profile_events_timeline", "profile_id", "event_time", "message_id"),
 )
 
 profile_changes = feed_table(
