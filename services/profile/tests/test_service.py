@@ -256,3 +256,93 @@ def test_timeline_pages_newest_first_and_follows_merges(suite: Suite) -> None:
     )
     o7 = next(e for e in first.events if e.message_id == "o7")
     assert orjson.loads(o7.properties_json) == {"revenue": 7}
+
+
+def rule(
+    kind: int,
+    max_per_profile: int,
+    *,
+    may_merge: bool = True,
+    blocked: tuple[str, ...] = (),
+    priority: int = 0,
+) -> profile_pb2.MergeRule:
+    return profile_pb2.MergeRule(
+        type=kind,
+        max_per_profile=max_per_profile,
+        may_merge=may_merge,
+        blocked_values=list(blocked),
+        priority=priority,
+    )
+
+
+def test_merge_rules_are_per_workspace_and_validated(suite: Suite) -> None:
+    defaults = suite.profiles.GetMergeRules(profile_pb2.GetMergeRulesRequest(), metadata=WS).rules
+    limits = {r.type: r.max_per_profile for r in defaults.rules}
+    assert limits[T.IDENTIFIER_TYPE_USER_ID] == 1 and limits[T.IDENTIFIER_TYPE_ANONYMOUS_ID] == 50
+    new = profile_pb2.MergeRules(
+        rules=[rule(T.IDENTIFIER_TYPE_EMAIL, 2, blocked=("Test@Example.com",))]
+    )
+    saved = suite.profiles.SetMergeRules(
+        profile_pb2.SetMergeRulesRequest(rules=new), metadata=WS
+    ).rules
+    email = next(r for r in saved.rules if r.type == T.IDENTIFIER_TYPE_EMAIL)
+    assert email.max_per_profile == 2 and email.blocked_values[0].startswith("hmac:")
+    assert email.priority == 1  # named rules come first
+    other = suite.profiles.GetMergeRules(
+        profile_pb2.GetMergeRulesRequest(), metadata=(("x-precis-workspace", "brand-b"),)
+    ).rules
+    assert next(r for r in other.rules if r.type == T.IDENTIFIER_TYPE_EMAIL).max_per_profile == 5
+    bad = profile_pb2.MergeRules(
+        rules=[
+            rule(T.IDENTIFIER_TYPE_PHONE, 1, blocked=("12",)),
+            rule(T.IDENTIFIER_TYPE_UNSPECIFIED, 1),
+        ]
+    )
+    with pytest.raises(grpc.RpcError) as err:
+        suite.profiles.SetMergeRules(profile_pb2.SetMergeRulesRequest(rules=bad), metadata=WS)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "rules[0].blocked_values[0]" in (err.value.details() or "")
+
+
+def test_a_blocked_test_address_does_not_fuse_customers_and_the_conflict_is_visible(
+    suite: Suite,
+) -> None:
+    blocked = profile_pb2.MergeRules(
+        rules=[rule(T.IDENTIFIER_TYPE_EMAIL, 5, blocked=("qa@brand.example",))]
+    )
+    suite.profiles.SetMergeRules(profile_pb2.SetMergeRulesRequest(rules=blocked), metadata=WS)
+    suite.send(
+        identify(anon="visitor-1", email="qa@brand.example"),
+        identify(anon="visitor-2", email="QA@brand.example"),
+    )
+    one = suite.get(T.IDENTIFIER_TYPE_ANONYMOUS_ID, "visitor-1")
+    two = suite.get(T.IDENTIFIER_TYPE_ANONYMOUS_ID, "visitor-2")
+    assert one.profile_id != two.profile_id
+    with pytest.raises(grpc.RpcError):
+        suite.get(T.IDENTIFIER_TYPE_EMAIL, "qa@brand.example")  # never linked
+    history = suite.profiles.GetMergeHistory(
+        profile_pb2.GetMergeHistoryRequest(
+            identifier=T.Identifier(type=T.IDENTIFIER_TYPE_ANONYMOUS_ID, value="visitor-2")
+        ),
+        metadata=WS,
+    ).records
+    assert [(r.action, r.rule, r.identifier.type) for r in history] == [
+        ("conflict", "blocked_value", T.IDENTIFIER_TYPE_EMAIL)
+    ]
+    assert history[0].identifier.value.startswith("hmac:")
+
+
+def test_merge_history_names_the_event_and_identifier_that_merged(suite: Suite) -> None:
+    suite.send(track("Viewed", anon="web-9"), identify(uid="u9"))
+    link = identify(uid="u9", anon="web-9")
+    link.message_id = "the-login"
+    suite.send(link)
+    history = suite.profiles.GetMergeHistory(
+        profile_pb2.GetMergeHistoryRequest(
+            identifier=T.Identifier(type=T.IDENTIFIER_TYPE_USER_ID, value="u9")
+        ),
+        metadata=WS,
+    ).records
+    assert [(r.action, r.source_message_id, r.rule, r.identifier.value) for r in history] == [
+        ("merged", "the-login", "shared_anonymous_id", "web-9")
+    ]

@@ -1,37 +1,141 @@
-"""Identity resolution, first cut: which profile an event belongs to, and which profiles it
-unites. Pure functions over what the store found, so the rules are testable on their own.
+"""Identity resolution: which profile an event belongs to, and which profiles it unites,
+under the workspace's merge rules. Pure functions over what the store found, so the rules are
+testable on their own.
 
-Rules (the per-workspace, configurable rule set with limits and unmerge is the next step):
-  - identifiers, by priority: user_id > email > phone > device_id > external > anonymous_id;
-  - a profile holds at most one user_id: two profiles with different user_ids are never merged,
-    and an event whose identifiers point at both attaches to the one its strongest identifier
-    names; the weaker identifier stays where it is and the conflict is reported;
-  - otherwise every profile any identifier of the event points at is merged into one survivor
-    (the one named by the strongest identifier; ties go to the oldest profile).
+A workspace's rules say, per identifier type: whether a shared value may unite two profiles,
+how many identifiers of the type one profile may hold (defaults: 1 user_id, 5 emails, 3 phones,
+10 device ids, 5 per external namespace, 50 anonymous ids), which values never link (shared
+test addresses, "unknown" devices), and a priority order. An event whose identifiers would
+break a rule does not merge: it attaches to the profile chosen by priority, and every identifier
+it could not link or use is reported as a conflict with its reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from precis_common.errors import InvalidArgument, Violation
 from precis_common.identifiers import IdentifierKind
-
-PRIORITY = {
-    IdentifierKind.USER_ID.value: 0,
-    IdentifierKind.EMAIL.value: 1,
-    IdentifierKind.PHONE.value: 2,
-    IdentifierKind.DEVICE_ID.value: 3,
-    IdentifierKind.EXTERNAL.value: 4,
-    IdentifierKind.ANONYMOUS_ID.value: 5,
-}
 
 Key = tuple[str, str]  # (kind, stored value); kind is "external:<ns>" for external ids
 
+BLOCKED = "blocked_value"
+NO_MERGE = "type_does_not_merge"
+LIMIT = "max_per_profile"
 
-def priority(kind: str) -> int:
-    return PRIORITY.get(kind.split(":", 1)[0], 9)
+
+def base_kind(kind: str) -> str:
+    return kind.split(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class TypeRule:
+    """Merge behaviour of one identifier type."""
+
+    may_merge: bool = True
+    max_per_profile: int = 0  # 0: unlimited
+    blocked_values: frozenset[str] = frozenset()  # stored values (emails and phones hashed)
+
+
+DEFAULT_PRIORITY = (
+    IdentifierKind.USER_ID.value,
+    IdentifierKind.EMAIL.value,
+    IdentifierKind.PHONE.value,
+    IdentifierKind.DEVICE_ID.value,
+    IdentifierKind.EXTERNAL.value,
+    IdentifierKind.ANONYMOUS_ID.value,
+)
+
+
+@dataclass(frozen=True)
+class MergeRules:
+    """A workspace's merge rules; `rules` is keyed by base kind (external rules apply to each
+    namespace separately)."""
+
+    rules: Mapping[str, TypeRule] = field(
+        default_factory=lambda: {
+            IdentifierKind.USER_ID.value: TypeRule(max_per_profile=1),
+            IdentifierKind.EMAIL.value: TypeRule(max_per_profile=5),
+            IdentifierKind.PHONE.value: TypeRule(max_per_profile=3),
+            IdentifierKind.DEVICE_ID.value: TypeRule(max_per_profile=10),
+            IdentifierKind.EXTERNAL.value: TypeRule(max_per_profile=5),
+            IdentifierKind.ANONYMOUS_ID.value: TypeRule(max_per_profile=50),
+        }
+    )
+    priority: tuple[str, ...] = DEFAULT_PRIORITY
+
+    def rule(self, kind: str) -> TypeRule:
+        return self.rules.get(base_kind(kind), TypeRule())
+
+    def rank(self, kind: str) -> int:
+        base = base_kind(kind)
+        return self.priority.index(base) if base in self.priority else len(self.priority)
+
+    def blocked(self, key: Key) -> bool:
+        return key[1] in self.rule(key[0]).blocked_values
+
+    def fits(self, counts: Mapping[str, int]) -> bool:
+        for kind, n in counts.items():
+            limit = self.rule(kind).max_per_profile
+            if limit and n > limit:
+                return False
+        return True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "priority": list(self.priority),
+            "rules": {
+                kind: {
+                    "may_merge": r.may_merge,
+                    "max_per_profile": r.max_per_profile,
+                    "blocked_values": sorted(r.blocked_values),
+                }
+                for kind, r in sorted(self.rules.items())
+            },
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> MergeRules:
+        rules = {
+            kind: TypeRule(
+                may_merge=bool(r["may_merge"]),
+                max_per_profile=int(r["max_per_profile"]),
+                blocked_values=frozenset(r.get("blocked_values", ())),
+            )
+            for kind, r in doc["rules"].items()
+        }
+        return cls(rules=rules, priority=tuple(doc["priority"]))
+
+
+def validate_rules(rules: Mapping[str, TypeRule], priority: Sequence[str]) -> MergeRules:
+    """Check a rule set given by an administrator; errors name the field."""
+    known = {k.value for k in IdentifierKind}
+    v: list[Violation] = []
+    for kind, rule in rules.items():
+        if kind not in known:
+            v.append(Violation(f"rules.{kind}", "unknown identifier type"))
+        if rule.max_per_profile < 0 or rule.max_per_profile > 10_000:
+            v.append(Violation(f"rules.{kind}.max_per_profile", "must be between 0 and 10000"))
+        if len(rule.blocked_values) > 10_000:
+            v.append(Violation(f"rules.{kind}.blocked_values", "at most 10000 values"))
+    if sorted(priority) != sorted(known) or len(set(priority)) != len(priority):
+        v.append(Violation("priority", f"must list each identifier type once: {sorted(known)}"))
+    if v:
+        raise InvalidArgument("invalid merge rules", v)
+    merged = dict(MergeRules().rules)
+    merged.update(rules)
+    return MergeRules(rules=merged, priority=tuple(priority))
+
+
+@dataclass
+class Conflict:
+    key: Key
+    reason: str
+    owner: str | None = None  # the profile that holds the identifier, if any
 
 
 @dataclass
@@ -39,61 +143,84 @@ class Resolution:
     """What to do with one event."""
 
     profile_id: str | None  # None: create a new profile
-    merge: list[str] = field(default_factory=list)  # profiles to merge into profile_id
+    merge: list[tuple[str, Key]] = field(default_factory=list)  # (profile to absorb, via key)
     link: list[Key] = field(default_factory=list)  # identifiers to link to profile_id
-    conflicts: list[Key] = field(default_factory=list)  # identifiers left on another profile
+    conflicts: list[Conflict] = field(default_factory=list)
 
 
 def resolve(
     keys: Sequence[Key],
     owners: Mapping[Key, str],
-    user_ids: Mapping[str, str | None],
+    id_counts: Mapping[str, Mapping[str, int]],
     created: Mapping[str, datetime],
+    rules: MergeRules,
 ) -> Resolution:
     """keys: the event's identifiers; owners: the profile each already-known key belongs to;
-    user_ids: the user_id held by each candidate profile (None if it has none);
-    created: each candidate's creation time."""
-    ordered = sorted(keys, key=lambda k: priority(k[0]))
-    event_uid = next((v for k, v in ordered if k == IdentifierKind.USER_ID.value), None)
+    id_counts: identifiers per kind held by each candidate profile; created: their creation
+    times."""
+    conflicts = [Conflict(k, BLOCKED, owners.get(k)) for k in keys if rules.blocked(k)]
+    usable = sorted((k for k in keys if not rules.blocked(k)), key=lambda k: rules.rank(k[0]))
+    new_keys = [k for k in usable if k not in owners]
 
     def strength(pid: str) -> tuple[int, datetime, str]:
-        best = min(priority(k[0]) for k in ordered if owners.get(k) == pid)
+        best = min(rules.rank(k[0]) for k in usable if owners.get(k) == pid)
         return best, created[pid], pid
 
-    candidates = sorted({owners[k] for k in ordered if k in owners}, key=strength)
-    survivor: str | None = None
-    survivor_uid = event_uid
-    if event_uid is not None:
-        holder = owners.get((IdentifierKind.USER_ID.value, event_uid))
-        if holder is not None:
-            survivor = holder
-        else:
-            survivor = next((p for p in candidates if user_ids.get(p) is None), None)
-    elif candidates:
-        survivor = candidates[0]
-        survivor_uid = user_ids.get(survivor)
-
+    candidates = sorted({owners[k] for k in usable if k in owners}, key=strength)
+    additions = Counter(k[0] for k in new_keys)
+    survivor = next((p for p in candidates if rules.fits(_plus(id_counts[p], additions))), None)
+    counts: Counter[str] = Counter(id_counts[survivor]) if survivor else Counter()
     result = Resolution(profile_id=survivor)
+    absorbed = {survivor}
     for pid in candidates:
         if pid == survivor:
             continue
-        uid = user_ids.get(pid)
-        if uid is not None and survivor_uid is not None and uid != survivor_uid:
-            continue  # never fuse two customers
-        if survivor is None:
-            # No candidate may absorb the event's user_id; it starts a profile of its own.
+        via = next(k for k in usable if owners.get(k) == pid)
+        if not rules.rule(via[0]).may_merge:
+            result.conflicts.extend(_conflicts(usable, owners, pid, NO_MERGE))
             continue
-        result.merge.append(pid)
-        if uid is not None:
-            survivor_uid = uid
-    absorbed = {survivor, *result.merge}
-    for key in ordered:
-        owner = owners.get(key)
-        if owner is None:
+        combined = _plus(counts, id_counts[pid])
+        if not rules.fits(_plus(combined, additions)):
+            result.conflicts.extend(_conflicts(usable, owners, pid, LIMIT))
+            continue
+        if survivor is None:
+            # Every candidate is full: the event starts a profile of its own and links nothing
+            # that another profile already holds.
+            result.conflicts.extend(_conflicts(usable, owners, pid, LIMIT))
+            continue
+        result.merge.append((pid, via))
+        absorbed.add(pid)
+        counts = Counter(combined)
+    for key in new_keys:
+        if rules.fits(_plus(counts, {key[0]: 1})):
             result.link.append(key)
-        elif owner not in absorbed:
-            result.conflicts.append(key)
+            counts[key[0]] += 1
+        else:
+            result.conflicts.append(Conflict(key, LIMIT))
+    result.conflicts.extend(
+        Conflict(k, LIMIT, owners[k])
+        for k in usable
+        if k in owners and owners[k] not in absorbed and not _reported(result.conflicts, k)
+    )
+    conflicts.extend(result.conflicts)
+    result.conflicts = conflicts
     return result
+
+
+def _plus(a: Mapping[str, int], b: Mapping[str, int]) -> Counter[str]:
+    out: Counter[str] = Counter(a)
+    out.update(b)
+    return out
+
+
+def _conflicts(
+    usable: Iterable[Key], owners: Mapping[Key, str], pid: str, reason: str
+) -> list[Conflict]:
+    return [Conflict(k, reason, pid) for k in usable if owners.get(k) == pid]
+
+
+def _reported(conflicts: Iterable[Conflict], key: Key) -> bool:
+    return any(c.key == key for c in conflicts)
 
 
 def merge_traits(

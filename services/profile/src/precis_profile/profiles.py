@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import base64
 import logging
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from opentelemetry import trace
-from sqlalchemy import and_, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from precis.common.v1 import feed_pb2
@@ -25,8 +24,18 @@ from precis_common.errors import InvalidArgument, NotFound
 from precis_common.feed import FeedWriter, NewEntry, entry_span, to_timestamp
 from precis_common.identifiers import IdentifierKind
 from precis_common.telemetry import ATTR_PROFILE_ID
-from precis_profile.identity import Key, merge_traits, resolve
-from precis_profile.store import identities, merges, profile_changes, profile_events, profiles
+from precis_profile.graph import IdentityBatch, event_keys, load_rules
+from precis_profile.identity import MergeRules
+from precis_profile.store import (
+    identities,
+    identity_conflicts,
+    merge_rules,
+    merges,
+    profile_changes,
+    profile_events,
+    profiles,
+)
+from precis_profile.timeutil import aware, iso
 
 log = logging.getLogger(__name__)
 
@@ -38,30 +47,6 @@ CHANGE_KINDS: dict[int, str] = {
     MERGED: "profile.merged",
     DELETED: "profile.deleted",
 }
-
-
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes for timezone-aware columns; they are stored in UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def event_keys(event: ingestion_pb2.StoredEvent) -> list[Key]:
-    keys: list[Key] = []
-    if event.user_id:
-        keys.append((IdentifierKind.USER_ID.value, event.user_id))
-    if event.email_hash:
-        keys.append((IdentifierKind.EMAIL.value, event.email_hash))
-    if event.phone_hash:
-        keys.append((IdentifierKind.PHONE.value, event.phone_hash))
-    if event.anonymous_id:
-        keys.append((IdentifierKind.ANONYMOUS_ID.value, event.anonymous_id))
-    return keys
 
 
 @dataclass
@@ -100,7 +85,7 @@ class ProfileStore:
             by_workspace.setdefault(item[0].workspace_id, []).append(item)
         notices: list[NewEntry] = []
         for workspace_id, items in by_workspace.items():
-            batch = _Batch(session, workspace_id, [event_keys(e) for _, e in items])
+            batch = IdentityBatch(session, workspace_id, [event_keys(e) for _, e in items])
             upserted: dict[str, str] = {}
             for entry, event in items:
                 span = entry_span(self.tracer, "events", entry, f"profile.apply {entry.kind}")
@@ -213,6 +198,80 @@ class ProfileStore:
         last = rows[page_size - 1] if len(rows) > page_size else None
         next_token = _token(last.event_time, last.message_id) if last is not None else ""
         return list(rows[:page_size]), next_token
+
+    # ---- merge rules and history ---------------------------------------------------------
+
+    def rules(self, workspace_id: str) -> MergeRules:
+        with self.db.read() as session:
+            return load_rules(session, workspace_id)
+
+    def set_rules(self, workspace_id: str, rules: MergeRules) -> MergeRules:
+        """Replace the rules; they apply to events applied from now on (existing profiles are
+        not re-evaluated: dry-run and re-evaluation come with unmerge)."""
+        doc = rules.to_json()
+        with self.db.write() as session:
+            updated = affected(
+                session.execute(
+                    update(merge_rules)
+                    .where(merge_rules.c.workspace_id == workspace_id)
+                    .values(rules=doc, updated_at=datetime.now(UTC))
+                )
+            )
+            if not updated:
+                session.execute(
+                    merge_rules.insert().values(
+                        workspace_id=workspace_id, rules=doc, updated_at=datetime.now(UTC)
+                    )
+                )
+        return rules
+
+    def history(self, workspace_id: str, kind: str, value: str) -> list[dict[str, Any]]:
+        """Merges into the profile and identifiers its events carried that rules kept apart,
+        oldest first."""
+        m, c = merges.c, identity_conflicts.c
+        with self.db.read() as session:
+            profile_id = self.find(session, workspace_id, kind, value)
+            if profile_id is None:
+                raise NotFound(f"no profile has {kind.split(':')[0]} {_shown(kind, value)}")
+            merged = session.execute(
+                select(merges).where(
+                    m.workspace_id == workspace_id,
+                    or_(m.profile_id == profile_id, m.other_profile_id == profile_id),
+                )
+            ).all()
+            kept_apart = session.execute(
+                select(identity_conflicts).where(
+                    c.workspace_id == workspace_id, c.profile_id == profile_id
+                )
+            ).all()
+        records = [
+            {
+                "id": r.merge_id,
+                "action": "merged",
+                "profile_id": r.profile_id,
+                "other_profile_id": r.other_profile_id,
+                "kind": r.kind,
+                "value": r.value,
+                "source_message_id": r.source_message_id,
+                "rule": r.rule,
+                "occurred_at": aware(r.occurred_at),
+            }
+            for r in merged
+        ] + [
+            {
+                "id": r.conflict_id,
+                "action": "conflict",
+                "profile_id": r.profile_id,
+                "other_profile_id": r.other_profile_id or "",
+                "kind": r.kind,
+                "value": r.value,
+                "source_message_id": r.source_message_id,
+                "rule": r.reason,
+                "occurred_at": aware(r.occurred_at),
+            }
+            for r in kept_apart
+        ]
+        return sorted(records, key=lambda r: (r["occurred_at"], r["id"]))
 
     # ---- privacy -------------------------------------------------------------------------
 
@@ -369,6 +428,24 @@ class ProfileStore:
                         delete(profile_changes).where(profile_changes.c.profile_id.in_(ids))
                     )
                 )
+                counts["identity_conflicts"] = affected(
+                    session.execute(
+                        delete(identity_conflicts).where(
+                            identity_conflicts.c.workspace_id == workspace_id,
+                            or_(
+                                identity_conflicts.c.profile_id.in_(ids),
+                                identity_conflicts.c.other_profile_id.in_(ids),
+                                *(
+                                    and_(
+                                        identity_conflicts.c.kind == k,
+                                        identity_conflicts.c.value == v,
+                                    )
+                                    for k, v in keys
+                                ),
+                            ),
+                        )
+                    )
+                )
                 counts["profile_events"] = affected(
                     session.execute(
                         delete(profile_events).where(
@@ -386,7 +463,9 @@ class ProfileStore:
                     [self._change(workspace_id, DELETED, pid, [], "") for pid in sorted(ids)],
                 )
             else:
-                counts.update(merges=0, profile_changes=0, profile_events=0, profiles=0)
+                counts.update(
+                    merges=0, profile_changes=0, identity_conflicts=0, profile_events=0, profiles=0
+                )
         self.writer.committed()
         return counts
 
@@ -415,278 +494,3 @@ def _decode_token(token: str) -> tuple[datetime, str]:
         return datetime.fromisoformat(created), pid
     except (ValueError, UnicodeDecodeError):
         raise InvalidArgument.field("page_token", "is not a token this service issued") from None
-
-
-@dataclass
-class _State:
-    """A profile as the batch sees it."""
-
-    profile_id: str
-    created_at: datetime
-    traits: dict[str, Any]
-    trait_times: dict[str, str]
-    event_counts: dict[str, int]
-    event_count: int
-    first_seen: datetime | None
-    last_seen: datetime | None
-    user_id: str | None
-    new: bool = False
-    dirty: bool = False
-
-
-class _Batch:
-    """Resolves a batch of one workspace's events in memory, then writes the outcome."""
-
-    def __init__(self, session: Session, workspace_id: str, keys: list[list[Key]]) -> None:
-        self.session = session
-        self.workspace_id = workspace_id
-        self.now = datetime.now(UTC)
-        i = identities.c
-        wanted = sorted({k for ks in keys for k in ks})
-        self.owners: dict[Key, str] = {}
-        for chunk in range(0, len(wanted), 400):
-            part = wanted[chunk : chunk + 400]
-            for r in session.execute(
-                select(i.kind, i.value, i.profile_id).where(
-                    i.workspace_id == workspace_id, tuple_(i.kind, i.value).in_(part)
-                )
-            ):
-                self.owners[(r.kind, r.value)] = r.profile_id
-        self.states: dict[str, _State] = {}
-        self._load(set(self.owners.values()))
-        self.new_links: list[dict[str, Any]] = []
-        self.new_events: list[dict[str, Any]] = []
-        self.merge_rows: list[dict[str, Any]] = []
-        self.absorbed: list[tuple[str, str]] = []  # (other, survivor) in order
-
-    def _load(self, ids: set[str]) -> None:
-        ids -= self.states.keys()
-        if not ids:
-            return
-        p, i = profiles.c, identities.c
-        uids: dict[str, str] = {}
-        rows: list[Any] = []
-        for chunk in _chunks(sorted(ids), 400):
-            uids.update(
-                {
-                    r.profile_id: r.value
-                    for r in self.session.execute(
-                        select(i.profile_id, i.value).where(
-                            i.workspace_id == self.workspace_id,
-                            i.kind == IdentifierKind.USER_ID.value,
-                            i.profile_id.in_(chunk),
-                        )
-                    )
-                }
-            )
-            rows.extend(self.session.execute(select(profiles).where(p.profile_id.in_(chunk))).all())
-        for r in rows:
-            self.states[r.profile_id] = _State(
-                profile_id=r.profile_id,
-                created_at=aware(r.created_at) or self.now,
-                traits=dict(r.traits),
-                trait_times=dict(r.trait_times),
-                event_counts=dict(r.event_counts),
-                event_count=r.event_count,
-                first_seen=aware(r.first_seen),
-                last_seen=aware(r.last_seen),
-                user_id=uids.get(r.profile_id),
-            )
-
-    def apply(self, event: ingestion_pb2.StoredEvent, seq: int) -> tuple[str, list[str]]:
-        keys = event_keys(event)
-        at = event.timestamp.ToDatetime(tzinfo=UTC)
-        owners = {k: self.owners[k] for k in keys if k in self.owners}
-        candidates = set(owners.values())
-        plan = resolve(
-            keys,
-            owners,
-            {pid: self.states[pid].user_id for pid in candidates},
-            {pid: self.states[pid].created_at for pid in candidates},
-        )
-        if plan.profile_id is None:
-            state = _State(
-                profile_id=str(uuid.uuid4()),
-                created_at=self.now,
-                traits={},
-                trait_times={},
-                event_counts={},
-                event_count=0,
-                first_seen=None,
-                last_seen=None,
-                user_id=None,
-                new=True,
-            )
-            self.states[state.profile_id] = state
-        else:
-            state = self.states[plan.profile_id]
-        for other in plan.merge:
-            self._merge(state, self.states.pop(other), keys, owners, event.message_id)
-        for kind, value in plan.link:
-            self.owners[(kind, value)] = state.profile_id
-            if kind == IdentifierKind.USER_ID.value:
-                state.user_id = value
-            self.new_links.append(
-                {
-                    "workspace_id": self.workspace_id,
-                    "kind": kind,
-                    "value": value,
-                    "profile_id": state.profile_id,
-                    "source_message_id": event.message_id,
-                    "linked_at": at,
-                }
-            )
-        if plan.conflicts:
-            log.info(
-                "event %s: identifiers %s stay on other profiles (user_id conflict)",
-                event.message_id,
-                [k for k, _ in plan.conflicts],
-            )
-        name = event.event if event.type == ingestion_pb2.EVENT_TYPE_TRACK else "identify"
-        self.new_events.append(
-            {
-                "workspace_id": self.workspace_id,
-                "message_id": event.message_id,
-                "profile_id": state.profile_id,
-                "seq": seq,
-                "event_type": "track"
-                if event.type == ingestion_pb2.EVENT_TYPE_TRACK
-                else "identify",
-                "event_name": event.event,
-                "event_time": at,
-                "properties_json": event.properties_json,
-                "traits_json": event.traits_json,
-                "identifiers": [list(k) for k in keys],
-            }
-        )
-        state.event_counts[name] = state.event_counts.get(name, 0) + 1
-        state.event_count += 1
-        if event.type == ingestion_pb2.EVENT_TYPE_IDENTIFY and event.traits_json:
-            merge_traits(state.traits, state.trait_times, orjson.loads(event.traits_json), iso(at))
-        state.first_seen = min(state.first_seen, at) if state.first_seen else at
-        state.last_seen = max(state.last_seen, at) if state.last_seen else at
-        state.dirty = True
-        return state.profile_id, plan.merge
-
-    def _merge(
-        self, keep: _State, gone: _State, keys: list[Key], owners: dict[Key, str], message_id: str
-    ) -> None:
-        for name, when in sorted(gone.trait_times.items(), key=lambda kv: kv[1]):
-            merge_traits(keep.traits, keep.trait_times, {name: gone.traits.get(name)}, when)
-        for name, n in gone.event_counts.items():
-            keep.event_counts[name] = keep.event_counts.get(name, 0) + n
-        keep.event_count += gone.event_count
-        firsts = [t for t in (keep.first_seen, gone.first_seen) if t]
-        lasts = [t for t in (keep.last_seen, gone.last_seen) if t]
-        keep.first_seen = min(firsts) if firsts else None
-        keep.last_seen = max(lasts) if lasts else None
-        keep.user_id = keep.user_id or gone.user_id
-        keep.dirty = True
-        for key, owner in list(self.owners.items()):
-            if owner == gone.profile_id:
-                self.owners[key] = keep.profile_id
-        for row in (*self.new_links, *self.new_events):
-            if row["profile_id"] == gone.profile_id:
-                row["profile_id"] = keep.profile_id
-        if gone.new:
-            # Never written: nothing to re-point in the database, but the merge is recorded.
-            gone.new = False
-            self.absorbed.append((gone.profile_id, keep.profile_id))
-            self._insert_profile(gone, merged_into=keep.profile_id)
-        else:
-            self.absorbed.append((gone.profile_id, keep.profile_id))
-        via = next(k for k in keys if owners.get(k) == gone.profile_id)
-        self.merge_rows.append(
-            {
-                "merge_id": str(uuid.uuid4()),
-                "workspace_id": self.workspace_id,
-                "profile_id": keep.profile_id,
-                "other_profile_id": gone.profile_id,
-                "kind": via[0],
-                "value": via[1],
-                "source_message_id": message_id,
-                "rule": "shared_identifier",
-                "occurred_at": self.now,
-            }
-        )
-
-    def _insert_profile(self, state: _State, merged_into: str | None = None) -> None:
-        self.session.execute(
-            profiles.insert().values(
-                **self._row(state),
-                profile_id=state.profile_id,
-                workspace_id=self.workspace_id,
-                created_at=state.created_at,
-                merged_into=merged_into,
-            )
-        )
-
-    def _row(self, state: _State) -> dict[str, Any]:
-        return {
-            "traits": state.traits,
-            "trait_times": state.trait_times,
-            "event_counts": state.event_counts,
-            "event_count": state.event_count,
-            "first_seen": state.first_seen,
-            "last_seen": state.last_seen,
-            "updated_at": self.now,
-        }
-
-    def flush(self) -> None:
-        session = self.session
-        fresh = [s for s in self.states.values() if s.new]
-        if fresh:
-            session.execute(
-                profiles.insert(),
-                [
-                    {
-                        **self._row(s),
-                        "profile_id": s.profile_id,
-                        "workspace_id": self.workspace_id,
-                        "created_at": s.created_at,
-                        "merged_into": None,
-                    }
-                    for s in fresh
-                ],
-            )
-        for other, survivor in self.absorbed:
-            p = profiles.c
-            session.execute(
-                update(profiles)
-                .where(p.profile_id == other)
-                .values(merged_into=survivor, updated_at=self.now)
-            )
-            session.execute(
-                update(profiles).where(p.merged_into == other).values(merged_into=survivor)
-            )
-            for table in (identities, profile_events):
-                session.execute(
-                    update(table).where(table.c.profile_id == other).values(profile_id=survivor)
-                )
-        changed = [s for s in self.states.values() if s.dirty and not s.new]
-        if changed:
-            session.execute(
-                update(profiles)
-                .where(profiles.c.profile_id == bindparam("pid"))
-                .values(
-                    traits=bindparam("traits"),
-                    trait_times=bindparam("trait_times"),
-                    event_counts=bindparam("event_counts"),
-                    event_count=bindparam("event_count"),
-                    first_seen=bindparam("first_seen"),
-                    last_seen=bindparam("last_seen"),
-                    updated_at=bindparam("updated_at"),
-                ),
-                [{**self._row(s), "pid": s.profile_id} for s in changed],
-            )
-        if self.new_links:
-            session.execute(identities.insert(), self.new_links)
-        if self.new_events:
-            session.execute(profile_events.insert(), self.new_events)
-        if self.merge_rows:
-            session.execute(merges.insert(), self.merge_rows)
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -13,8 +13,15 @@ from precis_common.errors import InvalidArgument
 from precis_common.feed import to_timestamp
 from precis_common.grpc_server import workspace_of
 from precis_common.identifiers import IdentifierKind, PiiHasher, mask_hash
-from precis_common.privacy import PROTO_FROM_KIND, stored_identifier, subject_values
-from precis_profile.profiles import ProfileStore, ProfileView, aware
+from precis_common.privacy import (
+    KIND_FROM_PROTO,
+    PROTO_FROM_KIND,
+    stored_identifier,
+    subject_values,
+)
+from precis_profile.identity import MergeRules, TypeRule, validate_rules
+from precis_profile.profiles import ProfileStore, ProfileView
+from precis_profile.timeutil import aware
 
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
@@ -121,6 +128,109 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             ],
             next_page_token=token,
         )
+
+    def GetMergeRules(
+        self, request: profile_pb2.GetMergeRulesRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.GetMergeRulesResponse:
+        rules = self._store.rules(workspace_of(context))
+        return profile_pb2.GetMergeRulesResponse(rules=rules_to_proto(rules))
+
+    def SetMergeRules(
+        self, request: profile_pb2.SetMergeRulesRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.SetMergeRulesResponse:
+        workspace = workspace_of(context)
+        rules = rules_from_proto(request.rules, self._hasher, workspace)
+        return profile_pb2.SetMergeRulesResponse(
+            rules=rules_to_proto(self._store.set_rules(workspace, rules))
+        )
+
+    def GetMergeHistory(
+        self, request: profile_pb2.GetMergeHistoryRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.GetMergeHistoryResponse:
+        workspace = workspace_of(context)
+        kind, value = stored_identifier(
+            self._hasher, workspace, request.identifier, field="identifier"
+        )
+        records = self._store.history(
+            workspace, _stored_kind(kind, request.identifier.namespace), value
+        )
+        return profile_pb2.GetMergeHistoryResponse(
+            records=[
+                profile_pb2.MergeRecord(
+                    merge_id=r["id"],
+                    action=r["action"],
+                    profile_id=r["profile_id"],
+                    other_profile_id=r["other_profile_id"],
+                    identifier=_shown_identifier(r["kind"], r["value"]),
+                    source_message_id=r["source_message_id"],
+                    rule=r["rule"],
+                    occurred_at=to_timestamp(r["occurred_at"]),
+                )
+                for r in records
+            ]
+        )
+
+
+def _shown_identifier(stored_kind: str, value: str) -> types_pb2.Identifier:
+    kind_text, _, namespace = stored_kind.partition(":")
+    kind = IdentifierKind(kind_text)
+    if kind is IdentifierKind.EXTERNAL:
+        value = value.split(":", 1)[1] if ":" in value else value
+    shown = mask_hash(value) if kind.is_personal else value
+    return types_pb2.Identifier(type=PROTO_FROM_KIND[kind], value=shown, namespace=namespace)
+
+
+def rules_to_proto(rules: MergeRules) -> profile_pb2.MergeRules:
+    out = profile_pb2.MergeRules()
+    for kind_text in rules.priority:
+        kind = IdentifierKind(kind_text)
+        rule = rules.rule(kind_text)
+        out.rules.append(
+            profile_pb2.MergeRule(
+                type=PROTO_FROM_KIND[kind],
+                may_merge=rule.may_merge,
+                max_per_profile=rule.max_per_profile,
+                blocked_values=sorted(
+                    mask_hash(v) if kind.is_personal else v for v in rule.blocked_values
+                ),
+                priority=rules.rank(kind_text) + 1,
+            )
+        )
+    return out
+
+
+def rules_from_proto(
+    message: profile_pb2.MergeRules, hasher: PiiHasher, workspace: str
+) -> MergeRules:
+    """Rules given by an administrator: types not mentioned keep their defaults; email and
+    phone blocked values are normalized and hashed before they are stored."""
+    given: dict[str, TypeRule] = {}
+    ranks: dict[str, int] = {}
+    for i, rule in enumerate(message.rules):
+        field = f"rules[{i}]"
+        kind = KIND_FROM_PROTO.get(rule.type)
+        if kind is None:
+            raise InvalidArgument.field(f"{field}.type", "unknown or unspecified identifier type")
+        if rule.namespace:
+            raise InvalidArgument.field(
+                f"{field}.namespace", "rules apply to every external namespace alike"
+            )
+        if kind.value in given:
+            raise InvalidArgument.field(f"{field}.type", f"{kind.value} appears twice")
+        blocked = frozenset(
+            hasher.stored_value(workspace, kind, v, field=f"{field}.blocked_values[{j}]")
+            if kind.is_personal
+            else v
+            for j, v in enumerate(rule.blocked_values)
+        )
+        given[kind.value] = TypeRule(rule.may_merge, rule.max_per_profile, blocked)
+        ranks[kind.value] = rule.priority
+    defaults = MergeRules()
+    priority = sorted(
+        defaults.priority,
+        key=lambda k: (0, ranks[k]) if k in ranks else (1, defaults.rank(k)),
+    )
+    return validate_rules(given, priority)
 
 
 def _stored_kind(kind: IdentifierKind, namespace: str) -> str:

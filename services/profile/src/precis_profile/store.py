@@ -86,6 +86,31 @@ profile_events = Table(
     Index("ix_profile_events_timeline", "profile_id", "event_time", "message_id"),
 )
 
+# A workspace's merge rules (precis_profile.identity.MergeRules as JSON); none means defaults.
+merge_rules = Table(
+    "merge_rules",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("rules", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Identifiers an event carried but that did not link or merge because a rule forbade it.
+identity_conflicts = Table(
+    "identity_conflicts",
+    metadata,
+    Column("conflict_id", String(36), primary_key=True),
+    Column("workspace_id", String(64), nullable=False),
+    Column("profile_id", String(36), nullable=False),
+    Column("other_profile_id", String(36), nullable=True),
+    Column("kind", String(80), nullable=False),
+    Column("value", String(512), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("source_message_id", String(128), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Index("ix_identity_conflicts_profile", "profile_id"),
+)
+
 profile_changes = feed_table(
     metadata, "profile_changes", Column("profile_id", String(36), nullable=False, index=True)
 )

@@ -1,0 +1,343 @@
+"""The identity graph, batch by batch: resolves a batch of one workspace's events in memory
+(two lookups: the identifiers, then the candidate profiles) under the workspace's merge rules,
+and writes the outcome back with one statement per kind of change. The result is the same as
+applying the events one at a time in feed order, at a fraction of the cost per event."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from precis.ingestion.v1 import ingestion_pb2
+from precis_profile.identity import Conflict, Key, MergeRules, merge_traits, resolve
+from precis_profile.store import (
+    identities,
+    identity_conflicts,
+    merge_rules,
+    merges,
+    profile_events,
+    profiles,
+)
+from precis_profile.timeutil import aware, iso
+
+log = logging.getLogger(__name__)
+
+
+def load_rules(session: Session, workspace_id: str) -> MergeRules:
+    doc = session.execute(
+        select(merge_rules.c.rules).where(merge_rules.c.workspace_id == workspace_id)
+    ).scalar_one_or_none()
+    return MergeRules.from_json(doc) if doc else MergeRules()
+
+
+def event_keys(event: ingestion_pb2.StoredEvent) -> list[Key]:
+    keys: list[Key] = []
+    if event.user_id:
+        keys.append(("user_id", event.user_id))
+    if event.email_hash:
+        keys.append(("email", event.email_hash))
+    if event.phone_hash:
+        keys.append(("phone", event.phone_hash))
+    if event.anonymous_id:
+        keys.append(("anonymous_id", event.anonymous_id))
+    return keys
+
+
+@dataclass
+class ProfileState:
+    """A profile as the batch sees it."""
+
+    profile_id: str
+    created_at: datetime
+    traits: dict[str, Any]
+    trait_times: dict[str, str]
+    event_counts: dict[str, int]
+    event_count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    id_counts: Counter[str] = field(default_factory=Counter)
+    new: bool = False
+    dirty: bool = False
+
+
+class IdentityBatch:
+    """Resolves a batch of one workspace's events in memory, then writes the outcome."""
+
+    def __init__(self, session: Session, workspace_id: str, keys: list[list[Key]]) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+        self.rules = load_rules(session, workspace_id)
+        self.now = datetime.now(UTC)
+        i = identities.c
+        wanted = sorted({k for ks in keys for k in ks})
+        self.owners: dict[Key, str] = {}
+        for chunk in range(0, len(wanted), 400):
+            part = wanted[chunk : chunk + 400]
+            for r in session.execute(
+                select(i.kind, i.value, i.profile_id).where(
+                    i.workspace_id == workspace_id, tuple_(i.kind, i.value).in_(part)
+                )
+            ):
+                self.owners[(r.kind, r.value)] = r.profile_id
+        self.states: dict[str, ProfileState] = {}
+        self._load(set(self.owners.values()))
+        self.new_links: list[dict[str, Any]] = []
+        self.new_events: list[dict[str, Any]] = []
+        self.merge_rows: list[dict[str, Any]] = []
+        self.absorbed: list[tuple[str, str]] = []  # (other, survivor) in order
+        self.conflict_rows: list[dict[str, Any]] = []
+
+    def _load(self, ids: set[str]) -> None:
+        ids -= self.states.keys()
+        if not ids:
+            return
+        p, i = profiles.c, identities.c
+        counts: dict[str, Counter[str]] = {}
+        rows: list[Any] = []
+        for chunk in _chunks(sorted(ids), 400):
+            for r in self.session.execute(
+                select(i.profile_id, i.kind, func.count().label("n"))
+                .where(i.workspace_id == self.workspace_id, i.profile_id.in_(chunk))
+                .group_by(i.profile_id, i.kind)
+            ):
+                counts.setdefault(r.profile_id, Counter())[r.kind] = int(r.n)
+            rows.extend(self.session.execute(select(profiles).where(p.profile_id.in_(chunk))).all())
+        for r in rows:
+            self.states[r.profile_id] = ProfileState(
+                profile_id=r.profile_id,
+                created_at=aware(r.created_at) or self.now,
+                traits=dict(r.traits),
+                trait_times=dict(r.trait_times),
+                event_counts=dict(r.event_counts),
+                event_count=r.event_count,
+                first_seen=aware(r.first_seen),
+                last_seen=aware(r.last_seen),
+                id_counts=counts.get(r.profile_id, Counter()),
+            )
+
+    def apply(self, event: ingestion_pb2.StoredEvent, seq: int) -> tuple[str, list[str]]:
+        keys = event_keys(event)
+        at = event.timestamp.ToDatetime(tzinfo=UTC)
+        owners = {k: self.owners[k] for k in keys if k in self.owners}
+        candidates = set(owners.values())
+        plan = resolve(
+            keys,
+            owners,
+            {pid: self.states[pid].id_counts for pid in candidates},
+            {pid: self.states[pid].created_at for pid in candidates},
+            self.rules,
+        )
+        if plan.profile_id is None:
+            state = ProfileState(
+                profile_id=str(uuid.uuid4()),
+                created_at=self.now,
+                traits={},
+                trait_times={},
+                event_counts={},
+                event_count=0,
+                first_seen=None,
+                last_seen=None,
+                new=True,
+            )
+            self.states[state.profile_id] = state
+        else:
+            state = self.states[plan.profile_id]
+        for other, via in plan.merge:
+            self._merge(state, self.states.pop(other), via, event.message_id)
+        for kind, value in plan.link:
+            self.owners[(kind, value)] = state.profile_id
+            state.id_counts[kind] += 1
+            self.new_links.append(
+                {
+                    "workspace_id": self.workspace_id,
+                    "kind": kind,
+                    "value": value,
+                    "profile_id": state.profile_id,
+                    "source_message_id": event.message_id,
+                    "linked_at": at,
+                }
+            )
+        for conflict in plan.conflicts:
+            self._conflict(conflict, state.profile_id, event.message_id, at)
+        name = event.event if event.type == ingestion_pb2.EVENT_TYPE_TRACK else "identify"
+        self.new_events.append(
+            {
+                "workspace_id": self.workspace_id,
+                "message_id": event.message_id,
+                "profile_id": state.profile_id,
+                "seq": seq,
+                "event_type": "track"
+                if event.type == ingestion_pb2.EVENT_TYPE_TRACK
+                else "identify",
+                "event_name": event.event,
+                "event_time": at,
+                "properties_json": event.properties_json,
+                "traits_json": event.traits_json,
+                "identifiers": [list(k) for k in keys],
+            }
+        )
+        state.event_counts[name] = state.event_counts.get(name, 0) + 1
+        state.event_count += 1
+        if event.type == ingestion_pb2.EVENT_TYPE_IDENTIFY and event.traits_json:
+            merge_traits(state.traits, state.trait_times, orjson.loads(event.traits_json), iso(at))
+        state.first_seen = min(state.first_seen, at) if state.first_seen else at
+        state.last_seen = max(state.last_seen, at) if state.last_seen else at
+        state.dirty = True
+        return state.profile_id, [other for other, _ in plan.merge]
+
+    def _conflict(self, conflict: Conflict, profile_id: str, message_id: str, at: datetime) -> None:
+        """Record an identifier the event carried but could not link or merge by, and why."""
+        self.conflict_rows.append(
+            {
+                "conflict_id": str(uuid.uuid4()),
+                "workspace_id": self.workspace_id,
+                "profile_id": profile_id,
+                "other_profile_id": conflict.owner,
+                "kind": conflict.key[0],
+                "value": conflict.key[1],
+                "reason": conflict.reason,
+                "source_message_id": message_id,
+                "occurred_at": at,
+            }
+        )
+
+    def _merge(self, keep: ProfileState, gone: ProfileState, via: Key, message_id: str) -> None:
+        for name, when in sorted(gone.trait_times.items(), key=lambda kv: kv[1]):
+            merge_traits(keep.traits, keep.trait_times, {name: gone.traits.get(name)}, when)
+        for name, n in gone.event_counts.items():
+            keep.event_counts[name] = keep.event_counts.get(name, 0) + n
+        keep.event_count += gone.event_count
+        firsts = [t for t in (keep.first_seen, gone.first_seen) if t]
+        lasts = [t for t in (keep.last_seen, gone.last_seen) if t]
+        keep.first_seen = min(firsts) if firsts else None
+        keep.last_seen = max(lasts) if lasts else None
+        keep.id_counts.update(gone.id_counts)
+        keep.dirty = True
+        for key, owner in list(self.owners.items()):
+            if owner == gone.profile_id:
+                self.owners[key] = keep.profile_id
+        for row in (*self.new_links, *self.new_events):
+            if row["profile_id"] == gone.profile_id:
+                row["profile_id"] = keep.profile_id
+        if gone.new:
+            # Never written: nothing to re-point in the database, but the merge is recorded.
+            gone.new = False
+            self.absorbed.append((gone.profile_id, keep.profile_id))
+            self._insert_profile(gone, merged_into=keep.profile_id)
+        else:
+            self.absorbed.append((gone.profile_id, keep.profile_id))
+        self.merge_rows.append(
+            {
+                "merge_id": str(uuid.uuid4()),
+                "workspace_id": self.workspace_id,
+                "profile_id": keep.profile_id,
+                "other_profile_id": gone.profile_id,
+                "kind": via[0],
+                "value": via[1],
+                "source_message_id": message_id,
+                "rule": f"shared_{via[0].split(':', 1)[0]}",
+                "occurred_at": self.now,
+            }
+        )
+
+    def _insert_profile(self, state: ProfileState, merged_into: str | None = None) -> None:
+        self.session.execute(
+            profiles.insert().values(
+                **self._row(state),
+                profile_id=state.profile_id,
+                workspace_id=self.workspace_id,
+                created_at=state.created_at,
+                merged_into=merged_into,
+            )
+        )
+
+    def _row(self, state: ProfileState) -> dict[str, Any]:
+        return {
+            "traits": state.traits,
+            "trait_times": state.trait_times,
+            "event_counts": state.event_counts,
+            "event_count": state.event_count,
+            "first_seen": state.first_seen,
+            "last_seen": state.last_seen,
+            "updated_at": self.now,
+        }
+
+    def flush(self) -> None:
+        session = self.session
+        fresh = [s for s in self.states.values() if s.new]
+        if fresh:
+            session.execute(
+                profiles.insert(),
+                [
+                    {
+                        **self._row(s),
+                        "profile_id": s.profile_id,
+                        "workspace_id": self.workspace_id,
+                        "created_at": s.created_at,
+                        "merged_into": None,
+                    }
+                    for s in fresh
+                ],
+            )
+        for other, survivor in self.absorbed:
+            p = profiles.c
+            session.execute(
+                update(profiles)
+                .where(p.profile_id == other)
+                .values(merged_into=survivor, updated_at=self.now)
+            )
+            session.execute(
+                update(profiles).where(p.merged_into == other).values(merged_into=survivor)
+            )
+            for table in (identities, profile_events, identity_conflicts):
+                session.execute(
+                    update(table).where(table.c.profile_id == other).values(profile_id=survivor)
+                )
+        changed = [s for s in self.states.values() if s.dirty and not s.new]
+        if changed:
+            session.execute(
+                update(profiles)
+                .where(profiles.c.profile_id == bindparam("pid"))
+                .values(
+                    traits=bindparam("traits"),
+                    trait_times=bindparam("trait_times"),
+                    event_counts=bindparam("event_counts"),
+                    event_count=bindparam("event_count"),
+                    first_seen=bindparam("first_seen"),
+                    last_seen=bindparam("last_seen"),
+                    updated_at=bindparam("updated_at"),
+                ),
+                [{**self._row(s), "pid": s.profile_id} for s in changed],
+            )
+        if self.new_links:
+            session.execute(identities.insert(), self.new_links)
+        if self.new_events:
+            session.execute(profile_events.insert(), self.new_events)
+        if self.merge_rows:
+            session.execute(merges.insert(), self.merge_rows)
+        if self.conflict_rows:
+            # Re-keying above already moved older conflicts; these name the final profiles.
+            for row in self.conflict_rows:
+                row["profile_id"] = self._current(row["profile_id"])
+            session.execute(identity_conflicts.insert(), self.conflict_rows)
+
+    def _current(self, profile_id: str) -> str:
+        """Follow this batch's merges to the profile that holds the data now."""
+        moved = dict(self.absorbed)
+        while profile_id in moved:
+            profile_id = moved[profile_id]
+        return profile_id
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
