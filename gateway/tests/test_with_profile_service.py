@@ -56,3 +56,51 @@ def test_identify_then_read_the_profile_by_email(
     page = client.get("/v1/profiles", headers=AUTH).json()
     assert page["total_count"] == 1
     assert [p["profile_id"] for p in page["profiles"]] == [profile["profile_id"]]
+
+
+def test_merge_rules_and_history_over_rest(
+    make_client: MakeClient, profile_service: ProfileApp
+) -> None:
+    client = make_client(gateway_profile_target=f"127.0.0.1:{profile_service.port}")
+    defaults = client.get("/v1/merge-rules", headers=AUTH)
+    assert defaults.status_code == 200, defaults.text
+    assert [r["type"] for r in defaults.json()["rules"]][:2] == ["user_id", "email"]
+    put = client.put(
+        "/v1/merge-rules",
+        headers=AUTH,
+        json={
+            "rules": [{"type": "device_id", "max_per_profile": 3, "blocked_values": ["unknown"]}]
+        },
+    )
+    assert put.status_code == 200, put.text
+    device = next(r for r in put.json()["rules"] if r["type"] == "device_id")
+    assert device == {
+        "type": "device_id",
+        "may_merge": True,
+        "max_per_profile": 3,
+        "blocked_values": ["unknown"],
+        "priority": 1,
+    }
+    bad = client.put("/v1/merge-rules", headers=AUTH, json={"rules": [{"type": "fax"}]})
+    assert_error(bad, 422, "invalid_argument", "rules[0].type")
+    hashed_block = client.put(
+        "/v1/merge-rules",
+        headers=AUTH,
+        json={"rules": [{"type": "email", "blocked_values": ["not-an-email"]}]},
+    )
+    assert_error(hashed_block, 422, "invalid_argument", "rules[0].blocked_values[0]")
+
+    for message_id, body in (
+        ("v-1", {"anonymous_id": "web-1"}),
+        ("u-1", {"user_id": "c-1"}),
+        ("login", {"user_id": "c-1", "anonymous_id": "web-1"}),
+    ):
+        client.post("/v1/identify", json={"message_id": message_id, **body}, headers=AUTH)
+    profile_service.consumer.run_once()
+    history = client.get("/v1/profiles/user_id/c-1/merges", headers=AUTH)
+    assert history.status_code == 200, history.text
+    records = history.json()["records"]
+    assert [
+        (r["action"], r["source_message_id"], r["identifier_type"], r["rule"]) for r in records
+    ] == [("merged", "login", "anonymous_id", "shared_anonymous_id")]
+    assert_error(client.get("/v1/profiles/user_id/nobody/merges", headers=AUTH), 404, "not_found")

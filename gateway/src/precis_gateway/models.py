@@ -307,3 +307,70 @@ class TimelinePage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
     )
+
+
+IdentifierTypeName = Literal["user_id", "anonymous_id", "email", "phone", "device_id", "external"]
+
+
+class MergeRule(BaseModel):
+    """How identifiers of one type may unite profiles."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: IdentifierTypeName = Field(description="The identifier type.", examples=["device_id"])
+    may_merge: bool = Field(
+        default=True, description="Whether a shared value of this type may unite two profiles."
+    )
+    max_per_profile: int = Field(
+        default=0,
+        ge=0,
+        le=10_000,
+        description="Most identifiers of this type in one profile (0: no limit).",
+    )
+    blocked_values: list[str] = Field(
+        default_factory=list,
+        max_length=10_000,
+        description=(
+            "Values that never link (shared test addresses, 'unknown' devices). Email and phone "
+            "values are hashed before they are stored and shown masked."
+        ),
+        examples=[["unknown", "00000000-0000-0000-0000-000000000000"]],
+    )
+    priority: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="Lower wins when identifiers point at different profiles.",
+    )
+
+
+class MergeRules(BaseModel):
+    """A workspace's merge rules. Types left out keep their defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[MergeRule] = Field(max_length=6, description="At most one rule per type.")
+
+
+class MergeRecord(BaseModel):
+    """A merge into a profile, or an identifier that rules kept off it."""
+
+    id: str = Field(description="Id of the record.")
+    action: Literal["merged", "conflict"] = Field(description="What happened.")
+    profile_id: str = Field(description="The profile the event went to (the survivor of a merge).")
+    other_profile_id: str | None = Field(
+        description="The profile merged in, or the profile that holds the identifier."
+    )
+    identifier_type: str = Field(description="Type of the identifier involved.", examples=["email"])
+    identifier_value: str = Field(
+        description="Its value (email and phone masked).", examples=["hmac:3f9a0c2b71de…"]
+    )
+    source_message_id: str = Field(description="The event that carried it.")
+    rule: str = Field(
+        description="The rule that allowed the merge, or the reason for the conflict."
+    )
+    occurred_at: datetime = Field(description="When it happened.")
+
+
+class MergeHistory(BaseModel):
+    records: list[MergeRecord] = Field(description="Oldest first.")

@@ -35,6 +35,15 @@ def identifier_from_path(identifier_type: str, value: str) -> types_pb2.Identifi
     return types_pb2.Identifier(type=_KIND_TO_PROTO[kind], value=value, namespace=namespace)
 
 
+def identifier_type_to_proto(name: str) -> types_pb2.IdentifierType:
+    return _KIND_TO_PROTO[IdentifierKind(name)]
+
+
+def identifier_type_name(value: int) -> str:
+    kind = _PROTO_TO_KIND.get(value)  # type: ignore[call-overload]
+    return kind.value if kind is not None else "unspecified"
+
+
 def _type_name(identifier: types_pb2.Identifier) -> str:
     kind = _PROTO_TO_KIND.get(identifier.type)
     if kind is None:

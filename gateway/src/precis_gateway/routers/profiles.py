@@ -11,8 +11,15 @@ from fastapi import APIRouter, Path, Query
 from precis.profile.v1 import profile_pb2
 from precis_common.identifiers import MAX_IDENTIFIER_LENGTH
 from precis_gateway.deps import ProfileStub, SettingsDep, WorkspaceDep
-from precis_gateway.models import Profile, ProfilePage, TimelineEvent, TimelinePage
-from precis_gateway.profile_views import identifier_from_path, profile_view
+from precis_gateway.models import (
+    MergeHistory,
+    MergeRecord,
+    Profile,
+    ProfilePage,
+    TimelineEvent,
+    TimelinePage,
+)
+from precis_gateway.profile_views import identifier_from_path, identifier_type_name, profile_view
 from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
 from precis_gateway.upstream import call
 
@@ -49,6 +56,50 @@ def list_profiles(
         profiles=[profile_view(p) for p in response.profiles],
         next_cursor=response.next_page_token or None,
         total_count=response.total_count,
+    )
+
+
+@router.get(
+    "/{identifier_type}/{value}/merges",
+    summary="A profile's merge history",
+    description=(
+        "Merges into the profile (with the event and identifier that caused each, and the rule "
+        "that allowed it) and identifiers its events carried that merge rules kept off it."
+    ),
+    responses=error_responses(404),
+)
+def get_merge_history(
+    workspace: WorkspaceDep,
+    stub: ProfileStub,
+    settings: SettingsDep,
+    identifier_type: Annotated[str, Path(description="Identifier type.", examples=["user_id"])],
+    value: Annotated[
+        str,
+        Path(min_length=1, max_length=MAX_IDENTIFIER_LENGTH, description="The identifier's value."),
+    ],
+) -> MergeHistory:
+    response = call(
+        stub.GetMergeHistory,
+        profile_pb2.GetMergeHistoryRequest(identifier=identifier_from_path(identifier_type, value)),
+        service="profile",
+        workspace=workspace,
+        deadline=settings.gateway_deadline_seconds,
+    )
+    return MergeHistory(
+        records=[
+            MergeRecord(
+                id=r.merge_id,
+                action=r.action,
+                profile_id=r.profile_id,
+                other_profile_id=r.other_profile_id or None,
+                identifier_type=identifier_type_name(r.identifier.type),
+                identifier_value=r.identifier.value,
+                source_message_id=r.source_message_id,
+                rule=r.rule,
+                occurred_at=r.occurred_at.ToDatetime(tzinfo=UTC),
+            )
+            for r in response.records
+        ]
     )
 
 

@@ -1,0 +1,82 @@
+"""A workspace's identity merge rules (read and replaced through the profile service)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from precis.profile.v1 import profile_pb2
+from precis_gateway.deps import ProfileStub, SettingsDep, WorkspaceDep
+from precis_gateway.models import MergeRule, MergeRules
+from precis_gateway.profile_views import identifier_type_name, identifier_type_to_proto
+from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
+from precis_gateway.upstream import call
+
+router = APIRouter(
+    prefix="/v1/merge-rules",
+    tags=["identity"],
+    responses=error_responses(401, 422, *UPSTREAM_ERRORS),
+)
+
+
+def _to_model(rules: profile_pb2.MergeRules) -> MergeRules:
+    return MergeRules(
+        rules=[
+            MergeRule(
+                type=identifier_type_name(r.type),  # type: ignore[arg-type]  # checked names
+                may_merge=r.may_merge,
+                max_per_profile=r.max_per_profile,
+                blocked_values=list(r.blocked_values),
+                priority=r.priority,
+            )
+            for r in rules.rules
+        ]
+    )
+
+
+@router.get("", summary="Get the merge rules", description="The rules in force, by priority.")
+def get_merge_rules(
+    workspace: WorkspaceDep, stub: ProfileStub, settings: SettingsDep
+) -> MergeRules:
+    response = call(
+        stub.GetMergeRules,
+        profile_pb2.GetMergeRulesRequest(),
+        service="profile",
+        workspace=workspace,
+        deadline=settings.gateway_deadline_seconds,
+    )
+    return _to_model(response.rules)
+
+
+@router.put(
+    "",
+    summary="Replace the merge rules",
+    description=(
+        "Types left out keep their defaults. The rules apply to events processed from now on; "
+        "profiles merged earlier are not re-evaluated."
+    ),
+)
+def set_merge_rules(
+    body: MergeRules, workspace: WorkspaceDep, stub: ProfileStub, settings: SettingsDep
+) -> MergeRules:
+    request = profile_pb2.SetMergeRulesRequest(
+        rules=profile_pb2.MergeRules(
+            rules=[
+                profile_pb2.MergeRule(
+                    type=identifier_type_to_proto(r.type),
+                    may_merge=r.may_merge,
+                    max_per_profile=r.max_per_profile,
+                    blocked_values=r.blocked_values,
+                    priority=r.priority,
+                )
+                for r in body.rules
+            ]
+        )
+    )
+    response = call(
+        stub.SetMergeRules,
+        request,
+        service="profile",
+        workspace=workspace,
+        deadline=settings.gateway_deadline_seconds,
+    )
+    return _to_model(response.rules)
