@@ -346,3 +346,99 @@ def test_merge_history_names_the_event_and_identifier_that_merged(suite: Suite) 
     assert [(r.action, r.source_message_id, r.rule, r.identifier.value) for r in history] == [
         ("merged", "the-login", "shared_anonymous_id", "web-9")
     ]
+
+
+def unmerge(
+    suite: Suite, profile_id: str, *, identifier: T.Identifier | None = None, merge_id: str = ""
+) -> list[profile_pb2.Profile]:
+    request = profile_pb2.UnmergeRequest(profile_id=profile_id, merge_id=merge_id)
+    if identifier is not None:
+        request.identifier.CopyFrom(identifier)
+    return list(suite.profiles.Unmerge(request, metadata=WS).profiles)
+
+
+def test_detaching_a_shared_device_splits_the_profile_and_recomputes_both(suite: Suite) -> None:
+    # Two people on one tablet: an anonymous id fused the browsing of one with the other's login.
+    suite.send(
+        identify(uid="mum", anon="tablet", at=datetime(2026, 1, 1, tzinfo=UTC), stage="expecting"),
+        track("Product Viewed", anon="tablet"),
+        track("Product Viewed", anon="tablet"),
+        track("Order Completed", uid="mum"),
+    )
+    fused = suite.get(T.IDENTIFIER_TYPE_USER_ID, "mum")
+    assert fused.event_count == 4
+    tablet = T.Identifier(type=T.IDENTIFIER_TYPE_ANONYMOUS_ID, value="tablet")
+    after = unmerge(suite, fused.profile_id, identifier=tablet)
+    assert [p.profile_id for p in after][0] == fused.profile_id
+    mum = suite.get(T.IDENTIFIER_TYPE_USER_ID, "mum")
+    device = suite.get(T.IDENTIFIER_TYPE_ANONYMOUS_ID, "tablet")
+    assert mum.profile_id == fused.profile_id != device.profile_id
+    # The identify carried both ids: it stays with the stronger one (user_id) and its traits too.
+    assert dict(mum.event_counts) == {"identify": 1, "Order Completed": 1}
+    assert orjson.loads(mum.traits_json) == {"stage": "expecting"}
+    assert dict(device.event_counts) == {"Product Viewed": 2}
+    assert orjson.loads(device.traits_json) == {}
+    # They never merge again, and the history says why.
+    suite.send(identify(uid="mum", anon="tablet"))
+    assert suite.get(T.IDENTIFIER_TYPE_ANONYMOUS_ID, "tablet").profile_id == device.profile_id
+    history = suite.profiles.GetMergeHistory(
+        profile_pb2.GetMergeHistoryRequest(
+            identifier=T.Identifier(type=T.IDENTIFIER_TYPE_USER_ID, value="mum")
+        ),
+        metadata=WS,
+    ).records
+    assert [r.action for r in history][-2:] == ["split", "conflict"]
+    assert history[-1].rule == "unmerged"
+    feed = feed_pb2_grpc.FeedServiceStub(grpc.insecure_channel(f"127.0.0.1:{suite.profile.port}"))
+    changes = [
+        e
+        for r in feed.ReadFeed(feed_pb2.ReadFeedRequest(feed="profile_changes"))
+        for e in r.entries
+    ]
+    split = next(
+        profile_pb2.ProfileChange.FromString(e.payload)
+        for e in changes
+        if e.kind == "profile.split"
+    )
+    assert split.profile_id == fused.profile_id and list(split.other_profile_ids) == [
+        device.profile_id
+    ]
+
+
+def test_undoing_a_merge_by_its_record(suite: Suite) -> None:
+    suite.send(identify(uid="u1", email="shared@example.com"), track("Viewed", anon="kiosk"))
+    suite.send(identify(anon="kiosk", email="shared@example.com"))
+    merged = suite.get(T.IDENTIFIER_TYPE_USER_ID, "u1")
+    record = suite.profiles.GetMergeHistory(
+        profile_pb2.GetMergeHistoryRequest(
+            identifier=T.Identifier(type=T.IDENTIFIER_TYPE_USER_ID, value="u1")
+        ),
+        metadata=WS,
+    ).records[0]
+    assert record.action == "merged"
+    profiles_after = unmerge(suite, merged.profile_id, merge_id=record.merge_id)
+    assert len(profiles_after) == 2
+    assert suite.get(T.IDENTIFIER_TYPE_ANONYMOUS_ID, "kiosk").profile_id != merged.profile_id
+    assert suite.get(T.IDENTIFIER_TYPE_EMAIL, "shared@example.com").profile_id == merged.profile_id
+
+
+def test_unmerge_refuses_what_it_cannot_do(suite: Suite) -> None:
+    suite.send(identify(uid="solo"))
+    solo = suite.get(T.IDENTIFIER_TYPE_USER_ID, "solo")
+    only = T.Identifier(type=T.IDENTIFIER_TYPE_USER_ID, value="solo")
+    for kwargs, code in (
+        ({"identifier": only}, grpc.StatusCode.FAILED_PRECONDITION),
+        (
+            {"identifier": T.Identifier(type=T.IDENTIFIER_TYPE_USER_ID, value="other")},
+            grpc.StatusCode.FAILED_PRECONDITION,
+        ),
+        ({"merge_id": "nope"}, grpc.StatusCode.NOT_FOUND),
+        ({}, grpc.StatusCode.INVALID_ARGUMENT),
+    ):
+        with pytest.raises(grpc.RpcError) as err:
+            unmerge(suite, solo.profile_id, **kwargs)  # type: ignore[arg-type]
+        assert err.value.code() == code, kwargs
+    with pytest.raises(grpc.RpcError) as err:
+        unmerge(suite, "no-such-profile", identifier=only)
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    assert suite.get(T.IDENTIFIER_TYPE_USER_ID, "solo").event_count == 1  # nothing half-done

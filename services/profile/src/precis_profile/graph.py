@@ -14,11 +14,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy import bindparam, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from precis.ingestion.v1 import ingestion_pb2
-from precis_profile.identity import Conflict, Key, MergeRules, merge_traits, resolve
+from precis_profile.identity import (
+    ELSEWHERE,
+    Conflict,
+    Key,
+    MergeRules,
+    merge_traits,
+    resolve,
+)
 from precis_profile.store import (
     identities,
     identity_conflicts,
@@ -26,6 +33,7 @@ from precis_profile.store import (
     merges,
     profile_events,
     profiles,
+    separations,
 )
 from precis_profile.timeutil import aware, iso
 
@@ -72,10 +80,22 @@ class ProfileState:
 class IdentityBatch:
     """Resolves a batch of one workspace's events in memory, then writes the outcome."""
 
-    def __init__(self, session: Session, workspace_id: str, keys: list[list[Key]]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        workspace_id: str,
+        keys: list[list[Key]],
+        *,
+        replay: bool = False,
+    ) -> None:
+        """replay: rebuilding split profiles from their own events. Identifiers that other
+        profiles hold stay there (they were conflicts when first seen), and no profile outside
+        the replay is merged or changed."""
         self.session = session
         self.workspace_id = workspace_id
+        self.replay = replay
         self.rules = load_rules(session, workspace_id)
+        self.separations: set[frozenset[str]] = set()
         self.now = datetime.now(UTC)
         i = identities.c
         wanted = sorted({k for ks in keys for k in ks})
@@ -89,7 +109,9 @@ class IdentityBatch:
             ):
                 self.owners[(r.kind, r.value)] = r.profile_id
         self.states: dict[str, ProfileState] = {}
-        self._load(set(self.owners.values()))
+        self.external = set(self.owners.values()) if replay else set()
+        if not replay:
+            self._load(set(self.owners.values()))
         self.new_links: list[dict[str, Any]] = []
         self.new_events: list[dict[str, Any]] = []
         self.merge_rows: list[dict[str, Any]] = []
@@ -111,6 +133,16 @@ class IdentityBatch:
             ):
                 counts.setdefault(r.profile_id, Counter())[r.kind] = int(r.n)
             rows.extend(self.session.execute(select(profiles).where(p.profile_id.in_(chunk))).all())
+            sep = separations.c
+            self.separations.update(
+                frozenset((r.profile_id, r.other_profile_id))
+                for r in self.session.execute(
+                    select(sep.profile_id, sep.other_profile_id).where(
+                        sep.workspace_id == self.workspace_id,
+                        or_(sep.profile_id.in_(chunk), sep.other_profile_id.in_(chunk)),
+                    )
+                )
+            )
         for r in rows:
             self.states[r.profile_id] = ProfileState(
                 profile_id=r.profile_id,
@@ -127,6 +159,8 @@ class IdentityBatch:
     def apply(self, event: ingestion_pb2.StoredEvent, seq: int) -> tuple[str, list[str]]:
         keys = event_keys(event)
         at = event.timestamp.ToDatetime(tzinfo=UTC)
+        elsewhere = [k for k in keys if self.owners.get(k) in self.external]
+        keys = [k for k in keys if k not in elsewhere]
         owners = {k: self.owners[k] for k in keys if k in self.owners}
         candidates = set(owners.values())
         plan = resolve(
@@ -135,7 +169,9 @@ class IdentityBatch:
             {pid: self.states[pid].id_counts for pid in candidates},
             {pid: self.states[pid].created_at for pid in candidates},
             self.rules,
+            lambda a, b: frozenset((a, b)) in self.separations,
         )
+        plan.conflicts.extend(Conflict(k, ELSEWHERE, self.owners[k]) for k in elsewhere)
         if plan.profile_id is None:
             state = ProfileState(
                 profile_id=str(uuid.uuid4()),
@@ -221,6 +257,10 @@ class IdentityBatch:
         keep.first_seen = min(firsts) if firsts else None
         keep.last_seen = max(lasts) if lasts else None
         keep.id_counts.update(gone.id_counts)
+        self.separations = {
+            frozenset(keep.profile_id if p == gone.profile_id else p for p in pair)
+            for pair in self.separations
+        }
         keep.dirty = True
         for key, owner in list(self.owners.items()):
             if owner == gone.profile_id:
@@ -298,6 +338,10 @@ class IdentityBatch:
             session.execute(
                 update(profiles).where(p.merged_into == other).values(merged_into=survivor)
             )
+            for column in (separations.c.profile_id, separations.c.other_profile_id):
+                session.execute(
+                    update(separations).where(column == other).values({column.name: survivor})
+                )
             for table in (identities, profile_events, identity_conflicts):
                 session.execute(
                     update(table).where(table.c.profile_id == other).values(profile_id=survivor)
@@ -329,6 +373,26 @@ class IdentityBatch:
             for row in self.conflict_rows:
                 row["profile_id"] = self._current(row["profile_id"])
             session.execute(identity_conflicts.insert(), self.conflict_rows)
+
+    def seed(self, key: Key, profile_id: str, link: dict[str, Any]) -> None:
+        """Replay: start a profile with a fixed id holding `key` (with its original link)."""
+        state = self.states.get(profile_id)
+        if state is None:
+            state = ProfileState(
+                profile_id=profile_id,
+                created_at=self.now,
+                traits={},
+                trait_times={},
+                event_counts={},
+                event_count=0,
+                first_seen=None,
+                last_seen=None,
+                new=True,
+            )
+            self.states[profile_id] = state
+        self.owners[key] = profile_id
+        state.id_counts[key[0]] += 1
+        self.new_links.append({**link, "profile_id": profile_id})
 
     def _current(self, profile_id: str) -> str:
         """Follow this batch's merges to the profile that holds the data now."""

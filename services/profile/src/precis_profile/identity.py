@@ -13,7 +13,7 @@ it could not link or use is reported as a conflict with its reason.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,8 @@ Key = tuple[str, str]  # (kind, stored value); kind is "external:<ns>" for exter
 BLOCKED = "blocked_value"
 NO_MERGE = "type_does_not_merge"
 LIMIT = "max_per_profile"
+SEPARATED = "unmerged"  # an administrator split these profiles; they never merge again
+ELSEWHERE = "held_elsewhere"  # replaying a split: the identifier belongs to another profile
 
 
 def base_kind(kind: str) -> str:
@@ -154,6 +156,7 @@ def resolve(
     id_counts: Mapping[str, Mapping[str, int]],
     created: Mapping[str, datetime],
     rules: MergeRules,
+    separated: Callable[[str, str], bool] = lambda _a, _b: False,
 ) -> Resolution:
     """keys: the event's identifiers; owners: the profile each already-known key belongs to;
     id_counts: identifiers per kind held by each candidate profile; created: their creation
@@ -176,6 +179,9 @@ def resolve(
         if pid == survivor:
             continue
         via = next(k for k in usable if owners.get(k) == pid)
+        if survivor is not None and any(separated(pid, other) for other in absorbed if other):
+            result.conflicts.extend(_conflicts(usable, owners, pid, SEPARATED))
+            continue
         if not rules.rule(via[0]).may_merge:
             result.conflicts.extend(_conflicts(usable, owners, pid, NO_MERGE))
             continue

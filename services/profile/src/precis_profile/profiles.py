@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,12 +21,12 @@ from precis.common.v1 import feed_pb2
 from precis.ingestion.v1 import ingestion_pb2
 from precis.profile.v1 import profile_pb2
 from precis_common.db import Database, affected
-from precis_common.errors import InvalidArgument, NotFound
+from precis_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from precis_common.feed import FeedWriter, NewEntry, entry_span, to_timestamp
 from precis_common.identifiers import IdentifierKind
 from precis_common.telemetry import ATTR_PROFILE_ID
 from precis_profile.graph import IdentityBatch, event_keys, load_rules
-from precis_profile.identity import MergeRules
+from precis_profile.identity import Key, MergeRules
 from precis_profile.store import (
     identities,
     identity_conflicts,
@@ -34,6 +35,7 @@ from precis_profile.store import (
     profile_changes,
     profile_events,
     profiles,
+    separations,
 )
 from precis_profile.timeutil import aware, iso
 
@@ -42,7 +44,10 @@ log = logging.getLogger(__name__)
 UPSERTED = profile_pb2.PROFILE_CHANGE_KIND_UPSERTED
 MERGED = profile_pb2.PROFILE_CHANGE_KIND_MERGED
 DELETED = profile_pb2.PROFILE_CHANGE_KIND_DELETED
+SPLIT = profile_pb2.PROFILE_CHANGE_KIND_SPLIT
+UNMERGED = "unmerged"  # the rule recorded for a split in the merges table
 CHANGE_KINDS: dict[int, str] = {
+    SPLIT: "profile.split",
     UPSERTED: "profile.upserted",
     MERGED: "profile.merged",
     DELETED: "profile.deleted",
@@ -153,6 +158,17 @@ class ProfileStore:
                 raise NotFound(f"no profile has {kind.split(':')[0]} {_shown(kind, value)}")
             return self.view(session, profile_id)
 
+    def view_by_id(self, workspace_id: str, profile_id: str) -> ProfileView:
+        with self.db.read() as session:
+            exists = session.execute(
+                select(profiles.c.profile_id).where(
+                    profiles.c.profile_id == profile_id, profiles.c.workspace_id == workspace_id
+                )
+            ).scalar_one_or_none()
+            if exists is None:
+                raise NotFound(f"no profile {profile_id!r} in this workspace")
+            return self.view(session, profile_id)
+
     def page(
         self, workspace_id: str, page_size: int, token: str
     ) -> tuple[list[ProfileView], str, int]:
@@ -198,6 +214,134 @@ class ProfileStore:
         last = rows[page_size - 1] if len(rows) > page_size else None
         next_token = _token(last.event_time, last.message_id) if last is not None else ""
         return list(rows[:page_size]), next_token
+
+    # ---- unmerge --------------------------------------------------------------------------
+
+    def unmerge(
+        self, workspace_id: str, profile_id: str, key: Key | None, merge_id: str
+    ) -> list[str]:
+        """Split a profile: detach `key` (or the identifier whose link caused merge `merge_id`)
+        into a profile of its own. The profile's events are replayed under the current rules
+        with the two sides kept apart, so identifiers, traits and counts of both resulting
+        profiles are recomputed from their own events; the two never merge again. Returns the
+        resulting profile ids, the original first."""
+        with self.db.write() as session:
+            self.writer.lock(session)  # one writer of profile changes at a time
+            row = session.execute(
+                select(profiles).where(
+                    profiles.c.profile_id == profile_id, profiles.c.workspace_id == workspace_id
+                )
+            ).one_or_none()
+            if row is None or row.merged_into is not None:
+                raise NotFound(f"no live profile {profile_id!r} in this workspace")
+            if key is None:
+                key = self._merge_key(session, workspace_id, merge_id)
+            i = identities.c
+            links = {
+                (r.kind, r.value): r
+                for r in session.execute(
+                    select(identities).where(
+                        i.workspace_id == workspace_id, i.profile_id == profile_id
+                    )
+                )
+            }
+            if key not in links:
+                raise FailedPrecondition(
+                    f"the profile holds no {key[0]} identifier with that value; nothing to detach"
+                )
+            rules = load_rules(session, workspace_id)
+            others = sorted(
+                (k for k in links if k != key),
+                key=lambda k: (rules.rank(k[0]), aware(links[k].linked_at) or datetime.now(UTC)),
+            )
+            if not others:
+                raise FailedPrecondition(
+                    "the identifier is the profile's only one; nothing to split"
+                )
+            anchor = others[0]
+            events = session.execute(
+                select(profile_events)
+                .where(
+                    profile_events.c.workspace_id == workspace_id,
+                    profile_events.c.profile_id == profile_id,
+                )
+                .order_by(profile_events.c.seq)
+            ).all()
+            for table in (identities, profile_events, identity_conflicts):
+                session.execute(
+                    delete(table).where(
+                        table.c.workspace_id == workspace_id, table.c.profile_id == profile_id
+                    )
+                )
+            session.execute(delete(profiles).where(profiles.c.profile_id == profile_id))
+            detached_id = str(uuid.uuid4())
+            stored = [_stored_event(e) for e in events]
+            batch = IdentityBatch(
+                session, workspace_id, [event_keys(e) for e in stored], replay=True
+            )
+            batch.separations.add(frozenset((profile_id, detached_id)))
+            for seeded_key, pid in ((anchor, profile_id), (key, detached_id)):
+                link = links[seeded_key]
+                batch.seed(
+                    seeded_key,
+                    pid,
+                    {
+                        "workspace_id": workspace_id,
+                        "kind": link.kind,
+                        "value": link.value,
+                        "source_message_id": link.source_message_id,
+                        "linked_at": link.linked_at,
+                    },
+                )
+            for event, e in zip(stored, events, strict=True):
+                batch.apply(event, e.seq)
+            batch.flush()
+            resulting = [
+                profile_id,
+                detached_id,
+                *sorted(pid for pid in batch.states if pid not in (profile_id, detached_id)),
+            ]
+            now = datetime.now(UTC)
+            session.execute(
+                separations.insert().values(
+                    workspace_id=workspace_id,
+                    profile_id=profile_id,
+                    other_profile_id=detached_id,
+                    created_at=now,
+                )
+            )
+            session.execute(
+                merges.insert().values(
+                    merge_id=str(uuid.uuid4()),
+                    workspace_id=workspace_id,
+                    profile_id=profile_id,
+                    other_profile_id=detached_id,
+                    kind=key[0],
+                    value=key[1],
+                    source_message_id="",
+                    rule=UNMERGED,
+                    occurred_at=now,
+                )
+            )
+            self.writer.append(
+                session,
+                [self._change(workspace_id, SPLIT, profile_id, resulting[1:], "")]
+                + [self._change(workspace_id, UPSERTED, pid, [], "") for pid in resulting],
+            )
+        self.writer.committed()
+        return resulting
+
+    def _merge_key(self, session: Session, workspace_id: str, merge_id: str) -> Key:
+        record = session.execute(
+            select(merges.c.kind, merges.c.value).where(
+                merges.c.workspace_id == workspace_id,
+                merges.c.merge_id == merge_id,
+                merges.c.rule != UNMERGED,
+            )
+        ).one_or_none()
+        if record is None:
+            raise NotFound(f"no merge {merge_id!r} in this workspace")
+        return (record.kind, record.value)
 
     # ---- merge rules and history ---------------------------------------------------------
 
@@ -247,7 +391,7 @@ class ProfileStore:
         records = [
             {
                 "id": r.merge_id,
-                "action": "merged",
+                "action": "split" if r.rule == UNMERGED else "merged",
                 "profile_id": r.profile_id,
                 "other_profile_id": r.other_profile_id,
                 "kind": r.kind,
@@ -468,6 +612,30 @@ class ProfileStore:
                 )
         self.writer.committed()
         return counts
+
+
+def _stored_event(row: Any) -> ingestion_pb2.StoredEvent:
+    """An applied event as the events feed carried it, rebuilt from the profile's own copy."""
+    event = ingestion_pb2.StoredEvent(
+        message_id=row.message_id,
+        type=ingestion_pb2.EVENT_TYPE_TRACK
+        if row.event_type == "track"
+        else ingestion_pb2.EVENT_TYPE_IDENTIFY,
+        event=row.event_name,
+        properties_json=row.properties_json,
+        traits_json=row.traits_json,
+    )
+    event.timestamp.FromDatetime(aware(row.event_time) or datetime.now(UTC))
+    fields = {
+        "user_id": "user_id",
+        "anonymous_id": "anonymous_id",
+        "email": "email_hash",
+        "phone": "phone_hash",
+    }
+    for kind, value in row.identifiers:
+        if kind in fields:
+            setattr(event, fields[kind], value)
+    return event
 
 
 def _shown(kind: str, value: str) -> str:

@@ -129,6 +129,27 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             next_page_token=token,
         )
 
+    def Unmerge(
+        self, request: profile_pb2.UnmergeRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.UnmergeResponse:
+        workspace = workspace_of(context)
+        if not request.profile_id:
+            raise InvalidArgument.field("profile_id", "is required")
+        has_identifier = request.HasField("identifier") and request.identifier.type != 0
+        if has_identifier == bool(request.merge_id):
+            raise InvalidArgument.field(
+                "identifier", "give exactly one of identifier (to detach) or merge_id (to undo)"
+            )
+        key = None
+        if has_identifier:
+            kind, value = stored_identifier(
+                self._hasher, workspace, request.identifier, field="identifier"
+            )
+            key = (_stored_kind(kind, request.identifier.namespace), value)
+        resulting = self._store.unmerge(workspace, request.profile_id, key, request.merge_id)
+        views = [self._store.view_by_id(workspace, pid) for pid in resulting]
+        return profile_pb2.UnmergeResponse(profiles=[to_proto(v) for v in views])
+
     def GetMergeRules(
         self, request: profile_pb2.GetMergeRulesRequest, context: grpc.ServicerContext
     ) -> profile_pb2.GetMergeRulesResponse:

@@ -111,6 +111,18 @@ identity_conflicts = Table(
     Index("ix_identity_conflicts_profile", "profile_id"),
 )
 
+# Profiles an administrator split apart: they never merge again (re-keyed when either side is
+# merged into another profile).
+separations = Table(
+    "separations",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("profile_id", String(36), primary_key=True),
+    Column("other_profile_id", String(36), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_separations_other", "other_profile_id"),
+)
+
 profile_changes = feed_table(
     metadata, "profile_changes", Column("profile_id", String(36), nullable=False, index=True)
 )
