@@ -104,3 +104,37 @@ def test_merge_rules_and_history_over_rest(
         (r["action"], r["source_message_id"], r["identifier_type"], r["rule"]) for r in records
     ] == [("merged", "login", "anonymous_id", "shared_anonymous_id")]
     assert_error(client.get("/v1/profiles/user_id/nobody/merges", headers=AUTH), 404, "not_found")
+
+
+def test_unmerge_over_rest(make_client: MakeClient, profile_service: ProfileApp) -> None:
+    client = make_client(gateway_profile_target=f"127.0.0.1:{profile_service.port}")
+    for message_id, body in (
+        ("i-1", {"user_id": "c-7", "anonymous_id": "tablet"}),
+        ("i-2", {"anonymous_id": "tablet", "traits": {"device": "ipad"}}),
+    ):
+        client.post("/v1/identify", json={"message_id": message_id, **body}, headers=AUTH)
+    profile_service.consumer.run_once()
+    fused = client.get("/v1/profiles/user_id/c-7", headers=AUTH).json()
+    assert fused["event_count"] == 2
+    missing_value = client.post(
+        f"/v1/profiles/{fused['profile_id']}/unmerge",
+        json={"identifier_type": "anonymous_id"},
+        headers=AUTH,
+    )
+    assert_error(missing_value, 422, "invalid_argument", "value")
+    split = client.post(
+        f"/v1/profiles/{fused['profile_id']}/unmerge",
+        json={"identifier_type": "anonymous_id", "value": "tablet"},
+        headers=AUTH,
+    )
+    assert split.status_code == 200, split.text
+    assert [p["event_count"] for p in split.json()["profiles"]] == [1, 1]
+    assert client.get("/v1/profiles/anonymous_id/tablet", headers=AUTH).json()["traits"] == {
+        "device": "ipad"
+    }
+    again = client.post(
+        f"/v1/profiles/{fused['profile_id']}/unmerge",
+        json={"identifier_type": "anonymous_id", "value": "tablet"},
+        headers=AUTH,
+    )
+    assert_error(again, 412, "failed_precondition")

@@ -374,3 +374,34 @@ class MergeRecord(BaseModel):
 
 class MergeHistory(BaseModel):
     records: list[MergeRecord] = Field(description="Oldest first.")
+
+
+class UnmergeRequest(BaseModel):
+    """Split a profile: detach one identifier, or undo one merge from its history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    identifier_type: str | None = Field(
+        default=None,
+        description="Type of the identifier to detach (user_id, anonymous_id, email, ...).",
+        examples=["anonymous_id"],
+    )
+    value: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_IDENTIFIER_LENGTH,
+        description="Its value (email and phone in clear; hashed before use).",
+        examples=["tablet-7f3a"],
+    )
+    merge_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Or: the id of a `merged` record of the merge history, to undo that merge.",
+    )
+
+
+class UnmergeResult(BaseModel):
+    profiles: list[Profile] = Field(
+        description="The profiles that exist afterwards: the original first, then the detached."
+    )

@@ -12,6 +12,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         401: "Missing or unknown API key.",
         404: "Not found.",
+        412: "The request cannot be carried out in the resource's current state.",
         413: "The request body is over the size limit.",
         422: "The request is invalid; `details` name the fields.",
         501: "Not implemented by the service yet.",

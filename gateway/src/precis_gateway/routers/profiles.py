@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query
 from precis.profile.v1 import profile_pb2
 from precis_common.identifiers import MAX_IDENTIFIER_LENGTH
 from precis_gateway.deps import ProfileStub, SettingsDep, WorkspaceDep
+from precis_gateway.errors import ApiError, ErrorDetail
 from precis_gateway.models import (
     MergeHistory,
     MergeRecord,
@@ -18,6 +19,8 @@ from precis_gateway.models import (
     ProfilePage,
     TimelineEvent,
     TimelinePage,
+    UnmergeRequest,
+    UnmergeResult,
 )
 from precis_gateway.profile_views import identifier_from_path, identifier_type_name, profile_view
 from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
@@ -57,6 +60,43 @@ def list_profiles(
         next_cursor=response.next_page_token or None,
         total_count=response.total_count,
     )
+
+
+@router.post(
+    "/{profile_id}/unmerge",
+    summary="Split a profile",
+    description=(
+        "Detach an identifier into a profile of its own, or undo a merge from the history. The "
+        "profile's events are replayed with the two sides kept apart, so identifiers, traits and "
+        "counts of both are recomputed from their own events; the two never merge again."
+    ),
+    responses=error_responses(404, 412),
+)
+def unmerge(
+    body: UnmergeRequest,
+    workspace: WorkspaceDep,
+    stub: ProfileStub,
+    settings: SettingsDep,
+    profile_id: Annotated[
+        str, Path(min_length=1, max_length=64, description="The profile to split.")
+    ],
+) -> UnmergeResult:
+    request = profile_pb2.UnmergeRequest(profile_id=profile_id, merge_id=body.merge_id or "")
+    if body.identifier_type is not None or body.value is not None:
+        if body.identifier_type is None or body.value is None:
+            missing = "identifier_type" if body.identifier_type is None else "value"
+            raise ApiError.invalid(
+                [ErrorDetail(field=missing, reason="identifier_type and value go together")]
+            )
+        request.identifier.CopyFrom(identifier_from_path(body.identifier_type, body.value))
+    response = call(
+        stub.Unmerge,
+        request,
+        service="profile",
+        workspace=workspace,
+        deadline=settings.gateway_deadline_seconds,
+    )
+    return UnmergeResult(profiles=[profile_view(p) for p in response.profiles])
 
 
 @router.get(
