@@ -138,3 +138,28 @@ def test_unmerge_over_rest(make_client: MakeClient, profile_service: ProfileApp)
         headers=AUTH,
     )
     assert_error(again, 412, "failed_precondition")
+
+
+def test_dry_run_over_rest_changes_nothing(
+    make_client: MakeClient, profile_service: ProfileApp
+) -> None:
+    client = make_client(gateway_profile_target=f"127.0.0.1:{profile_service.port}")
+    for message_id, uid in (("d-1", "c-1"), ("d-2", "c-2")):
+        body = {"message_id": message_id, "user_id": uid, "traits": {"email": "family@example.com"}}
+        client.post("/v1/identify", json=body, headers=AUTH)
+    profile_service.consumer.run_once()
+    result = client.post(
+        "/v1/merge-rules/dry-run",
+        json={"rules": [{"type": "user_id", "max_per_profile": 2}]},
+        headers=AUTH,
+    )
+    assert result.status_code == 200, result.text
+    assert result.json() == {
+        "profiles_before": 2,
+        "profiles_after": 1,
+        "profiles_merged": 1,
+        "profiles_split": 0,
+        "profiles_unchanged": 0,
+        "events_evaluated": 2,
+    }
+    assert client.get("/v1/profiles", headers=AUTH).json()["total_count"] == 2

@@ -405,3 +405,14 @@ class UnmergeResult(BaseModel):
     profiles: list[Profile] = Field(
         description="The profiles that exist afterwards: the original first, then the detached."
     )
+
+
+class DryRunResult(BaseModel):
+    """What candidate merge rules would do to the stored history; nothing is changed."""
+
+    profiles_before: int = Field(description="Live profiles now.")
+    profiles_after: int = Field(description="Profiles the history would give under the rules.")
+    profiles_merged: int = Field(description="Profiles that would be merged into others.")
+    profiles_split: int = Field(description="Profiles that would be split.")
+    profiles_unchanged: int = Field(description="Profiles left exactly as they are.")
+    events_evaluated: int = Field(description="Events replayed.")

@@ -442,3 +442,41 @@ def test_unmerge_refuses_what_it_cannot_do(suite: Suite) -> None:
         unmerge(suite, "no-such-profile", identifier=only)
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
     assert suite.get(T.IDENTIFIER_TYPE_USER_ID, "solo").event_count == 1  # nothing half-done
+
+
+def test_dry_run_reports_merges_and_splits_without_changing_anything(suite: Suite) -> None:
+    suite.send(
+        identify(uid="u1", email="a@example.com"),
+        identify(uid="u1", email="b@example.com"),
+        identify(uid="u2", email="shared@example.com"),
+        identify(uid="u3", email="shared@example.com"),
+    )
+
+    def dry_run(*rules: profile_pb2.MergeRule) -> profile_pb2.DryRunMergeRulesResponse:
+        request = profile_pb2.DryRunMergeRulesRequest(
+            rules=profile_pb2.MergeRules(rules=list(rules))
+        )
+        return suite.profiles.DryRunMergeRules(request, metadata=WS)
+
+    looser = dry_run(rule(T.IDENTIFIER_TYPE_USER_ID, 2))
+    assert (looser.profiles_before, looser.profiles_after) == (3, 2)
+    assert (looser.profiles_merged, looser.profiles_split, looser.profiles_unchanged) == (1, 0, 1)
+    assert looser.events_evaluated == 4
+    stricter = dry_run(rule(T.IDENTIFIER_TYPE_EMAIL, 1))
+    assert (stricter.profiles_merged, stricter.profiles_split, stricter.profiles_unchanged) == (
+        0,
+        1,
+        2,
+    )
+    assert stricter.profiles_after == 4
+    same = dry_run()
+    assert (same.profiles_merged, same.profiles_split, same.profiles_unchanged) == (0, 0, 3)
+    # Nothing changed: the rules in force and the profiles are as before.
+    rules = suite.profiles.GetMergeRules(profile_pb2.GetMergeRulesRequest(), metadata=WS).rules
+    assert next(r for r in rules.rules if r.type == T.IDENTIFIER_TYPE_USER_ID).max_per_profile == 1
+    assert (
+        suite.profiles.ListProfiles(profile_pb2.ListProfilesRequest(), metadata=WS).total_count == 3
+    )
+    with pytest.raises(grpc.RpcError) as err:
+        dry_run(rule(T.IDENTIFIER_TYPE_EMAIL, -1))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from precis.profile.v1 import profile_pb2
 from precis_gateway.deps import ProfileStub, SettingsDep, WorkspaceDep
-from precis_gateway.models import MergeRule, MergeRules
+from precis_gateway.models import DryRunResult, MergeRule, MergeRules
 from precis_gateway.profile_views import identifier_type_name, identifier_type_to_proto
 from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
 from precis_gateway.upstream import call
@@ -16,6 +16,21 @@ router = APIRouter(
     tags=["identity"],
     responses=error_responses(401, 422, *UPSTREAM_ERRORS),
 )
+
+
+def _to_proto(body: MergeRules) -> profile_pb2.MergeRules:
+    return profile_pb2.MergeRules(
+        rules=[
+            profile_pb2.MergeRule(
+                type=identifier_type_to_proto(r.type),
+                may_merge=r.may_merge,
+                max_per_profile=r.max_per_profile,
+                blocked_values=r.blocked_values,
+                priority=r.priority,
+            )
+            for r in body.rules
+        ]
+    )
 
 
 def _to_model(rules: profile_pb2.MergeRules) -> MergeRules:
@@ -58,20 +73,7 @@ def get_merge_rules(
 def set_merge_rules(
     body: MergeRules, workspace: WorkspaceDep, stub: ProfileStub, settings: SettingsDep
 ) -> MergeRules:
-    request = profile_pb2.SetMergeRulesRequest(
-        rules=profile_pb2.MergeRules(
-            rules=[
-                profile_pb2.MergeRule(
-                    type=identifier_type_to_proto(r.type),
-                    may_merge=r.may_merge,
-                    max_per_profile=r.max_per_profile,
-                    blocked_values=r.blocked_values,
-                    priority=r.priority,
-                )
-                for r in body.rules
-            ]
-        )
-    )
+    request = profile_pb2.SetMergeRulesRequest(rules=_to_proto(body))
     response = call(
         stub.SetMergeRules,
         request,
@@ -80,3 +82,34 @@ def set_merge_rules(
         deadline=settings.gateway_deadline_seconds,
     )
     return _to_model(response.rules)
+
+
+@router.post(
+    "/dry-run",
+    summary="Try merge rules on the stored history",
+    description=(
+        "Replays the workspace's events under the candidate rules and reports how many profiles "
+        "would merge or split. Nothing is changed. Refused (412) for workspaces too large to "
+        "replay in memory."
+    ),
+    responses=error_responses(412),
+)
+def dry_run_merge_rules(
+    body: MergeRules, workspace: WorkspaceDep, stub: ProfileStub, settings: SettingsDep
+) -> DryRunResult:
+    response = call(
+        stub.DryRunMergeRules,
+        profile_pb2.DryRunMergeRulesRequest(rules=_to_proto(body)),
+        service="profile",
+        workspace=workspace,
+        # A replay of the whole history takes longer than an ordinary read.
+        deadline=max(settings.gateway_deadline_seconds, 60.0),
+    )
+    return DryRunResult(
+        profiles_before=response.profiles_before,
+        profiles_after=response.profiles_after,
+        profiles_merged=response.profiles_merged,
+        profiles_split=response.profiles_split,
+        profiles_unchanged=response.profiles_unchanged,
+        events_evaluated=response.events_evaluated,
+    )

@@ -87,18 +87,21 @@ class IdentityBatch:
         keys: list[list[Key]],
         *,
         replay: bool = False,
+        rules: MergeRules | None = None,
+        isolated: bool = False,
     ) -> None:
         """replay: rebuilding split profiles from their own events. Identifiers that other
         profiles hold stay there (they were conflicts when first seen), and no profile outside
-        the replay is merged or changed."""
+        the replay is merged or changed.
+        isolated: a what-if graph (dry run) that reads and writes nothing; use with `rules`."""
         self.session = session
         self.workspace_id = workspace_id
         self.replay = replay
-        self.rules = load_rules(session, workspace_id)
+        self.rules = rules or load_rules(session, workspace_id)
         self.separations: set[frozenset[str]] = set()
         self.now = datetime.now(UTC)
         i = identities.c
-        wanted = sorted({k for ks in keys for k in ks})
+        wanted = [] if isolated else sorted({k for ks in keys for k in ks})
         self.owners: dict[Key, str] = {}
         for chunk in range(0, len(wanted), 400):
             part = wanted[chunk : chunk + 400]

@@ -45,7 +45,9 @@ UPSERTED = profile_pb2.PROFILE_CHANGE_KIND_UPSERTED
 MERGED = profile_pb2.PROFILE_CHANGE_KIND_MERGED
 DELETED = profile_pb2.PROFILE_CHANGE_KIND_DELETED
 SPLIT = profile_pb2.PROFILE_CHANGE_KIND_SPLIT
-UNMERGED = "unmerged"  # the rule recorded for a split in the merges table
+UNMERGED = "unmerged"
+# A dry run holds the workspace's history in memory; beyond this it is refused with a reason.
+DRY_RUN_MAX_EVENTS = 2_000_000  # the rule recorded for a split in the merges table
 CHANGE_KINDS: dict[int, str] = {
     SPLIT: "profile.split",
     UPSERTED: "profile.upserted",
@@ -330,6 +332,52 @@ class ProfileStore:
             )
         self.writer.committed()
         return resulting
+
+    def dry_run(self, workspace_id: str, rules: MergeRules) -> dict[str, int]:
+        """How the stored history would partition into profiles under `rules`, compared with
+        the profiles that exist now. The whole workspace's events are replayed in memory in
+        feed order, so the cost grows with the event count; past the limit it is refused.
+        Manual unmerges are not replayed: a pair split by hand may show as merged."""
+        e = profile_events.c
+        with self.db.read() as session:
+            total = session.execute(
+                select(func.count())
+                .select_from(profile_events)
+                .where(e.workspace_id == workspace_id)
+            ).scalar_one()
+            if total > DRY_RUN_MAX_EVENTS:
+                raise FailedPrecondition(
+                    f"the workspace has {total} events; a dry run replays at most "
+                    f"{DRY_RUN_MAX_EVENTS} in memory"
+                )
+            rows = session.execute(
+                select(profile_events).where(e.workspace_id == workspace_id).order_by(e.seq)
+            ).all()
+            batch = IdentityBatch(session, workspace_id, [], rules=rules, isolated=True)
+            for row in rows:
+                batch.apply(_stored_event(row), row.seq)
+        now = {r.message_id: r.profile_id for r in rows}
+        after = {ev["message_id"]: ev["profile_id"] for ev in batch.new_events}
+        groups_after: dict[str, set[str]] = {}
+        groups_now: dict[str, set[str]] = {}
+        for message_id, current in now.items():
+            groups_after.setdefault(after[message_id], set()).add(current)
+            groups_now.setdefault(current, set()).add(after[message_id])
+        merged = sum(len(members) - 1 for members in groups_after.values())
+        split = sum(1 for parts in groups_now.values() if len(parts) > 1)
+        unchanged = sum(
+            1
+            for current, parts in groups_now.items()
+            if len(parts) == 1 and groups_after[next(iter(parts))] == {current}
+        )
+        return {
+            "profiles_merged": merged,
+            "profiles_split": split,
+            "profiles_unchanged": unchanged,
+            "profiles_before": len(groups_now),
+            "profiles_after": len(groups_after),
+            "events_evaluated": len(rows),
+        }
 
     def _merge_key(self, session: Session, workspace_id: str, merge_id: str) -> Key:
         record = session.execute(

@@ -150,6 +150,13 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         views = [self._store.view_by_id(workspace, pid) for pid in resulting]
         return profile_pb2.UnmergeResponse(profiles=[to_proto(v) for v in views])
 
+    def DryRunMergeRules(
+        self, request: profile_pb2.DryRunMergeRulesRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.DryRunMergeRulesResponse:
+        workspace = workspace_of(context)
+        rules = rules_from_proto(request.rules, self._hasher, workspace)
+        return profile_pb2.DryRunMergeRulesResponse(**self._store.dry_run(workspace, rules))
+
     def GetMergeRules(
         self, request: profile_pb2.GetMergeRulesRequest, context: grpc.ServicerContext
     ) -> profile_pb2.GetMergeRulesResponse:

@@ -240,14 +240,20 @@ class DryRunMergeRulesRequest(_message.Message):
     def __init__(self, rules: _Optional[_Union[MergeRules, _Mapping]] = ...) -> None: ...
 
 class DryRunMergeRulesResponse(_message.Message):
-    __slots__ = ("profiles_merged", "profiles_split", "profiles_unchanged")
+    __slots__ = ("profiles_merged", "profiles_split", "profiles_unchanged", "profiles_before", "profiles_after", "events_evaluated")
     PROFILES_MERGED_FIELD_NUMBER: _ClassVar[int]
     PROFILES_SPLIT_FIELD_NUMBER: _ClassVar[int]
     PROFILES_UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    PROFILES_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    PROFILES_AFTER_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_EVALUATED_FIELD_NUMBER: _ClassVar[int]
     profiles_merged: int
     profiles_split: int
     profiles_unchanged: int
-    def __init__(self, profiles_merged: _Optional[int] = ..., profiles_split: _Optional[int] = ..., profiles_unchanged: _Optional[int] = ...) -> None: ...
+    profiles_before: int
+    profiles_after: int
+    events_evaluated: int
+    def __init__(self, profiles_merged: _Optional[int] = ..., profiles_split: _Optional[int] = ..., profiles_unchanged: _Optional[int] = ..., profiles_before: _Optional[int] = ..., profiles_after: _Optional[int] = ..., events_evaluated: _Optional[int] = ...) -> None: ...
 
 class SetTagRequest(_message.Message):
     __slots__ = ("identifier", "tag", "present")
