@@ -163,3 +163,28 @@ def test_dry_run_over_rest_changes_nothing(
         "events_evaluated": 2,
     }
     assert client.get("/v1/profiles", headers=AUTH).json()["total_count"] == 2
+
+
+def test_tags_over_rest(make_client: MakeClient, profile_service: ProfileApp) -> None:
+    client = make_client(gateway_profile_target=f"127.0.0.1:{profile_service.port}")
+    for i in range(3):
+        client.post(
+            "/v1/identify", json={"message_id": f"t-{i}", "user_id": f"c-{i}"}, headers=AUTH
+        )
+    profile_service.consumer.run_once()
+    for i in range(3):
+        tagged = client.put(f"/v1/profiles/user_id/c-{i}/tags/孕期妈妈", headers=AUTH)
+        assert tagged.status_code == 200, tagged.text
+        assert tagged.json()["tags"] == ["孕期妈妈"]
+    assert (
+        client.delete("/v1/profiles/user_id/c-2/tags/孕期妈妈", headers=AUTH).json()["tags"] == []
+    )
+    first = client.get("/v1/tags/孕期妈妈/profiles", params={"page_size": 1}, headers=AUTH).json()
+    second = client.get(
+        "/v1/tags/孕期妈妈/profiles",
+        params={"page_size": 1, "cursor": first["next_cursor"]},
+        headers=AUTH,
+    ).json()
+    ids = {p["profile_id"] for p in first["profiles"] + second["profiles"]}
+    assert len(ids) == 2 and second["next_cursor"] is None
+    assert_error(client.put("/v1/profiles/user_id/nobody/tags/x", headers=AUTH), 404, "not_found")

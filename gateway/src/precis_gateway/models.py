@@ -416,3 +416,10 @@ class DryRunResult(BaseModel):
     profiles_split: int = Field(description="Profiles that would be split.")
     profiles_unchanged: int = Field(description="Profiles left exactly as they are.")
     events_evaluated: int = Field(description="Events replayed.")
+
+
+class TaggedProfiles(BaseModel):
+    profiles: list[Profile] = Field(description="One page of profiles carrying the tag.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )

@@ -480,3 +480,56 @@ def test_dry_run_reports_merges_and_splits_without_changing_anything(suite: Suit
     with pytest.raises(grpc.RpcError) as err:
         dry_run(rule(T.IDENTIFIER_TYPE_EMAIL, -1))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def set_tag(
+    suite: Suite, kind: int, value: str, tag: str, present: bool = True
+) -> profile_pb2.Profile:
+    request = profile_pb2.SetTagRequest(
+        identifier=T.Identifier(type=kind, value=value), tag=tag, present=present
+    )
+    return suite.profiles.SetTag(request, metadata=WS).profile
+
+
+def test_tags_are_set_listed_merged_and_erased(suite: Suite) -> None:
+    suite.send(
+        identify(uid="m1", email="m1@example.com"),
+        identify(anon="w1"),
+        *[identify(uid=f"t{i}") for i in range(4)],
+    )
+    assert list(set_tag(suite, T.IDENTIFIER_TYPE_EMAIL, "M1@example.com", "孕期妈妈").tags) == [
+        "孕期妈妈"
+    ]
+    assert list(set_tag(suite, T.IDENTIFIER_TYPE_USER_ID, "m1", "孕期妈妈").tags) == [
+        "孕期妈妈"
+    ]  # idempotent
+    set_tag(suite, T.IDENTIFIER_TYPE_ANONYMOUS_ID, "w1", "vip")
+    set_tag(suite, T.IDENTIFIER_TYPE_ANONYMOUS_ID, "w1", "孕期妈妈")
+    for i in range(4):
+        set_tag(suite, T.IDENTIFIER_TYPE_USER_ID, f"t{i}", "vip")
+    set_tag(suite, T.IDENTIFIER_TYPE_USER_ID, "t3", "vip", present=False)
+    seen: list[str] = []
+    token = ""
+    while True:
+        page = suite.profiles.ListProfilesByTag(
+            profile_pb2.ListProfilesByTagRequest(tag="vip", page_size=2, page_token=token),
+            metadata=WS,
+        )
+        seen.extend(p.profile_id for p in page.profiles)
+        token = page.next_page_token
+        if not token:
+            break
+    assert len(seen) == len(set(seen)) == 4  # w1 and t0..t2
+    suite.send(identify(uid="m1", anon="w1"))  # w1's profile merges into m1's: tags unite
+    merged = suite.get(T.IDENTIFIER_TYPE_USER_ID, "m1")
+    assert list(merged.tags) == ["vip", "孕期妈妈"]
+    with pytest.raises(grpc.RpcError) as err:
+        set_tag(suite, T.IDENTIFIER_TYPE_USER_ID, "m1", " padded ")
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    subject = privacy_pb2.DataSubject(
+        identifiers=[T.Identifier(type=T.IDENTIFIER_TYPE_USER_ID, value="m1")]
+    )
+    receipt = suite.privacy.EraseSubject(
+        privacy_pb2.EraseSubjectRequest(subject=subject), metadata=WS
+    )
+    assert {r.table: r.rows for r in receipt.erased}["profile_tags"] == 2

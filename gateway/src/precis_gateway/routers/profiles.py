@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query
@@ -97,6 +97,67 @@ def unmerge(
         deadline=settings.gateway_deadline_seconds,
     )
     return UnmergeResult(profiles=[profile_view(p) for p in response.profiles])
+
+
+TagPath = Annotated[
+    str,
+    Path(min_length=1, max_length=64, description="Tag name (标签).", examples=["孕期妈妈"]),
+]
+
+
+def _set_tag(
+    stub: Any,
+    settings: Any,
+    workspace: str,
+    identifier_type: str,
+    value: str,
+    tag: str,
+    present: bool,
+) -> Profile:
+    response = call(
+        stub.SetTag,
+        profile_pb2.SetTagRequest(
+            identifier=identifier_from_path(identifier_type, value), tag=tag, present=present
+        ),
+        service="profile",
+        workspace=workspace,
+        deadline=settings.gateway_deadline_seconds,
+    )
+    return profile_view(response.profile)
+
+
+@router.put(
+    "/{identifier_type}/{value}/tags/{tag}",
+    summary="Tag a profile",
+    description="Adds a tag (标签) to the profile; tagging twice is harmless.",
+    responses=error_responses(404),
+)
+def add_tag(
+    workspace: WorkspaceDep,
+    stub: ProfileStub,
+    settings: SettingsDep,
+    identifier_type: Annotated[str, Path(description="Identifier type.", examples=["user_id"])],
+    value: Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER_LENGTH)],
+    tag: TagPath,
+) -> Profile:
+    return _set_tag(stub, settings, workspace, identifier_type, value, tag, True)
+
+
+@router.delete(
+    "/{identifier_type}/{value}/tags/{tag}",
+    summary="Untag a profile",
+    description="Removes a tag from the profile; removing a tag it lacks is harmless.",
+    responses=error_responses(404),
+)
+def remove_tag(
+    workspace: WorkspaceDep,
+    stub: ProfileStub,
+    settings: SettingsDep,
+    identifier_type: Annotated[str, Path(description="Identifier type.", examples=["user_id"])],
+    value: Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER_LENGTH)],
+    tag: TagPath,
+) -> Profile:
+    return _set_tag(stub, settings, workspace, identifier_type, value, tag, False)
 
 
 @router.get(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, func, or_, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from precis.ingestion.v1 import ingestion_pb2
@@ -32,6 +32,7 @@ from precis_profile.store import (
     merge_rules,
     merges,
     profile_events,
+    profile_tags,
     profiles,
     separations,
 )
@@ -345,6 +346,7 @@ class IdentityBatch:
                 session.execute(
                     update(separations).where(column == other).values({column.name: survivor})
                 )
+            move_tags(session, self.workspace_id, other, survivor)
             for table in (identities, profile_events, identity_conflicts):
                 session.execute(
                     update(table).where(table.c.profile_id == other).values(profile_id=survivor)
@@ -403,6 +405,23 @@ class IdentityBatch:
         while profile_id in moved:
             profile_id = moved[profile_id]
         return profile_id
+
+
+def move_tags(session: Session, workspace_id: str, source: str, target: str) -> None:
+    """A merged profile's tags join the survivor's (a tag both carry is kept once)."""
+    t = profile_tags.c
+    already = select(t.tag).where(t.workspace_id == workspace_id, t.profile_id == target)
+    session.execute(
+        profile_tags.insert().from_select(
+            ["workspace_id", "profile_id", "tag", "source", "created_at"],
+            select(t.workspace_id, literal(target), t.tag, t.source, t.created_at).where(
+                t.workspace_id == workspace_id, t.profile_id == source, t.tag.not_in(already)
+            ),
+        )
+    )
+    session.execute(
+        delete(profile_tags).where(t.workspace_id == workspace_id, t.profile_id == source)
+    )
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

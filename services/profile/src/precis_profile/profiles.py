@@ -34,6 +34,7 @@ from precis_profile.store import (
     merges,
     profile_changes,
     profile_events,
+    profile_tags,
     profiles,
     separations,
 )
@@ -61,6 +62,7 @@ class ProfileView:
     row: Any
     links: list[Any]
     merged_ids: list[str]
+    tags: list[str]
 
 
 class ProfileStore:
@@ -151,7 +153,14 @@ class ProfileStore:
                 select(profiles.c.profile_id).where(profiles.c.merged_into == profile_id)
             ).scalars()
         )
-        return ProfileView(row, list(links), merged_ids)
+        tags = list(
+            session.execute(
+                select(profile_tags.c.tag)
+                .where(profile_tags.c.profile_id == profile_id)
+                .order_by(profile_tags.c.tag)
+            ).scalars()
+        )
+        return ProfileView(row, list(links), merged_ids, tags)
 
     def get(self, workspace_id: str, kind: str, value: str) -> ProfileView:
         with self.db.read() as session:
@@ -159,6 +168,51 @@ class ProfileStore:
             if profile_id is None:
                 raise NotFound(f"no profile has {kind.split(':')[0]} {_shown(kind, value)}")
             return self.view(session, profile_id)
+
+    def set_tag(
+        self, workspace_id: str, kind: str, value: str, tag: str, present: bool
+    ) -> ProfileView:
+        """Tag or untag a profile; repeating either is harmless. Announced as an upsert."""
+        t = profile_tags.c
+        with self.db.write() as session:
+            profile_id = self.find(session, workspace_id, kind, value)
+            if profile_id is None:
+                raise NotFound(f"no profile has {kind.split(':')[0]} {_shown(kind, value)}")
+            where = (t.workspace_id == workspace_id, t.profile_id == profile_id, t.tag == tag)
+            has = session.execute(select(t.tag).where(*where)).scalar_one_or_none() is not None
+            if present and not has:
+                session.execute(
+                    profile_tags.insert().values(
+                        workspace_id=workspace_id,
+                        profile_id=profile_id,
+                        tag=tag,
+                        source="manual",
+                        created_at=datetime.now(UTC),
+                    )
+                )
+            elif not present and has:
+                session.execute(delete(profile_tags).where(*where))
+            if present != has:
+                self.writer.append(
+                    session, [self._change(workspace_id, UPSERTED, profile_id, [], "")]
+                )
+            view = self.view(session, profile_id)
+        self.writer.committed()
+        return view
+
+    def by_tag(
+        self, workspace_id: str, tag: str, page_size: int, token: str
+    ) -> tuple[list[ProfileView], str]:
+        """Profiles carrying `tag`, by profile id; the token is the last id shown."""
+        t = profile_tags.c
+        query = select(t.profile_id).where(t.workspace_id == workspace_id, t.tag == tag)
+        if token:
+            query = query.where(t.profile_id > _decode_id_token(token))
+        with self.db.read() as session:
+            ids = list(session.execute(query.order_by(t.profile_id).limit(page_size + 1)).scalars())
+            views = [self.view(session, pid) for pid in ids[:page_size]]
+        next_token = _id_token(ids[page_size - 1]) if len(ids) > page_size else ""
+        return views, next_token
 
     def view_by_id(self, workspace_id: str, profile_id: str) -> ProfileView:
         with self.db.read() as session:
@@ -516,6 +570,7 @@ class ProfileStore:
                         "profile_id": pid,
                         "merged_into": v.row.merged_into,
                         "traits": v.row.traits,
+                        "tags": v.tags,
                         "event_count": v.row.event_count,
                         "event_counts": v.row.event_counts,
                         "first_seen": _iso_or_none(v.row.first_seen),
@@ -620,6 +675,14 @@ class ProfileStore:
                         delete(profile_changes).where(profile_changes.c.profile_id.in_(ids))
                     )
                 )
+                counts["profile_tags"] = affected(
+                    session.execute(
+                        delete(profile_tags).where(
+                            profile_tags.c.workspace_id == workspace_id,
+                            profile_tags.c.profile_id.in_(ids),
+                        )
+                    )
+                )
                 counts["identity_conflicts"] = affected(
                     session.execute(
                         delete(identity_conflicts).where(
@@ -656,7 +719,12 @@ class ProfileStore:
                 )
             else:
                 counts.update(
-                    merges=0, profile_changes=0, identity_conflicts=0, profile_events=0, profiles=0
+                    merges=0,
+                    profile_changes=0,
+                    profile_tags=0,
+                    identity_conflicts=0,
+                    profile_events=0,
+                    profiles=0,
                 )
         self.writer.committed()
         return counts
@@ -684,6 +752,20 @@ def _stored_event(row: Any) -> ingestion_pb2.StoredEvent:
         if kind in fields:
             setattr(event, fields[kind], value)
     return event
+
+
+def _id_token(profile_id: str) -> str:
+    return base64.urlsafe_b64encode(f"id|{profile_id}".encode()).decode()
+
+
+def _decode_id_token(token: str) -> str:
+    try:
+        prefix, profile_id = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
+    except (ValueError, UnicodeDecodeError):
+        prefix, profile_id = "", ""
+    if prefix != "id" or not profile_id:
+        raise InvalidArgument.field("page_token", "is not a token this service issued")
+    return profile_id
 
 
 def _shown(kind: str, value: str) -> str:

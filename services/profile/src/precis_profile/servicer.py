@@ -42,6 +42,7 @@ def to_proto(view: ProfileView) -> profile_pb2.Profile:
         event_count=row.event_count,
         event_counts=row.event_counts,
         merged_profile_ids=view.merged_ids,
+        tags=view.tags,
     )
     if row.first_seen:
         profile.first_seen.CopyFrom(to_timestamp(row.first_seen))
@@ -157,6 +158,30 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         rules = rules_from_proto(request.rules, self._hasher, workspace)
         return profile_pb2.DryRunMergeRulesResponse(**self._store.dry_run(workspace, rules))
 
+    def SetTag(
+        self, request: profile_pb2.SetTagRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.SetTagResponse:
+        workspace = workspace_of(context)
+        tag = check_tag(request.tag)
+        kind, value = stored_identifier(
+            self._hasher, workspace, request.identifier, field="identifier"
+        )
+        view = self._store.set_tag(
+            workspace, _stored_kind(kind, request.identifier.namespace), value, tag, request.present
+        )
+        return profile_pb2.SetTagResponse(profile=to_proto(view))
+
+    def ListProfilesByTag(
+        self, request: profile_pb2.ListProfilesByTagRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.ListProfilesByTagResponse:
+        workspace = workspace_of(context)
+        views, token = self._store.by_tag(
+            workspace, check_tag(request.tag), _page_size(request.page_size), request.page_token
+        )
+        return profile_pb2.ListProfilesByTagResponse(
+            profiles=[to_proto(v) for v in views], next_page_token=token
+        )
+
     def GetMergeRules(
         self, request: profile_pb2.GetMergeRulesRequest, context: grpc.ServicerContext
     ) -> profile_pb2.GetMergeRulesResponse:
@@ -259,6 +284,19 @@ def rules_from_proto(
         key=lambda k: (0, ranks[k]) if k in ranks else (1, defaults.rank(k)),
     )
     return validate_rules(given, priority)
+
+
+MAX_TAG_LENGTH = 64
+
+
+def check_tag(tag: str) -> str:
+    """Tag names: 1-64 printable characters without surrounding spaces (Chinese names such as
+    "孕期妈妈" are welcome); compared exactly."""
+    if not tag or len(tag) > MAX_TAG_LENGTH or tag != tag.strip() or not tag.isprintable():
+        raise InvalidArgument.field(
+            "tag", f"must be 1-{MAX_TAG_LENGTH} printable characters without surrounding spaces"
+        )
+    return tag
 
 
 def _stored_kind(kind: IdentifierKind, namespace: str) -> str:

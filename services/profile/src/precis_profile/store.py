@@ -123,6 +123,18 @@ separations = Table(
     Index("ix_separations_other", "other_profile_id"),
 )
 
+# Tags (标签) on profiles; `source` says who put them there ("manual" through the API).
+profile_tags = Table(
+    "profile_tags",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("profile_id", String(36), primary_key=True),
+    Column("tag", String(64), primary_key=True),
+    Column("source", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_profile_tags_tag", "workspace_id", "tag", "profile_id"),
+)
+
 profile_changes = feed_table(
     metadata, "profile_changes", Column("profile_id", String(36), nullable=False, index=True)
 )
