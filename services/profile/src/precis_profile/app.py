@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from precis_profile.servicer import ProfilePrivacyServicer, ProfileServicer
 from precis_profile.settings import ProfileSettings
 from precis_profile.store import feed_cursors, profile_changes
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICE_NAME = "profile"
 
@@ -34,6 +38,7 @@ class ProfileApp:
     store: ProfileStore
     consumer: FeedConsumer
     channel: grpc.Channel
+    schedule: RfmSchedule
 
     @property
     def port(self) -> int:
@@ -41,6 +46,7 @@ class ProfileApp:
 
     def stop(self, grace: float = 5.0) -> None:
         self.consumer.stop()
+        self.schedule.stop()
         self.server.stop(grace)
         self.channel.close()
         self.database.dispose()
@@ -99,7 +105,41 @@ def build(
         ProfilePrivacyServicer(store, hasher),
         "precis.common.v1.PrivacyService",
     )
-    return ProfileApp(settings, telemetry, database, server, store, consumer, channel)
+    schedule = RfmSchedule(store, settings.profile_rfm_refresh_seconds)
+    return ProfileApp(settings, telemetry, database, server, store, consumer, channel, schedule)
+
+
+class RfmSchedule:
+    """Recomputes every workspace's RFM boundaries periodically, off the request path."""
+
+    def __init__(self, store: ProfileStore, interval: float) -> None:
+        self._store = store
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._interval <= 0:
+            return
+        self._thread = threading.Thread(target=self._run, name="rfm-refresh", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            for workspace in self._store.workspaces():
+                try:
+                    self._store.refresh_rfm(workspace)
+                except Exception:
+                    log.exception(
+                        "RFM refresh of workspace %s failed; next try in %ss",
+                        workspace,
+                        self._interval,
+                    )
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
 
 
 def start(app: ProfileApp) -> ProfileApp:
@@ -107,4 +147,5 @@ def start(app: ProfileApp) -> ProfileApp:
     app.server.watch_readiness(app.database.ping)
     if app.settings.profile_consume:
         app.consumer.start()
+    app.schedule.start()
     return app

@@ -18,6 +18,13 @@ from sqlalchemy import bindparam, delete, func, literal, or_, select, tuple_, up
 from sqlalchemy.orm import Session
 
 from precis.ingestion.v1 import ingestion_pb2
+from precis_profile.computed import (
+    ORDER_EVENT,
+    fold_orders,
+    order_of,
+    stats_from_json,
+    stats_to_json,
+)
 from precis_profile.identity import (
     ELSEWHERE,
     Conflict,
@@ -26,6 +33,7 @@ from precis_profile.identity import (
     merge_traits,
     resolve,
 )
+from precis_profile.rfm import OrderStats
 from precis_profile.store import (
     identities,
     identity_conflicts,
@@ -74,6 +82,7 @@ class ProfileState:
     first_seen: datetime | None
     last_seen: datetime | None
     id_counts: Counter[str] = field(default_factory=Counter)
+    order_stats: OrderStats = field(default_factory=OrderStats)
     new: bool = False
     dirty: bool = False
 
@@ -98,6 +107,7 @@ class IdentityBatch:
         self.session = session
         self.workspace_id = workspace_id
         self.replay = replay
+        self.isolated = isolated
         self.rules = rules or load_rules(session, workspace_id)
         self.separations: set[frozenset[str]] = set()
         self.now = datetime.now(UTC)
@@ -158,6 +168,7 @@ class IdentityBatch:
                 first_seen=aware(r.first_seen),
                 last_seen=aware(r.last_seen),
                 id_counts=counts.get(r.profile_id, Counter()),
+                order_stats=stats_from_json(r.order_stats),
             )
 
     def apply(self, event: ingestion_pb2.StoredEvent, seq: int) -> tuple[str, list[str]]:
@@ -225,6 +236,9 @@ class IdentityBatch:
                 "identifiers": [list(k) for k in keys],
             }
         )
+        order = order_of(event.event, event.properties_json, event.message_id, at)
+        if order is not None:
+            state.order_stats = fold_orders(state.order_stats, [order])
         state.event_counts[name] = state.event_counts.get(name, 0) + 1
         state.event_count += 1
         if event.type == ingestion_pb2.EVENT_TYPE_IDENTIFY and event.traits_json:
@@ -261,6 +275,7 @@ class IdentityBatch:
         keep.first_seen = min(firsts) if firsts else None
         keep.last_seen = max(lasts) if lasts else None
         keep.id_counts.update(gone.id_counts)
+        keep.order_stats = self._orders_of(keep.profile_id, gone.profile_id)
         self.separations = {
             frozenset(keep.profile_id if p == gone.profile_id else p for p in pair)
             for pair in self.separations
@@ -312,6 +327,7 @@ class IdentityBatch:
             "event_count": state.event_count,
             "first_seen": state.first_seen,
             "last_seen": state.last_seen,
+            "order_stats": stats_to_json(state.order_stats),
             "updated_at": self.now,
         }
 
@@ -363,6 +379,7 @@ class IdentityBatch:
                     event_count=bindparam("event_count"),
                     first_seen=bindparam("first_seen"),
                     last_seen=bindparam("last_seen"),
+                    order_stats=bindparam("order_stats"),
                     updated_at=bindparam("updated_at"),
                 ),
                 [{**self._row(s), "pid": s.profile_id} for s in changed],
@@ -378,6 +395,41 @@ class IdentityBatch:
             for row in self.conflict_rows:
                 row["profile_id"] = self._current(row["profile_id"])
             session.execute(identity_conflicts.insert(), self.conflict_rows)
+
+    def _orders_of(self, *profile_ids: str) -> OrderStats:
+        """Order statistics recomputed from every order event of the given profiles (stored and
+        in this batch): merged statistics cannot be summed, an order may be in both. Orders are
+        folded in feed order, as they were applied, so that a conflicting redelivery of an
+        order id loses to the first one here too."""
+        rows: list[tuple[int, str, bytes, str, datetime]] = []
+        if not self.isolated:
+            e = profile_events.c
+            rows.extend(
+                (
+                    r.seq,
+                    r.event_name,
+                    r.properties_json,
+                    r.message_id,
+                    aware(r.event_time) or self.now,
+                )
+                for r in self.session.execute(
+                    select(
+                        e.seq, e.event_name, e.properties_json, e.message_id, e.event_time
+                    ).where(
+                        e.workspace_id == self.workspace_id,
+                        e.profile_id.in_(profile_ids),
+                        e.event_name == ORDER_EVENT,
+                    )
+                )
+            )
+        rows.extend(
+            (ev["seq"], ev["event_name"], ev["properties_json"], ev["message_id"], ev["event_time"])
+            for ev in self.new_events
+            if ev["profile_id"] in profile_ids and ev["event_name"] == ORDER_EVENT
+        )
+        rows.sort(key=lambda r: r[0])
+        orders = [o for o in (order_of(*r[1:]) for r in rows) if o is not None]
+        return fold_orders(OrderStats(), orders)
 
     def seed(self, key: Key, profile_id: str, link: dict[str, Any]) -> None:
         """Replay: start a profile with a fixed id holding `key` (with its original link)."""

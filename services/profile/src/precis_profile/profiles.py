@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,8 +27,15 @@ from precis_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from precis_common.feed import FeedWriter, NewEntry, entry_span, to_timestamp
 from precis_common.identifiers import IdentifierKind
 from precis_common.telemetry import ATTR_PROFILE_ID
+from precis_profile.computed import (
+    breaks_from_json,
+    breaks_to_json,
+    computed_traits,
+    stats_from_json,
+)
 from precis_profile.graph import IdentityBatch, event_keys, load_rules
 from precis_profile.identity import Key, MergeRules
+from precis_profile.rfm import QuintileBreaks, compute_breaks, rfm_values
 from precis_profile.store import (
     identities,
     identity_conflicts,
@@ -36,6 +45,7 @@ from precis_profile.store import (
     profile_events,
     profile_tags,
     profiles,
+    rfm_breaks,
     separations,
 )
 from precis_profile.timeutil import aware, iso
@@ -47,6 +57,7 @@ MERGED = profile_pb2.PROFILE_CHANGE_KIND_MERGED
 DELETED = profile_pb2.PROFILE_CHANGE_KIND_DELETED
 SPLIT = profile_pb2.PROFILE_CHANGE_KIND_SPLIT
 UNMERGED = "unmerged"
+BREAKS_CACHE_SECONDS = 30.0
 # A dry run holds the workspace's history in memory; beyond this it is refused with a reason.
 DRY_RUN_MAX_EVENTS = 2_000_000  # the rule recorded for a split in the merges table
 CHANGE_KINDS: dict[int, str] = {
@@ -63,6 +74,7 @@ class ProfileView:
     links: list[Any]
     merged_ids: list[str]
     tags: list[str]
+    computed: dict[str, Any]
 
 
 class ProfileStore:
@@ -70,6 +82,7 @@ class ProfileStore:
         self.db = database
         self.writer = writer
         self.tracer = tracer
+        self._breaks: dict[str, tuple[float, QuintileBreaks | None]] = {}
 
     # ---- applying the events feed -------------------------------------------------------
 
@@ -160,7 +173,68 @@ class ProfileStore:
                 .order_by(profile_tags.c.tag)
             ).scalars()
         )
-        return ProfileView(row, list(links), merged_ids, tags)
+        computed = computed_traits(
+            stats=stats_from_json(row.order_stats),
+            traits=row.traits,
+            event_count=row.event_count,
+            first_seen=aware(row.first_seen),
+            last_seen=aware(row.last_seen),
+            breaks=self._rfm_breaks(session, row.workspace_id),
+            as_of=datetime.now(UTC),
+        )
+        return ProfileView(row, list(links), merged_ids, tags, computed)
+
+    def _rfm_breaks(self, session: Session, workspace_id: str) -> QuintileBreaks | None:
+        """The workspace's last RFM boundaries (cached briefly: they change on refresh only)."""
+        cached = self._breaks.get(workspace_id)
+        if cached is not None and time.monotonic() - cached[0] < BREAKS_CACHE_SECONDS:
+            return cached[1]
+        doc = session.execute(
+            select(rfm_breaks.c.breaks).where(rfm_breaks.c.workspace_id == workspace_id)
+        ).scalar_one_or_none()
+        breaks = breaks_from_json(doc)
+        self._breaks[workspace_id] = (time.monotonic(), breaks)
+        return breaks
+
+    def refresh_rfm(self, workspace_id: str, as_of: datetime | None = None) -> dict[str, Any]:
+        """Recompute the workspace's RFM quintile boundaries from every live profile with orders,
+        store them with the size of each cell, and return both."""
+        moment = as_of or datetime.now(UTC)
+        p = profiles.c
+        with self.db.write() as session:
+            stats = [
+                stats_from_json(doc)
+                for doc in session.execute(
+                    select(p.order_stats).where(
+                        p.workspace_id == workspace_id,
+                        p.merged_into.is_(None),
+                        p.order_stats.is_not(None),
+                    )
+                ).scalars()
+            ]
+            values = [v for v in (rfm_values(s, moment) for s in stats) if v is not None]
+            breaks = compute_breaks(values, as_of=moment)
+            cells = Counter(breaks.score(v).cell.value for v in values)
+            doc = {
+                "breaks": breaks_to_json(breaks),
+                "cells": dict(sorted(cells.items())),
+                "computed_at": moment,
+            }
+            updated = affected(
+                session.execute(
+                    update(rfm_breaks)
+                    .where(rfm_breaks.c.workspace_id == workspace_id)
+                    .values(**doc)
+                )
+            )
+            if not updated:
+                session.execute(rfm_breaks.insert().values(workspace_id=workspace_id, **doc))
+        self._breaks.pop(workspace_id, None)
+        return {"breaks": breaks, "cells": dict(cells), "population": len(values)}
+
+    def workspaces(self) -> list[str]:
+        with self.db.read() as session:
+            return list(session.execute(select(profiles.c.workspace_id).distinct()).scalars())
 
     def get(self, workspace_id: str, kind: str, value: str) -> ProfileView:
         with self.db.read() as session:

@@ -19,6 +19,7 @@ from precis_common.privacy import (
     stored_identifier,
     subject_values,
 )
+from precis_profile.computed import breaks_to_json
 from precis_profile.identity import MergeRules, TypeRule, validate_rules
 from precis_profile.profiles import ProfileStore, ProfileView
 from precis_profile.timeutil import aware
@@ -32,13 +33,7 @@ def to_proto(view: ProfileView) -> profile_pb2.Profile:
     profile = profile_pb2.Profile(
         profile_id=row.profile_id,
         traits_json=orjson.dumps(row.traits),
-        computed_traits_json=orjson.dumps(
-            {
-                "event_count": row.event_count,
-                "first_seen": _iso(row.first_seen),
-                "last_seen": _iso(row.last_seen),
-            }
-        ),
+        computed_traits_json=orjson.dumps(view.computed),
         event_count=row.event_count,
         event_counts=row.event_counts,
         merged_profile_ids=view.merged_ids,
@@ -180,6 +175,20 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         )
         return profile_pb2.ListProfilesByTagResponse(
             profiles=[to_proto(v) for v in views], next_page_token=token
+        )
+
+    def RefreshRfm(
+        self, request: profile_pb2.RefreshRfmRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.RefreshRfmResponse:
+        result = self._store.refresh_rfm(workspace_of(context))
+        breaks = breaks_to_json(result["breaks"])
+        return profile_pb2.RefreshRfmResponse(
+            as_of=to_timestamp(result["breaks"].as_of),
+            population=result["population"],
+            cell_sizes=result["cells"],
+            breaks_json=orjson.dumps(
+                {k: breaks[k] for k in ("recency_days", "frequency", "monetary")}
+            ),
         )
 
     def GetMergeRules(

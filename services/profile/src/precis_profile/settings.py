@@ -20,6 +20,9 @@ class ProfileSettings(CommonSettings):
         default=True, description="Run the events-feed consumer in this process."
     )
     profile_batch_size: int = Field(default=500, ge=1, le=5000)
+    profile_rfm_refresh_seconds: float = Field(
+        default=3600.0, ge=0, description="How often RFM boundaries are recomputed (0: never)."
+    )
 
     @property
     def database_url(self) -> str:

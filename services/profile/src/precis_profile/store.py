@@ -34,6 +34,8 @@ profiles = Table(
     Column("last_seen", DateTime(timezone=True), nullable=True),
     # Set when this profile was merged into another; lookups follow it.
     Column("merged_into", String(36), nullable=True),
+    # precis_profile.rfm.OrderStats as JSON (precis_profile.computed.stats_to_json).
+    Column("order_stats", JSON, nullable=True),
     Index("ix_profiles_workspace_created", "workspace_id", "created_at", "profile_id"),
     Index("ix_profiles_merged_into", "merged_into"),
 )
@@ -133,6 +135,16 @@ profile_tags = Table(
     Column("source", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_profile_tags_tag", "workspace_id", "tag", "profile_id"),
+)
+
+# A workspace's RFM quintile boundaries and cell sizes, refreshed on a schedule.
+rfm_breaks = Table(
+    "rfm_breaks",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("breaks", JSON, nullable=False),
+    Column("cells", JSON, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
 )
 
 profile_changes = feed_table(

@@ -288,3 +288,26 @@ class ListProfilesByTagResponse(_message.Message):
     profiles: _containers.RepeatedCompositeFieldContainer[Profile]
     next_page_token: str
     def __init__(self, profiles: _Optional[_Iterable[_Union[Profile, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RefreshRfmRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RefreshRfmResponse(_message.Message):
+    __slots__ = ("as_of", "population", "cell_sizes", "breaks_json")
+    class CellSizesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    POPULATION_FIELD_NUMBER: _ClassVar[int]
+    CELL_SIZES_FIELD_NUMBER: _ClassVar[int]
+    BREAKS_JSON_FIELD_NUMBER: _ClassVar[int]
+    as_of: _timestamp_pb2.Timestamp
+    population: int
+    cell_sizes: _containers.ScalarMap[str, int]
+    breaks_json: bytes
+    def __init__(self, as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., population: _Optional[int] = ..., cell_sizes: _Optional[_Mapping[str, int]] = ..., breaks_json: _Optional[bytes] = ...) -> None: ...

@@ -75,6 +75,11 @@ class ProfileServiceStub:
                 request_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.DryRunMergeRulesRequest.SerializeToString,
                 response_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.DryRunMergeRulesResponse.FromString,
                 _registered_method=True)
+        self.RefreshRfm = channel.unary_unary(
+                '/precis.profile.v1.ProfileService/RefreshRfm',
+                request_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.RefreshRfmRequest.SerializeToString,
+                response_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.RefreshRfmResponse.FromString,
+                _registered_method=True)
         self.SetTag = channel.unary_unary(
                 '/precis.profile.v1.ProfileService/SetTag',
                 request_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.SetTagRequest.SerializeToString,
@@ -148,6 +153,14 @@ class ProfileServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RefreshRfm(self, request, context):
+        """Recomputes the workspace's RFM quintile boundaries from every profile with orders (the
+        service also does it on a schedule) and reports how many profiles each RFM cell holds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SetTag(self, request, context):
         """Adds or removes a tag (标签) on a profile.
         """
@@ -204,6 +217,11 @@ def add_ProfileServiceServicer_to_server(servicer, server):
                     servicer.DryRunMergeRules,
                     request_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.DryRunMergeRulesRequest.FromString,
                     response_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.DryRunMergeRulesResponse.SerializeToString,
+            ),
+            'RefreshRfm': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefreshRfm,
+                    request_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.RefreshRfmRequest.FromString,
+                    response_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.RefreshRfmResponse.SerializeToString,
             ),
             'SetTag': grpc.unary_unary_rpc_method_handler(
                     servicer.SetTag,
@@ -433,6 +451,33 @@ class ProfileService:
             '/precis.profile.v1.ProfileService/DryRunMergeRules',
             precis_dot_profile_dot_v1_dot_profile__pb2.DryRunMergeRulesRequest.SerializeToString,
             precis_dot_profile_dot_v1_dot_profile__pb2.DryRunMergeRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefreshRfm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/precis.profile.v1.ProfileService/RefreshRfm',
+            precis_dot_profile_dot_v1_dot_profile__pb2.RefreshRfmRequest.SerializeToString,
+            precis_dot_profile_dot_v1_dot_profile__pb2.RefreshRfmResponse.FromString,
             options,
             channel_credentials,
             insecure,
