@@ -188,3 +188,31 @@ def test_tags_over_rest(make_client: MakeClient, profile_service: ProfileApp) ->
     ids = {p["profile_id"] for p in first["profiles"] + second["profiles"]}
     assert len(ids) == 2 and second["next_cursor"] is None
     assert_error(client.put("/v1/profiles/user_id/nobody/tags/x", headers=AUTH), 404, "not_found")
+
+
+def test_rfm_refresh_over_rest(make_client: MakeClient, profile_service: ProfileApp) -> None:
+    client = make_client(gateway_profile_target=f"127.0.0.1:{profile_service.port}")
+    batch = [
+        {
+            "type": "track",
+            "event": "Order Completed",
+            "user_id": f"c-{c}",
+            "message_id": f"o-{c}-{k}",
+            "properties": {"order_id": f"o-{c}-{k}", "revenue": 10 * (c + 1)},
+            "timestamp": f"2026-0{1 + k}-1{c}T10:00:00Z",
+        }
+        for c in range(6)
+        for k in range(1 + c % 3)
+    ]
+    assert client.post("/v1/batch", json={"batch": batch}, headers=AUTH).json()["accepted"] == len(
+        batch
+    )
+    profile_service.consumer.run_once()
+    refreshed = client.post("/v1/rfm/refresh", headers=AUTH)
+    assert refreshed.status_code == 200, refreshed.text
+    body = refreshed.json()
+    assert body["population"] == 6 and sum(body["cells"].values()) == 6
+    assert set(body["boundaries"]) == {"recency_days", "frequency", "monetary"}
+    profile = client.get("/v1/profiles/user_id/c-5", headers=AUTH).json()
+    assert profile["computed_traits"]["order_count"] == 3
+    assert profile["computed_traits"]["rfm"]["monetary"] == 5

@@ -423,3 +423,19 @@ class TaggedProfiles(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
     )
+
+
+class RfmRefresh(BaseModel):
+    """The workspace's RFM boundaries as just recomputed, and the size of each cell."""
+
+    as_of: datetime = Field(description="The moment recency was measured at.")
+    population: int = Field(description="Profiles with orders that were scored.")
+    cells: dict[str, int] = Field(
+        description="Profiles per RFM cell, largest first.", examples=[{"champions": 3912}]
+    )
+    boundaries: dict[str, list[Any]] = Field(
+        description=(
+            "Lower bounds of scores 2-5 for frequency and monetary, upper bounds in days for "
+            "recency; null where ties left a score empty."
+        )
+    )

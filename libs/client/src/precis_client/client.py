@@ -191,6 +191,14 @@ class PrecisClient:
                 return
             cursor = page.next_cursor
 
+    def refresh_rfm(self) -> dict[str, Any]:
+        """Recompute the workspace's RFM boundaries; returns the cell sizes and boundaries."""
+        response = self._request("POST", "/v1/rfm/refresh", retryable=True)
+        body = self._json(response)
+        if not isinstance(body, dict):
+            raise PrecisError(response.status_code, "bad_response", "expected a JSON object")
+        return body
+
     # Probes ---------------------------------------------------------------------------------
 
     def healthz(self) -> HealthStatus:

@@ -173,6 +173,29 @@ def wait_for_profiles(
         sleep(poll_seconds)
 
 
+def wait_for_events_applied(
+    client: PrecisClient,
+    expected: int,
+    *,
+    stall_seconds: float = 30.0,
+    progress: Output | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Poll until the profiles' event counts add up to the events stored (the profile service
+    applies the feed in order, so then every event has been applied), or stop growing."""
+    best, last_change = -1, clock()
+    while True:
+        total = sum(p.raw.get("event_count", 0) for p in client.iter_profiles(page_size=500))
+        if total != best:
+            best, last_change = total, clock()
+            if progress is not None:
+                progress(f"  {total:,} of {expected:,} events applied")
+        if total >= expected or clock() - last_change > stall_seconds:
+            return total
+        sleep(1.0)
+
+
 def most_frequent_customer(transactions: Sequence[cdnow.Transaction]) -> str:
     counts = Counter(t.customer_id for t in transactions)
     return counts.most_common(1)[0][0]
@@ -209,6 +232,11 @@ def run_demo(
         report = send_events(client, events, progress=output)
         output("Waiting for the profile service to catch up with the events feed ...")
         catch_up = wait_for_profiles(client, customers, progress=output)
+        stored = report.events_sent - report.rejected - report.failed
+        output(f"Waiting until all {stored:,} events are applied to profiles ...")
+        applied = wait_for_events_applied(client, stored, progress=output)
+        output("Recomputing the RFM boundaries of the workspace (POST /v1/rfm/refresh) ...")
+        rfm: dict[str, Any] = client.refresh_rfm()
         example_id = cdnow.user_id(most_frequent_customer(transactions))
         try:
             example: dict[str, Any] | str = client.get_profile("user_id", example_id).raw
@@ -234,6 +262,9 @@ def run_demo(
         "profile_count": catch_up.profile_count,
         "profiles_caught_up": catch_up.caught_up,
         "catch_up_seconds": round(catch_up.seconds, 3),
+        "events_applied": applied,
+        "rfm_cells": rfm.get("cells", {}),
+        "rfm_boundaries": rfm.get("boundaries", {}),
         "example_user_id": example_id,
         "example_profile": example,
         "rejections": report.rejections,
@@ -269,8 +300,13 @@ def _print_summary(
         f"  profiles        {catch_up.profile_count:>10,}   ({state} {summary['customers']:,} "
         f"customers after {catch_up.seconds:.0f} s)"
     )
+    output(f"  events applied  {summary['events_applied']:>10,}")
     for line in report.rejections + report.failures:
         output(f"  ! {line}")
+    output("")
+    output("RFM cells (用户分层) as of now, from the profiles' computed traits")
+    for cell, size in summary["rfm_cells"].items():
+        output(f"  {cell:<20} {size:>8,}")
     output("")
     output(f"Example profile: the most frequent buyer, {summary['example_user_id']}")
     output(
