@@ -151,3 +151,32 @@ def test_batch_limits() -> None:
     )
     with pytest.raises(InvalidArgument, match="524288"):
         check_batch_limits(heavy)
+
+
+def test_context_identifiers_are_checked() -> None:
+    ok = check(
+        ingestion_pb2.Event(
+            event="x",
+            user_id="u",
+            context_json=orjson.dumps(
+                {"device": {"id": "d1"}, "external_ids": [{"namespace": "wechat_openid", "id": "o1"}]}
+            ),
+        ),
+        TRACK,
+    )
+    assert orjson.loads(ok.context_json)["external_ids"][0]["id"] == "o1"
+    got = fields(
+        ingestion_pb2.Event(
+            event="x",
+            user_id="u",
+            context_json=orjson.dumps(
+                {"device": {"id": 5}, "external_ids": [{"namespace": "WeChat", "id": ""}, 3]}
+            ),
+        )
+    )
+    assert set(got) == {
+        "context.device.id",
+        "context.external_ids[0].namespace",
+        "context.external_ids[0].id",
+        "context.external_ids[1]",
+    }

@@ -444,3 +444,29 @@ def test_tags_are_set_listed_merged_and_erased(suite: Suite) -> None:
         privacy_pb2.EraseSubjectRequest(subject=subject), metadata=WS
     )
     assert {r.table: r.rows for r in receipt.erased}["profile_tags"] == 2
+
+
+def test_device_and_external_ids_from_the_context_link_profiles(suite: Suite) -> None:
+    login = identify(uid="mum-9")
+    login.context_json = orjson.dumps(
+        {"device": {"id": "ipad-77"}, "external_ids": [{"namespace": "wechat_openid", "id": "oX9"}]}
+    )
+    mini_program = track("Product Viewed", anon="mp-visitor")
+    mini_program.context_json = orjson.dumps(
+        {"external_ids": [{"namespace": "wechat_openid", "id": "oX9"}]}
+    )
+    suite.send(login, mini_program)
+    by_user = suite.get(T.IDENTIFIER_TYPE_USER_ID, "mum-9")
+    assert suite.get(T.IDENTIFIER_TYPE_DEVICE_ID, "ipad-77").profile_id == by_user.profile_id
+    assert (
+        suite.get(T.IDENTIFIER_TYPE_EXTERNAL, "oX9", "wechat_openid").profile_id
+        == by_user.profile_id
+    )
+    assert suite.get(T.IDENTIFIER_TYPE_ANONYMOUS_ID, "mp-visitor").profile_id == by_user.profile_id
+    shown = {
+        (i.identifier.type, i.identifier.namespace, i.identifier.value) for i in by_user.identifiers
+    }
+    assert (T.IDENTIFIER_TYPE_EXTERNAL, "wechat_openid", "oX9") in shown
+    with pytest.raises(grpc.RpcError) as err:
+        suite.get(T.IDENTIFIER_TYPE_EXTERNAL, "oX9", "other_platform")
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND

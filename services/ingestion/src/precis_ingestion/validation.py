@@ -9,6 +9,7 @@ Limits (stated in the README and enforced here):
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -135,6 +136,7 @@ def validate_event(
     properties = _json_object(event.properties_json, "properties", v)
     traits = _json_object(event.traits_json, "traits", v)
     context = _json_object(event.context_json, "context", v)
+    _check_context_identifiers(context, v)
 
     email_hash = phone_hash = ""
     for key in PERSONAL_TRAITS:
@@ -176,6 +178,53 @@ def validate_event(
     stored.timestamp.FromDatetime(event_time)
     stored.received_at.FromDatetime(received_at)
     return Accepted(stored=stored, event_time=event_time)
+
+
+MAX_EXTERNAL_IDS = 20
+_NAMESPACE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def _check_context_identifiers(context: dict[str, Any], v: list[Violation]) -> None:
+    """Identifiers that travel in the context: `device.id`, and `external_ids`, a list of
+    {namespace, id} for ids issued by other platforms (a social open id, a loyalty card)."""
+    device = context.get("device")
+    if device is not None:
+        if not isinstance(device, dict):
+            v.append(Violation("context.device", "must be a JSON object"))
+        elif "id" in device and device["id"] is not None:
+            if not isinstance(device["id"], str) or not device["id"].strip():
+                v.append(Violation("context.device.id", "must be a non-empty string"))
+            elif len(device["id"]) > MAX_IDENTIFIER_LENGTH:
+                v.append(
+                    Violation(
+                        "context.device.id", f"must be at most {MAX_IDENTIFIER_LENGTH} characters"
+                    )
+                )
+    external = context.get("external_ids")
+    if external is None:
+        return
+    if not isinstance(external, list):
+        v.append(Violation("context.external_ids", "must be a list of {namespace, id} objects"))
+        return
+    if len(external) > MAX_EXTERNAL_IDS:
+        v.append(Violation("context.external_ids", f"at most {MAX_EXTERNAL_IDS} ids"))
+    for i, item in enumerate(external[:MAX_EXTERNAL_IDS]):
+        field = f"context.external_ids[{i}]"
+        if not isinstance(item, dict):
+            v.append(Violation(field, "must be an object with namespace and id"))
+            continue
+        namespace, value = item.get("namespace"), item.get("id")
+        if not isinstance(namespace, str) or not _NAMESPACE.match(namespace):
+            v.append(
+                Violation(f"{field}.namespace", "must be lowercase letters, digits or _ (1-64)")
+            )
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_IDENTIFIER_LENGTH:
+            v.append(
+                Violation(
+                    f"{field}.id",
+                    f"must be a non-empty string of at most {MAX_IDENTIFIER_LENGTH} characters",
+                )
+            )
 
 
 def _invalid(violations: list[Violation], prefix: str) -> InvalidArgument:

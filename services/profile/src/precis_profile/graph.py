@@ -66,7 +66,16 @@ def event_keys(event: ingestion_pb2.StoredEvent) -> list[Key]:
         keys.append(("phone", event.phone_hash))
     if event.anonymous_id:
         keys.append(("anonymous_id", event.anonymous_id))
-    return keys
+    if event.context_json:
+        context = orjson.loads(event.context_json)
+        device = context.get("device")
+        if isinstance(device, dict) and isinstance(device.get("id"), str):
+            keys.append(("device_id", device["id"]))
+        for item in context.get("external_ids") or ():
+            # Validated by ingestion; stored as the Privacy and lookup code expect.
+            namespace, value = item["namespace"], item["id"]
+            keys.append((f"external:{namespace}", f"{namespace}:{value}"))
+    return list(dict.fromkeys(keys))
 
 
 @dataclass
@@ -171,8 +180,12 @@ class IdentityBatch:
                 order_stats=stats_from_json(r.order_stats),
             )
 
-    def apply(self, event: ingestion_pb2.StoredEvent, seq: int) -> tuple[str, list[str]]:
-        keys = event_keys(event)
+    def apply(
+        self, event: ingestion_pb2.StoredEvent, seq: int, keys: list[Key] | None = None
+    ) -> tuple[str, list[str]]:
+        """Apply one event; `keys` overrides the identifiers read from it (replays pass the
+        identifiers recorded when the event was first applied)."""
+        keys = event_keys(event) if keys is None else keys
         at = event.timestamp.ToDatetime(tzinfo=UTC)
         elsewhere = [k for k in keys if self.owners.get(k) in self.external]
         keys = [k for k in keys if k not in elsewhere]

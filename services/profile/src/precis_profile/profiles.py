@@ -406,9 +406,8 @@ class ProfileStore:
             session.execute(delete(profiles).where(profiles.c.profile_id == profile_id))
             detached_id = str(uuid.uuid4())
             stored = [_stored_event(e) for e in events]
-            batch = IdentityBatch(
-                session, workspace_id, [event_keys(e) for e in stored], replay=True
-            )
+            recorded: list[list[Key]] = [[(k, v) for k, v in e.identifiers] for e in events]
+            batch = IdentityBatch(session, workspace_id, recorded, replay=True)
             batch.separations.add(frozenset((profile_id, detached_id)))
             for seeded_key, pid in ((anchor, profile_id), (key, detached_id)):
                 link = links[seeded_key]
@@ -423,8 +422,8 @@ class ProfileStore:
                         "linked_at": link.linked_at,
                     },
                 )
-            for event, e in zip(stored, events, strict=True):
-                batch.apply(event, e.seq)
+            for event, e, keys in zip(stored, events, recorded, strict=True):
+                batch.apply(event, e.seq, keys)
             batch.flush()
             resulting = [
                 profile_id,
@@ -483,7 +482,7 @@ class ProfileStore:
             ).all()
             batch = IdentityBatch(session, workspace_id, [], rules=rules, isolated=True)
             for row in rows:
-                batch.apply(_stored_event(row), row.seq)
+                batch.apply(_stored_event(row), row.seq, [(k, v) for k, v in row.identifiers])
         now = {r.message_id: r.profile_id for r in rows}
         after = {ev["message_id"]: ev["profile_id"] for ev in batch.new_events}
         groups_after: dict[str, set[str]] = {}
