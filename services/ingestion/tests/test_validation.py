@@ -159,7 +159,10 @@ def test_context_identifiers_are_checked() -> None:
             event="x",
             user_id="u",
             context_json=orjson.dumps(
-                {"device": {"id": "d1"}, "external_ids": [{"namespace": "wechat_openid", "id": "o1"}]}
+                {
+                    "device": {"id": "d1"},
+                    "external_ids": [{"namespace": "wechat_openid", "id": "o1"}],
+                }
             ),
         ),
         TRACK,
