@@ -433,6 +433,12 @@ class RfmRefresh(BaseModel):
     cells: dict[str, int] = Field(
         description="Profiles per RFM cell, largest first.", examples=[{"champions": 3912}]
     )
+    clv_models: dict[str, Any] = Field(
+        description=(
+            "The refitted lifetime-value models (BG/NBD and Gamma-Gamma parameters), or "
+            '{"skipped": reason} when the orders cannot support a fit yet.'
+        )
+    )
     boundaries: dict[str, list[Any]] = Field(
         description=(
             "Lower bounds of scores 2-5 for frequency and monetary, upper bounds in days for "

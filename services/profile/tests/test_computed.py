@@ -150,6 +150,11 @@ def test_rfm_refresh_scores_every_profile_and_names_cells(suite: Suite) -> None:
     # Scored at read time against the stored boundaries: the same cells the refresh counted
     # (read a moment later, recency can only have aged, never improved).
     assert sum(cells.values()) == 40
+    # Forty customers who all stopped buying decades ago do not identify a dropout process:
+    # the refit says so instead of publishing nonsense (predictions on real data: test_predictions).
+    models = orjson.loads(result.clv_models_json)
+    assert "identify" in models["skipped"], models
+    assert "predicted_clv" not in computed(suite, T.IDENTIFIER_TYPE_USER_ID, "c1")
     heavy = computed(suite, T.IDENTIFIER_TYPE_USER_ID, "c35")["rfm"]
     light = computed(suite, T.IDENTIFIER_TYPE_USER_ID, "c0")["rfm"]
     assert heavy["frequency"] > light["frequency"] and heavy["monetary"] > light["monetary"]  # type: ignore[index]

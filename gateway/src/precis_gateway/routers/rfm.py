@@ -40,4 +40,5 @@ def refresh_rfm(workspace: WorkspaceDep, stub: ProfileStub, settings: SettingsDe
         population=response.population,
         cells=dict(sorted(response.cell_sizes.items(), key=lambda kv: -kv[1])),
         boundaries=orjson.loads(response.breaks_json) if response.breaks_json else {},
+        clv_models=orjson.loads(response.clv_models_json) if response.clv_models_json else {},
     )

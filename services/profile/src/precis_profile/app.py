@@ -110,7 +110,8 @@ def build(
 
 
 class RfmSchedule:
-    """Recomputes every workspace's RFM boundaries periodically, off the request path."""
+    """Recomputes every workspace's RFM boundaries and refits its lifetime-value models
+    periodically, off the request path."""
 
     def __init__(self, store: ProfileStore, interval: float) -> None:
         self._store = store
@@ -129,6 +130,7 @@ class RfmSchedule:
             for workspace in self._store.workspaces():
                 try:
                     self._store.refresh_rfm(workspace)
+                    self._store.refresh_predictions(workspace)
                 except Exception:
                     log.exception(
                         "RFM refresh of workspace %s failed; next try in %ss",

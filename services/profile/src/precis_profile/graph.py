@@ -35,6 +35,7 @@ from precis_profile.identity import (
 )
 from precis_profile.rfm import OrderStats
 from precis_profile.store import (
+    clv_predictions,
     identities,
     identity_conflicts,
     merge_rules,
@@ -376,6 +377,13 @@ class IdentityBatch:
                     update(separations).where(column == other).values({column.name: survivor})
                 )
             move_tags(session, self.workspace_id, other, survivor)
+            # Predictions of both sides are stale until the next fit.
+            session.execute(
+                delete(clv_predictions).where(
+                    clv_predictions.c.workspace_id == self.workspace_id,
+                    clv_predictions.c.profile_id.in_([other, survivor]),
+                )
+            )
             for table in (identities, profile_events, identity_conflicts):
                 session.execute(
                     update(table).where(table.c.profile_id == other).values(profile_id=survivor)

@@ -28,15 +28,20 @@ from precis_common.feed import FeedWriter, NewEntry, entry_span, to_timestamp
 from precis_common.identifiers import IdentifierKind
 from precis_common.telemetry import ATTR_PROFILE_ID
 from precis_profile.computed import (
+    ORDER_EVENT,
     breaks_from_json,
     breaks_to_json,
     computed_traits,
+    order_of,
     stats_from_json,
 )
 from precis_profile.graph import IdentityBatch, event_keys, load_rules
 from precis_profile.identity import Key, MergeRules
+from precis_profile.predictions import fit_and_score
 from precis_profile.rfm import QuintileBreaks, compute_breaks, rfm_values
 from precis_profile.store import (
+    clv_models,
+    clv_predictions,
     identities,
     identity_conflicts,
     merge_rules,
@@ -181,6 +186,12 @@ class ProfileStore:
             last_seen=aware(row.last_seen),
             breaks=self._rfm_breaks(session, row.workspace_id),
             as_of=datetime.now(UTC),
+            clv=session.execute(
+                select(clv_predictions.c.prediction).where(
+                    clv_predictions.c.workspace_id == row.workspace_id,
+                    clv_predictions.c.profile_id == profile_id,
+                )
+            ).scalar_one_or_none(),
         )
         return ProfileView(row, list(links), merged_ids, tags, computed)
 
@@ -231,6 +242,55 @@ class ProfileStore:
                 session.execute(rfm_breaks.insert().values(workspace_id=workspace_id, **doc))
         self._breaks.pop(workspace_id, None)
         return {"breaks": breaks, "cells": dict(cells), "population": len(values)}
+
+    def refresh_predictions(
+        self, workspace_id: str, as_of: datetime | None = None
+    ) -> dict[str, Any]:
+        """Refit the workspace's lifetime-value models on every live profile's orders and
+        replace all predictions; returns the models, or {"skipped": reason}."""
+        moment = as_of or datetime.now(UTC)
+        e, p = profile_events.c, profiles.c
+        with self.db.write() as session:
+            rows = session.execute(
+                select(e.profile_id, e.message_id, e.event_name, e.properties_json, e.event_time)
+                .join(profiles, p.profile_id == e.profile_id)
+                .where(
+                    e.workspace_id == workspace_id,
+                    e.event_name == ORDER_EVENT,
+                    p.merged_into.is_(None),
+                )
+                .order_by(e.seq)
+            ).all()
+            seen: set[tuple[str, str]] = set()
+            orders = []
+            for r in rows:
+                order = order_of(
+                    r.event_name, r.properties_json, r.message_id, aware(r.event_time) or moment
+                )
+                if order is not None and (r.profile_id, order.order_id) not in seen:
+                    seen.add((r.profile_id, order.order_id))
+                    orders.append((r.profile_id, order))
+            fitted = fit_and_score(orders, moment)
+            if isinstance(fitted, str):
+                return {"skipped": fitted}
+            session.execute(
+                delete(clv_predictions).where(clv_predictions.c.workspace_id == workspace_id)
+            )
+            if fitted.predictions:
+                session.execute(
+                    clv_predictions.insert(),
+                    [
+                        {"workspace_id": workspace_id, "profile_id": pid, "prediction": pred}
+                        for pid, pred in fitted.predictions.items()
+                    ],
+                )
+            session.execute(delete(clv_models).where(clv_models.c.workspace_id == workspace_id))
+            session.execute(
+                clv_models.insert().values(
+                    workspace_id=workspace_id, models=fitted.models, fitted_at=moment
+                )
+            )
+        return fitted.models
 
     def workspaces(self) -> list[str]:
         with self.db.read() as session:
@@ -397,7 +457,7 @@ class ProfileStore:
                 )
                 .order_by(profile_events.c.seq)
             ).all()
-            for table in (identities, profile_events, identity_conflicts):
+            for table in (identities, profile_events, identity_conflicts, clv_predictions):
                 session.execute(
                     delete(table).where(
                         table.c.workspace_id == workspace_id, table.c.profile_id == profile_id
@@ -748,6 +808,14 @@ class ProfileStore:
                         delete(profile_changes).where(profile_changes.c.profile_id.in_(ids))
                     )
                 )
+                counts["clv_predictions"] = affected(
+                    session.execute(
+                        delete(clv_predictions).where(
+                            clv_predictions.c.workspace_id == workspace_id,
+                            clv_predictions.c.profile_id.in_(ids),
+                        )
+                    )
+                )
                 counts["profile_tags"] = affected(
                     session.execute(
                         delete(profile_tags).where(
@@ -795,6 +863,7 @@ class ProfileStore:
                     merges=0,
                     profile_changes=0,
                     profile_tags=0,
+                    clv_predictions=0,
                     identity_conflicts=0,
                     profile_events=0,
                     profiles=0,

@@ -180,7 +180,9 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
     def RefreshRfm(
         self, request: profile_pb2.RefreshRfmRequest, context: grpc.ServicerContext
     ) -> profile_pb2.RefreshRfmResponse:
-        result = self._store.refresh_rfm(workspace_of(context))
+        workspace = workspace_of(context)
+        result = self._store.refresh_rfm(workspace)
+        models = self._store.refresh_predictions(workspace)
         breaks = breaks_to_json(result["breaks"])
         return profile_pb2.RefreshRfmResponse(
             as_of=to_timestamp(result["breaks"].as_of),
@@ -189,6 +191,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             breaks_json=orjson.dumps(
                 {k: breaks[k] for k in ("recency_days", "frequency", "monetary")}
             ),
+            clv_models_json=orjson.dumps(models),
         )
 
     def GetMergeRules(

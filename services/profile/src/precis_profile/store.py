@@ -147,6 +147,24 @@ rfm_breaks = Table(
     Column("computed_at", DateTime(timezone=True), nullable=False),
 )
 
+# Predicted customer lifetime value per profile, from the workspace's BG/NBD and Gamma-Gamma
+# models refitted on a schedule (precis_profile.predictions); `models` holds their parameters.
+clv_models = Table(
+    "clv_models",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("models", JSON, nullable=False),
+    Column("fitted_at", DateTime(timezone=True), nullable=False),
+)
+
+clv_predictions = Table(
+    "clv_predictions",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("profile_id", String(36), primary_key=True),
+    Column("prediction", JSON, nullable=False),
+)
+
 profile_changes = feed_table(
     metadata, "profile_changes", Column("profile_id", String(36), nullable=False, index=True)
 )

@@ -294,7 +294,7 @@ class RefreshRfmRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class RefreshRfmResponse(_message.Message):
-    __slots__ = ("as_of", "population", "cell_sizes", "breaks_json")
+    __slots__ = ("as_of", "population", "cell_sizes", "breaks_json", "clv_models_json")
     class CellSizesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -306,8 +306,10 @@ class RefreshRfmResponse(_message.Message):
     POPULATION_FIELD_NUMBER: _ClassVar[int]
     CELL_SIZES_FIELD_NUMBER: _ClassVar[int]
     BREAKS_JSON_FIELD_NUMBER: _ClassVar[int]
+    CLV_MODELS_JSON_FIELD_NUMBER: _ClassVar[int]
     as_of: _timestamp_pb2.Timestamp
     population: int
     cell_sizes: _containers.ScalarMap[str, int]
     breaks_json: bytes
-    def __init__(self, as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., population: _Optional[int] = ..., cell_sizes: _Optional[_Mapping[str, int]] = ..., breaks_json: _Optional[bytes] = ...) -> None: ...
+    clv_models_json: bytes
+    def __init__(self, as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., population: _Optional[int] = ..., cell_sizes: _Optional[_Mapping[str, int]] = ..., breaks_json: _Optional[bytes] = ..., clv_models_json: _Optional[bytes] = ...) -> None: ...

@@ -154,8 +154,9 @@ class ProfileServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RefreshRfm(self, request, context):
-        """Recomputes the workspace's RFM quintile boundaries from every profile with orders (the
-        service also does it on a schedule) and reports how many profiles each RFM cell holds.
+        """Recomputes the workspace's RFM quintile boundaries from every profile with orders, refits
+        its lifetime-value models and rescores every profile (the service also does it on a
+        schedule), and reports how many profiles each RFM cell holds.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
