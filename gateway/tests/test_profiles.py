@@ -44,6 +44,16 @@ def _profile(profile_id: str = "p-1") -> profile_pb2.Profile:
         last_seen=last,
         tags=["vip"],
         merged_profile_ids=["p-0"],
+        trait_values=[
+            profile_pb2.TraitValue(
+                name="life_stage",
+                value_json=b'"expecting"',
+                type="string",
+                updated_at=first,
+                source="crm",
+                source_message_id="m-1",
+            )
+        ],
     )
 
 
@@ -77,6 +87,16 @@ def test_get_profile_by_email(client: TestClient, profiles: ProfileServer) -> No
         "last_seen": "2026-05-01T04:00:00Z",
         "tags": ["vip"],
         "merged_profile_ids": ["p-0"],
+        "trait_details": [
+            {
+                "name": "life_stage",
+                "value": "expecting",
+                "type": "string",
+                "updated_at": "2026-04-01T08:00:00Z",
+                "source": "crm",
+                "source_message_id": "m-1",
+            }
+        ],
     }
     [(method, workspace, request)] = profiles.servicer.calls
     assert (method, workspace) == ("GetProfile", WORKSPACE)

@@ -16,7 +16,16 @@ from precis_gateway.body_limit import BodyLimitMiddleware
 from precis_gateway.deps import ApiKeys, Stubs
 from precis_gateway.errors import install_error_handlers
 from precis_gateway.models import BatchRequest, IdentifyEvent, TrackEvent
-from precis_gateway.routers import events, health, merge_rules, profiles, rfm, tags
+from precis_gateway.routers import (
+    events,
+    health,
+    life_stage,
+    merge_rules,
+    profiles,
+    rfm,
+    tag_definitions,
+    tags,
+)
 from precis_gateway.settings import GatewaySettings
 from precis_gateway.upstream import Channels
 
@@ -82,6 +91,8 @@ def create_app(
     app.include_router(profiles.router)
     app.include_router(merge_rules.router)
     app.include_router(tags.router)
+    app.include_router(tag_definitions.router)
+    app.include_router(life_stage.router)
     app.include_router(rfm.router)
     app.include_router(health.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented hook

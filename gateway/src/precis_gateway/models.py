@@ -243,6 +243,24 @@ class Identifier(BaseModel):
     linked_at: datetime | None = Field(description="When the link was created (event time).")
 
 
+class TraitDetail(BaseModel):
+    """One identify trait with its type and where its value came from."""
+
+    name: str = Field(description="Trait name.", examples=["plan"])
+    value: Any = Field(description="The value.", examples=["premium"])
+    type: Literal["string", "number", "boolean", "date", "datetime", "object", "array"] = Field(
+        description="JSON type, with ISO 8601 dates and date-times told apart from strings."
+    )
+    updated_at: datetime | None = Field(
+        description="Event time of the identify event that set the value (last write wins)."
+    )
+    source: str | None = Field(
+        description="The event's context.source, else context.library.name, else `api`.",
+        examples=["crm"],
+    )
+    source_message_id: str | None = Field(description="The identify event that set the value.")
+
+
 class Profile(BaseModel):
     """The unified customer profile (用户画像)."""
 
@@ -265,6 +283,9 @@ class Profile(BaseModel):
     last_seen: datetime | None = Field(description="Event time of the latest event.")
     tags: list[str] = Field(description="Tags (标签) on the profile.", examples=[["vip"]])
     merged_profile_ids: list[str] = Field(description="Profiles that were merged into this one.")
+    trait_details: list[TraitDetail] = Field(
+        default_factory=list, description="Each trait with its type and provenance, by name."
+    )
 
 
 class ProfilePage(BaseModel):
@@ -445,3 +466,84 @@ class RfmRefresh(BaseModel):
             "recency; null where ties left a score empty."
         )
     )
+
+
+class TagDefinitionBody(BaseModel):
+    """A tag definition to create or replace."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["manual", "rule"] = Field(
+        description=(
+            "manual: put on and taken off through PUT/DELETE /v1/profiles/.../tags/{tag}. rule: "
+            "carried by exactly the profiles that match `rule`, kept current as profiles change."
+        )
+    )
+    rule: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            'For rule tags: a condition {"trait": "computed.rfm.cell", "op": "in", "value": '
+            '["champions"]} (paths start with computed. or traits.; ops eq, ne, gt, gte, lt, lte, '
+            'in, not_in, exists, not_exists) or {"all": [...]}, {"any": [...]}, {"not": {...}}. '
+            "A missing trait makes every comparison false; use not_exists to ask for it."
+        ),
+        examples=[
+            {
+                "all": [
+                    {"trait": "computed.rfm.cell", "op": "in", "value": ["champions", "loyal"]},
+                    {"trait": "computed.days_since_last_order", "op": "lte", "value": 90},
+                ]
+            }
+        ],
+    )
+    description: str = Field(default="", max_length=500, description="What the tag means.")
+
+
+class TagDefinition(TagDefinitionBody):
+    """A tag definition as stored."""
+
+    tag: str = Field(description="Tag name.", examples=["高价值"])
+    profile_count: int = Field(description="Profiles carrying the tag now.", ge=0)
+    updated_at: datetime | None = Field(description="When the definition last changed.")
+
+
+class TagDefinitions(BaseModel):
+    definitions: list[TagDefinition] = Field(description="Every tag definition, by name.")
+
+
+class TagDeleted(BaseModel):
+    profiles_untagged: int = Field(description="Profiles the tag was removed from.", ge=0)
+
+
+class LifeStageRule(BaseModel):
+    """A workspace's life-stage rule: stages by the youngest child's age in days (negative
+    before the due date), and which traits carry the dates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stages: list[dict[str, Any]] | None = Field(
+        default=None,
+        max_length=50,
+        description=(
+            "Contiguous stages youngest first, each {name, min_age_days, max_age_days} with "
+            "min_age_days <= age < max_age_days. Omitted: the default stages."
+        ),
+        examples=[
+            [
+                {"name": "expecting", "min_age_days": -315, "max_age_days": 0},
+                {"name": "newborn", "min_age_days": 0, "max_age_days": 183},
+            ]
+        ],
+    )
+    infer_birth_from_due_date: bool = Field(
+        default=True,
+        description="Whether a past due date without a birth date counts as the birth date.",
+    )
+    due_date_trait: str = Field(default="due_date", min_length=1, max_length=128)
+    birth_date_traits: list[str] = Field(
+        default_factory=lambda: ["child_birth_date", "children_birth_dates"], max_length=10
+    )
+
+
+class LifeStageRuleState(LifeStageRule):
+    is_default: bool = Field(description="True when the workspace uses the default rule.")

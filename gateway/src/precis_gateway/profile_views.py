@@ -13,7 +13,7 @@ from precis.profile.v1 import profile_pb2
 from precis_common.errors import InvalidArgument
 from precis_common.identifiers import IdentifierKind, parse_identifier_type
 from precis_gateway.errors import ApiError
-from precis_gateway.models import Identifier, Profile
+from precis_gateway.models import Identifier, Profile, TraitDetail
 
 _KIND_TO_PROTO = {
     IdentifierKind.USER_ID: types_pb2.IDENTIFIER_TYPE_USER_ID,
@@ -87,4 +87,15 @@ def profile_view(profile: profile_pb2.Profile) -> Profile:
         last_seen=_time(profile, "last_seen"),
         tags=list(profile.tags),
         merged_profile_ids=list(profile.merged_profile_ids),
+        trait_details=[
+            TraitDetail(
+                name=t.name,
+                value=orjson.loads(t.value_json) if t.value_json else None,
+                type=t.type,  # type: ignore[arg-type]  # the profile service's names
+                updated_at=_time(t, "updated_at"),
+                source=t.source or None,
+                source_message_id=t.source_message_id or None,
+            )
+            for t in profile.trait_values
+        ],
     )

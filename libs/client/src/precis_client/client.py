@@ -199,6 +199,46 @@ class PrecisClient:
             raise PrecisError(response.status_code, "bad_response", "expected a JSON object")
         return body
 
+    def put_tag_definition(
+        self,
+        tag: str,
+        *,
+        kind: str = "manual",
+        rule: Mapping[str, Any] | None = None,
+        description: str = "",
+    ) -> dict[str, Any]:
+        """Create or replace a tag definition; a rule tag (``kind="rule"``) is evaluated against
+        every profile before this returns. Returns the stored definition with its profile count."""
+        body: dict[str, Any] = {"kind": kind, "description": description}
+        if rule is not None:
+            body["rule"] = dict(rule)
+        path = f"/v1/tag-definitions/{quote(tag, safe='')}"
+        return self._object(self._request("PUT", path, json=body, retryable=True))
+
+    def tag_definitions(self) -> list[dict[str, Any]]:
+        """Every tag definition of the workspace with the number of profiles carrying it."""
+        body = self._object(self._request("GET", "/v1/tag-definitions", retryable=True))
+        return list(body.get("definitions") or [])
+
+    def delete_tag_definition(self, tag: str) -> int:
+        """Delete a tag definition and remove the tag from every profile; returns how many."""
+        path = f"/v1/tag-definitions/{quote(tag, safe='')}"
+        body = self._object(self._request("DELETE", path, retryable=True))
+        return int(body.get("profiles_untagged") or 0)
+
+    def set_life_stage_rule(self, rule: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Replace the workspace's life-stage rule (None restores the default)."""
+        if rule is None:
+            return self._object(self._request("DELETE", "/v1/life-stage-rule", retryable=True))
+        response = self._request("PUT", "/v1/life-stage-rule", json=dict(rule), retryable=True)
+        return self._object(response)
+
+    def _object(self, response: httpx.Response) -> dict[str, Any]:
+        body = self._json(response)
+        if not isinstance(body, dict):
+            raise PrecisError(response.status_code, "bad_response", "expected a JSON object")
+        return body
+
     # Probes ---------------------------------------------------------------------------------
 
     def healthz(self) -> HealthStatus:

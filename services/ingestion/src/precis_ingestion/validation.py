@@ -4,7 +4,11 @@ Limits (stated in the README and enforced here):
   - an event: at most 32 KiB of JSON (properties + traits + context) and ids;
   - a batch: at most 500 events and 512 KiB;
   - message_id at most 128 characters; event name 1-200; user_id / anonymous_id at most 256;
-  - timestamp between 1970-01-01 and 24 h after the receive time.
+  - timestamp between 1970-01-01 and 24 h after the receive time;
+  - identify traits: at most 200 per event, names 1-128 printable characters, each value at
+    most 8 KiB of JSON nested at most 5 levels deep (the profile service keeps at most 500
+    distinct traits per profile; a null value deletes a trait);
+  - context.source (where traits came from, recorded per trait): 1-64 characters.
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ MAX_MESSAGE_ID = 128
 MAX_EVENT_NAME = 200
 MAX_FUTURE = timedelta(hours=24)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_TRAITS = 200
+MAX_TRAIT_NAME = 128
+MAX_TRAIT_VALUE_BYTES = 8 * 1024
+MAX_TRAIT_DEPTH = 5
+MAX_SOURCE = 64
 
 TRACK = ingestion_pb2.EVENT_TYPE_TRACK
 IDENTIFY = ingestion_pb2.EVENT_TYPE_IDENTIFY
@@ -137,6 +146,12 @@ def validate_event(
     traits = _json_object(event.traits_json, "traits", v)
     context = _json_object(event.context_json, "context", v)
     _check_context_identifiers(context, v)
+    _check_traits(traits, v)
+    source = context.get("source")
+    if source is not None and (
+        not isinstance(source, str) or not source.strip() or len(source) > MAX_SOURCE
+    ):
+        v.append(Violation("context.source", f"must be a string of 1-{MAX_SOURCE} characters"))
 
     email_hash = phone_hash = ""
     for key in PERSONAL_TRAITS:
@@ -178,6 +193,43 @@ def validate_event(
     stored.timestamp.FromDatetime(event_time)
     stored.received_at.FromDatetime(received_at)
     return Accepted(stored=stored, event_time=event_time)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def _check_traits(traits: dict[str, Any], v: list[Violation]) -> None:
+    if len(traits) > MAX_TRAITS:
+        v.append(Violation("traits", f"has {len(traits)} traits; at most {MAX_TRAITS} per event"))
+        return
+    for name, value in traits.items():
+        if not name or len(name) > MAX_TRAIT_NAME or not name.isprintable():
+            shown = name[:40] + ("…" if len(name) > 40 else "")
+            v.append(
+                Violation(
+                    f"traits.{shown}",
+                    f"trait names must be 1-{MAX_TRAIT_NAME} printable characters",
+                )
+            )
+            continue
+        if value is None:
+            continue  # deletes the trait
+        if _depth(value) > MAX_TRAIT_DEPTH:
+            v.append(Violation(f"traits.{name}", f"nests deeper than {MAX_TRAIT_DEPTH} levels"))
+            continue
+        size = len(orjson.dumps(value))
+        if size > MAX_TRAIT_VALUE_BYTES:
+            v.append(
+                Violation(
+                    f"traits.{name}",
+                    f"is {size} bytes of JSON; at most {MAX_TRAIT_VALUE_BYTES} per trait",
+                )
+            )
 
 
 MAX_EXTERNAL_IDS = 20

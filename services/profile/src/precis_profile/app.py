@@ -131,6 +131,7 @@ class RfmSchedule:
                 try:
                     self._store.refresh_rfm(workspace)
                     self._store.refresh_predictions(workspace)
+                    self._store.refresh_tags(workspace)
                 except Exception:
                     log.exception(
                         "RFM refresh of workspace %s failed; next try in %ss",

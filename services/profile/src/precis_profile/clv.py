@@ -557,6 +557,14 @@ def fit_gamma_gamma(frequency: ArrayLike, mean_repeat_value: ArrayLike) -> Gamma
     information beyond the first purchase, which the model excludes by construction)."""
     x, m = _repeat_buyers(frequency, mean_repeat_value)
     _require_customers(len(x), "Gamma-Gamma", what="repeat buyers with a positive mean value")
+    if float(np.ptp(m)) <= 1e-9 * float(np.max(m)):
+        # Every customer spends the same: the likelihood keeps rising as q -> infinity, so
+        # there is no finite maximum; where the optimizer gives up depends on the machine's
+        # floating point, so refuse before it starts.
+        raise ConvergenceError(
+            "every repeat buyer has the same mean spend: the spend model has no finite maximum "
+            "(q ran off to infinity)"
+        )
     rows, counts = np.unique(np.stack([x, m], axis=1), axis=0, return_counts=True)
     ux, um = rows[:, 0], rows[:, 1]
 

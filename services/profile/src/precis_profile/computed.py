@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from precis_common.errors import InvalidArgument
-from precis_profile.lifestage import life_stage
+from precis_profile.lifestage import DEFAULT_CONFIG, LifeStageConfig, life_stage
 from precis_profile.rfm import (
     CategoryTally,
     LineItem,
@@ -159,6 +159,7 @@ def computed_traits(
     breaks: QuintileBreaks | None,
     as_of: datetime,
     clv: Mapping[str, Any] | None = None,
+    life: LifeStageConfig = DEFAULT_CONFIG,
 ) -> dict[str, Any]:
     """The computed traits shown on a profile, as of `as_of` (day counts and recency move with
     time; the stored statistics do not)."""
@@ -188,28 +189,25 @@ def computed_traits(
                 "cell": scores.cell.value,
                 "scored_against": breaks.as_of.isoformat(),
             }
-    out["life_stage"] = _life_stage(traits, as_of.date())
+    out["life_stage"] = _life_stage(traits, as_of.date(), life)
     if clv:
         out["predicted_clv"] = dict(clv)
     return out
 
 
-# Trait names a mother-and-baby brand sends; the life stage is derived from them.
-DUE_DATE_TRAIT = "due_date"
-BIRTH_DATE_TRAITS = ("child_birth_date", "children_birth_dates")
-
-
-def _life_stage(traits: Mapping[str, Any], today: date) -> str | None:
-    due = _date(traits.get(DUE_DATE_TRAIT))
+def _life_stage(traits: Mapping[str, Any], today: date, config: LifeStageConfig) -> str | None:
+    """The stage from the traits the workspace's configuration names (a mother-and-baby brand
+    sends a due date or children's birth dates); None when there are no such dates."""
+    due = _date(traits.get(config.due_date_trait))
     births: list[date] = []
-    for name in BIRTH_DATE_TRAITS:
+    for name in config.birth_date_traits:
         value = traits.get(name)
         values = value if isinstance(value, list) else [value]
         births.extend(d for d in (_date(v) for v in values) if d is not None)
     if due is None and not births:
         return None
     try:
-        return life_stage(due_date=due, birth_dates=births, as_of=today).stage
+        return life_stage(due_date=due, birth_dates=births, as_of=today, rule=config.rule).stage
     except InvalidArgument:
         return None  # an implausible date is shown as no stage rather than failing the read
 

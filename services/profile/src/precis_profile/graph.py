@@ -79,6 +79,24 @@ def event_keys(event: ingestion_pb2.StoredEvent) -> list[Key]:
     return list(dict.fromkeys(keys))
 
 
+DEFAULT_SOURCE = "api"
+MAX_SOURCE = 64
+
+
+def event_source(event: ingestion_pb2.StoredEvent) -> str:
+    """Where an event's traits came from: its context.source (a name the sender chooses: "crm",
+    "pos", "mini_program"), else context.library.name (what SDKs send), else "api"."""
+    if event.context_json:
+        context = orjson.loads(event.context_json)
+        source = context.get("source")
+        if isinstance(source, str) and source.strip():
+            return source[:MAX_SOURCE]
+        library = context.get("library")
+        if isinstance(library, dict) and isinstance(library.get("name"), str) and library["name"]:
+            return str(library["name"])[:MAX_SOURCE]
+    return DEFAULT_SOURCE
+
+
 @dataclass
 class ProfileState:
     """A profile as the batch sees it."""
@@ -93,6 +111,7 @@ class ProfileState:
     last_seen: datetime | None
     id_counts: Counter[str] = field(default_factory=Counter)
     order_stats: OrderStats = field(default_factory=OrderStats)
+    trait_sources: dict[str, Any] = field(default_factory=dict)
     new: bool = False
     dirty: bool = False
 
@@ -179,6 +198,7 @@ class IdentityBatch:
                 last_seen=aware(r.last_seen),
                 id_counts=counts.get(r.profile_id, Counter()),
                 order_stats=stats_from_json(r.order_stats),
+                trait_sources=dict(r.trait_sources or {}),
             )
 
     def apply(
@@ -186,10 +206,10 @@ class IdentityBatch:
     ) -> tuple[str, list[str]]:
         """Apply one event; `keys` overrides the identifiers read from it (replays pass the
         identifiers recorded when the event was first applied)."""
-        keys = event_keys(event) if keys is None else keys
+        carried = event_keys(event) if keys is None else keys
         at = event.timestamp.ToDatetime(tzinfo=UTC)
-        elsewhere = [k for k in keys if self.owners.get(k) in self.external]
-        keys = [k for k in keys if k not in elsewhere]
+        elsewhere = [k for k in carried if self.owners.get(k) in self.external]
+        keys = [k for k in carried if k not in elsewhere]
         owners = {k: self.owners[k] for k in keys if k in self.owners}
         candidates = set(owners.values())
         plan = resolve(
@@ -247,7 +267,9 @@ class IdentityBatch:
                 "event_time": at,
                 "properties_json": event.properties_json,
                 "traits_json": event.traits_json,
-                "identifiers": [list(k) for k in keys],
+                # As the event carried them, held elsewhere or not: a later replay or dry run
+                # must see every profile the event touched.
+                "identifiers": [list(k) for k in carried],
             }
         )
         order = order_of(event.event, event.properties_json, event.message_id, at)
@@ -256,7 +278,14 @@ class IdentityBatch:
         state.event_counts[name] = state.event_counts.get(name, 0) + 1
         state.event_count += 1
         if event.type == ingestion_pb2.EVENT_TYPE_IDENTIFY and event.traits_json:
-            merge_traits(state.traits, state.trait_times, orjson.loads(event.traits_json), iso(at))
+            merge_traits(
+                state.traits,
+                state.trait_times,
+                orjson.loads(event.traits_json),
+                iso(at),
+                state.trait_sources,
+                {"source": event_source(event), "message_id": event.message_id},
+            )
         state.first_seen = min(state.first_seen, at) if state.first_seen else at
         state.last_seen = max(state.last_seen, at) if state.last_seen else at
         state.dirty = True
@@ -280,7 +309,14 @@ class IdentityBatch:
 
     def _merge(self, keep: ProfileState, gone: ProfileState, via: Key, message_id: str) -> None:
         for name, when in sorted(gone.trait_times.items(), key=lambda kv: kv[1]):
-            merge_traits(keep.traits, keep.trait_times, {name: gone.traits.get(name)}, when)
+            merge_traits(
+                keep.traits,
+                keep.trait_times,
+                {name: gone.traits.get(name)},
+                when,
+                keep.trait_sources,
+                gone.trait_sources.get(name),
+            )
         for name, n in gone.event_counts.items():
             keep.event_counts[name] = keep.event_counts.get(name, 0) + n
         keep.event_count += gone.event_count
@@ -337,6 +373,7 @@ class IdentityBatch:
         return {
             "traits": state.traits,
             "trait_times": state.trait_times,
+            "trait_sources": state.trait_sources,
             "event_counts": state.event_counts,
             "event_count": state.event_count,
             "first_seen": state.first_seen,
@@ -396,6 +433,7 @@ class IdentityBatch:
                 .values(
                     traits=bindparam("traits"),
                     trait_times=bindparam("trait_times"),
+                    trait_sources=bindparam("trait_sources"),
                     event_counts=bindparam("event_counts"),
                     event_count=bindparam("event_count"),
                     first_seen=bindparam("first_seen"),

@@ -12,6 +12,7 @@ it could not link or use is reported as a conflict with its reason.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from typing import Any
 
 from precis_common.errors import InvalidArgument, Violation
 from precis_common.identifiers import IdentifierKind
+
+log = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (kind, stored value); kind is "external:<ns>" for external ids
 
@@ -229,16 +232,39 @@ def _reported(conflicts: Iterable[Conflict], key: Key) -> bool:
     return any(c.key == key for c in conflicts)
 
 
+MAX_PROFILE_TRAITS = 500
+"""Distinct identify traits one profile keeps. A new trait name beyond it is dropped (and
+logged); existing traits still update. Per event, ingestion limits traits further (see
+precis_ingestion.validation)."""
+
+
 def merge_traits(
-    traits: dict[str, object], times: dict[str, str], incoming: Mapping[str, object], at: str
+    traits: dict[str, object],
+    times: dict[str, str],
+    incoming: Mapping[str, object],
+    at: str,
+    sources: dict[str, Any] | None = None,
+    origin: Mapping[str, Any] | None = None,
 ) -> bool:
     """Last write wins per trait by event time (ISO strings compare in time order when they share
-    one format); returns whether anything changed. A null value deletes the trait."""
+    one format); returns whether anything changed. A null value deletes the trait (its time is
+    kept, so that an older value arriving late does not bring it back). `sources` records the
+    `origin` ({"source", "message_id"}) of every value that wins."""
     changed = False
     for name, value in incoming.items():
         if times.get(name, "") > at:
             continue
+        if value is not None and name not in traits and len(traits) >= MAX_PROFILE_TRAITS:
+            log.warning(
+                "profile trait limit %d reached: trait %r dropped", MAX_PROFILE_TRAITS, name
+            )
+            continue
         times[name] = at
+        if sources is not None:
+            if origin is None or value is None:
+                sources.pop(name, None)
+            else:
+                sources[name] = dict(origin)
         if value is None:
             changed |= traits.pop(name, None) is not None
         elif traits.get(name) != value:

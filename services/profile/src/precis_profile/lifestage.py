@@ -258,3 +258,78 @@ def life_stage(
     reference, basis = max(candidates, key=lambda candidate: candidate[0])
     age_days = (as_of - reference).days
     return LifeStage(rule.stage_for_age(age_days), age_days, basis, reference)
+
+
+DEFAULT_DUE_DATE_TRAIT = "due_date"
+DEFAULT_BIRTH_DATE_TRAITS = ("child_birth_date", "children_birth_dates")
+_TRAIT_NAME_MAX = 128
+
+
+@dataclass(frozen=True, slots=True)
+class LifeStageConfig:
+    """A workspace's life-stage configuration: the rule, and which identify traits carry the
+    due date and the children's birth dates (a birth-date trait may hold one ISO date or a list
+    of them). Stored per workspace by the profile service; absent means the default."""
+
+    rule: LifeStageRule = DEFAULT_RULE
+    due_date_trait: str = DEFAULT_DUE_DATE_TRAIT
+    birth_date_traits: tuple[str, ...] = DEFAULT_BIRTH_DATE_TRAITS
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "stages": [
+                {"name": s.name, "min_age_days": s.min_age_days, "max_age_days": s.max_age_days}
+                for s in self.rule.stages
+            ],
+            "infer_birth_from_due_date": self.rule.infer_birth_from_due_date,
+            "due_date_trait": self.due_date_trait,
+            "birth_date_traits": list(self.birth_date_traits),
+        }
+
+    @classmethod
+    def from_json(cls, doc: object) -> LifeStageConfig:
+        """A configuration from JSON; omitted keys take the default. InvalidArgument names the
+        offending field."""
+        if not isinstance(doc, Mapping):
+            raise InvalidArgument.field("rule", "must be a JSON object")
+        unknown = sorted(
+            set(doc)
+            - {"stages", "infer_birth_from_due_date", "due_date_trait", "birth_date_traits"}
+        )
+        if unknown:
+            raise InvalidArgument.field(
+                "rule",
+                f"unknown keys {unknown}; expected stages, infer_birth_from_due_date, "
+                "due_date_trait, birth_date_traits",
+            )
+        infer = doc.get("infer_birth_from_due_date", True)
+        if not isinstance(infer, bool):
+            raise InvalidArgument.field("infer_birth_from_due_date", "must be true or false")
+        stages = doc.get("stages")
+        if stages is None:
+            rule = LifeStageRule(DEFAULT_RULE.stages, infer_birth_from_due_date=infer)
+        elif not isinstance(stages, list):
+            raise InvalidArgument.field("stages", "must be a list of stages")
+        else:
+            for index, item in enumerate(stages):
+                if not isinstance(item, Mapping):
+                    raise InvalidArgument.field(f"stages[{index}]", "must be a JSON object")
+            rule = LifeStageRule.from_config(stages, infer_birth_from_due_date=infer)
+        due = doc.get("due_date_trait", DEFAULT_DUE_DATE_TRAIT)
+        if not isinstance(due, str) or not 0 < len(due) <= _TRAIT_NAME_MAX:
+            raise InvalidArgument.field(
+                "due_date_trait", f"must be a trait name of 1-{_TRAIT_NAME_MAX} characters"
+            )
+        births = doc.get("birth_date_traits", list(DEFAULT_BIRTH_DATE_TRAITS))
+        if not isinstance(births, list) or len(births) > 10:
+            raise InvalidArgument.field("birth_date_traits", "must be a list of 0-10 trait names")
+        for index, name in enumerate(births):
+            if not isinstance(name, str) or not 0 < len(name) <= _TRAIT_NAME_MAX:
+                raise InvalidArgument.field(
+                    f"birth_date_traits[{index}]",
+                    f"must be a trait name of 1-{_TRAIT_NAME_MAX} characters",
+                )
+        return cls(rule, due, tuple(dict.fromkeys(births)))
+
+
+DEFAULT_CONFIG = LifeStageConfig()

@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +27,7 @@ from precis_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from precis_common.feed import FeedWriter, NewEntry, entry_span, to_timestamp
 from precis_common.identifiers import IdentifierKind
 from precis_common.telemetry import ATTR_PROFILE_ID
+from precis_profile import tagging
 from precis_profile.computed import (
     ORDER_EVENT,
     breaks_from_json,
@@ -37,6 +38,7 @@ from precis_profile.computed import (
 )
 from precis_profile.graph import IdentityBatch, event_keys, load_rules
 from precis_profile.identity import Key, MergeRules
+from precis_profile.lifestage import DEFAULT_CONFIG, LifeStageConfig
 from precis_profile.predictions import fit_and_score
 from precis_profile.rfm import QuintileBreaks, compute_breaks, rfm_values
 from precis_profile.store import (
@@ -48,6 +50,7 @@ from precis_profile.store import (
     merges,
     profile_changes,
     profile_events,
+    profile_settings,
     profile_tags,
     profiles,
     rfm_breaks,
@@ -62,6 +65,7 @@ MERGED = profile_pb2.PROFILE_CHANGE_KIND_MERGED
 DELETED = profile_pb2.PROFILE_CHANGE_KIND_DELETED
 SPLIT = profile_pb2.PROFILE_CHANGE_KIND_SPLIT
 UNMERGED = "unmerged"
+LIFE_STAGE_SETTING = "life_stage"
 BREAKS_CACHE_SECONDS = 30.0
 # A dry run holds the workspace's history in memory; beyond this it is refused with a reason.
 DRY_RUN_MAX_EVENTS = 2_000_000  # the rule recorded for a split in the merges table
@@ -88,6 +92,7 @@ class ProfileStore:
         self.writer = writer
         self.tracer = tracer
         self._breaks: dict[str, tuple[float, QuintileBreaks | None]] = {}
+        self._life: dict[str, tuple[float, LifeStageConfig]] = {}
 
     # ---- applying the events feed -------------------------------------------------------
 
@@ -127,6 +132,9 @@ class ProfileStore:
                 # One upsert notice per profile and batch is enough: consumers re-read the profile.
                 upserted[profile_id] = event.message_id
             batch.flush()
+            tag_rules = tagging.rule_tags(session, workspace_id)
+            if tag_rules:
+                tagging.retag(session, workspace_id, list(upserted), tag_rules, self.docs)
             notices.extend(
                 self._change(workspace_id, UPSERTED, pid, [], mid) for pid, mid in upserted.items()
             )
@@ -192,8 +200,154 @@ class ProfileStore:
                     clv_predictions.c.profile_id == profile_id,
                 )
             ).scalar_one_or_none(),
+            life=self._life_config(session, row.workspace_id),
         )
         return ProfileView(row, list(links), merged_ids, tags, computed)
+
+    def docs(
+        self, session: Session, workspace_id: str, profile_ids: list[str] | None
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(profile id, {"computed": ..., "traits": ...}) of the given live profiles, or of
+        every live profile of the workspace, read in bulk: what tag rules are evaluated on."""
+        p, c = profiles.c, clv_predictions.c
+        breaks = self._rfm_breaks(session, workspace_id)
+        life = self._life_config(session, workspace_id)
+        as_of = datetime.now(UTC)
+        live = (p.workspace_id == workspace_id, p.merged_into.is_(None))
+        if profile_ids is None:
+            chunks: list[list[str] | None] = [None]
+        else:
+            chunks = [profile_ids[i : i + 400] for i in range(0, len(profile_ids), 400)]
+        for chunk in chunks:
+            query = select(
+                p.profile_id,
+                p.traits,
+                p.order_stats,
+                p.event_count,
+                p.first_seen,
+                p.last_seen,
+                c.prediction,
+            ).outerjoin(
+                clv_predictions,
+                and_(c.workspace_id == p.workspace_id, c.profile_id == p.profile_id),
+            )
+            query = query.where(*live)
+            if chunk is not None:
+                query = query.where(p.profile_id.in_(chunk))
+            for r in session.execute(query):
+                yield (
+                    r.profile_id,
+                    {
+                        "traits": r.traits,
+                        "computed": computed_traits(
+                            stats=stats_from_json(r.order_stats),
+                            traits=r.traits,
+                            event_count=r.event_count,
+                            first_seen=aware(r.first_seen),
+                            last_seen=aware(r.last_seen),
+                            breaks=breaks,
+                            as_of=as_of,
+                            clv=r.prediction,
+                            life=life,
+                        ),
+                    },
+                )
+
+    # ---- per-workspace settings: the life-stage rule ---------------------------------------
+
+    def _life_config(self, session: Session, workspace_id: str) -> LifeStageConfig:
+        """The workspace's life-stage configuration (cached briefly; dropped on change here,
+        other replicas see a change within BREAKS_CACHE_SECONDS)."""
+        cached = self._life.get(workspace_id)
+        if cached is not None and time.monotonic() - cached[0] < BREAKS_CACHE_SECONDS:
+            return cached[1]
+        s = profile_settings.c
+        doc = session.execute(
+            select(s.doc).where(s.workspace_id == workspace_id, s.name == LIFE_STAGE_SETTING)
+        ).scalar_one_or_none()
+        config = DEFAULT_CONFIG if doc is None else LifeStageConfig.from_json(doc)
+        self._life[workspace_id] = (time.monotonic(), config)
+        return config
+
+    def life_stage_config(self, workspace_id: str) -> tuple[LifeStageConfig, bool]:
+        """The configuration in force and whether it is the default."""
+        s = profile_settings.c
+        with self.db.read() as session:
+            doc = session.execute(
+                select(s.doc).where(s.workspace_id == workspace_id, s.name == LIFE_STAGE_SETTING)
+            ).scalar_one_or_none()
+        return (DEFAULT_CONFIG, True) if doc is None else (LifeStageConfig.from_json(doc), False)
+
+    def set_life_stage_config(
+        self, workspace_id: str, config: LifeStageConfig | None
+    ) -> tuple[LifeStageConfig, bool]:
+        """Store the configuration (None restores the default). Stages are computed when a
+        profile is read, so the change shows at once; rule tags that use life_stage follow."""
+        s = profile_settings.c
+        where = (s.workspace_id == workspace_id, s.name == LIFE_STAGE_SETTING)
+        with self.db.write() as session:
+            session.execute(delete(profile_settings).where(*where))
+            if config is not None:
+                session.execute(
+                    profile_settings.insert().values(
+                        workspace_id=workspace_id,
+                        name=LIFE_STAGE_SETTING,
+                        doc=config.to_json(),
+                        updated_at=datetime.now(UTC),
+                    )
+                )
+            self._life.pop(workspace_id, None)
+            self._retag_all(session, workspace_id)
+        self._life.pop(workspace_id, None)
+        self.writer.committed()
+        return (config, False) if config is not None else (DEFAULT_CONFIG, True)
+
+    # ---- tag definitions -------------------------------------------------------------------
+
+    def put_tag_definition(
+        self, workspace_id: str, new: tagging.TagDefinition
+    ) -> tagging.TagDefinition:
+        with self.db.write() as session:
+            self.writer.lock(session)
+            stored, changed = tagging.put(session, workspace_id, new, self.docs)
+            self._announce(session, workspace_id, changed)
+        self.writer.committed()
+        return stored
+
+    def tag_definitions(self, workspace_id: str) -> list[tagging.TagDefinition]:
+        with self.db.read() as session:
+            return tagging.definitions(session, workspace_id)
+
+    def delete_tag_definition(self, workspace_id: str, tag: str) -> int:
+        with self.db.write() as session:
+            self.writer.lock(session)
+            holders = tagging.delete_definition(session, workspace_id, tag)
+            self._announce(session, workspace_id, set(holders))
+        self.writer.committed()
+        return len(holders)
+
+    def refresh_tags(self, workspace_id: str) -> int:
+        """Re-evaluate every rule tag on every profile (scheduled: recency moves with time)."""
+        with self.db.write() as session:
+            changed = self._retag_all(session, workspace_id)
+        self.writer.committed()
+        return changed
+
+    def _retag_all(self, session: Session, workspace_id: str) -> int:
+        rules = tagging.rule_tags(session, workspace_id)
+        if not rules:
+            return 0
+        self.writer.lock(session)
+        changed = tagging.retag(session, workspace_id, None, rules, self.docs)
+        self._announce(session, workspace_id, changed)
+        return len(changed)
+
+    def _announce(self, session: Session, workspace_id: str, profile_ids: set[str]) -> None:
+        if profile_ids:
+            self.writer.append(
+                session,
+                [self._change(workspace_id, UPSERTED, pid, [], "") for pid in sorted(profile_ids)],
+            )
 
     def _rfm_breaks(self, session: Session, workspace_id: str) -> QuintileBreaks | None:
         """The workspace's last RFM boundaries (cached briefly: they change on refresh only)."""
@@ -312,6 +466,7 @@ class ProfileStore:
             profile_id = self.find(session, workspace_id, kind, value)
             if profile_id is None:
                 raise NotFound(f"no profile has {kind.split(':')[0]} {_shown(kind, value)}")
+            tagging.refuse_rule_tag(session, workspace_id, tag)
             where = (t.workspace_id == workspace_id, t.profile_id == profile_id, t.tag == tag)
             has = session.execute(select(t.tag).where(*where)).scalar_one_or_none() is not None
             if present and not has:
@@ -490,6 +645,9 @@ class ProfileStore:
                 detached_id,
                 *sorted(pid for pid in batch.states if pid not in (profile_id, detached_id)),
             ]
+            tag_rules = tagging.rule_tags(session, workspace_id)
+            if tag_rules:
+                tagging.retag(session, workspace_id, resulting, tag_rules, self.docs)
             now = datetime.now(UTC)
             session.execute(
                 separations.insert().values(

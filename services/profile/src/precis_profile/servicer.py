@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 
 import grpc
 import orjson
@@ -19,8 +20,10 @@ from precis_common.privacy import (
     stored_identifier,
     subject_values,
 )
+from precis_profile import tagging
 from precis_profile.computed import breaks_to_json
 from precis_profile.identity import MergeRules, TypeRule, validate_rules
+from precis_profile.lifestage import LifeStageConfig
 from precis_profile.profiles import ProfileStore, ProfileView
 from precis_profile.timeutil import aware
 
@@ -39,6 +42,21 @@ def to_proto(view: ProfileView) -> profile_pb2.Profile:
         merged_profile_ids=view.merged_ids,
         tags=view.tags,
     )
+    sources = row.trait_sources or {}
+    for name in sorted(row.traits):
+        value = row.traits[name]
+        origin = sources.get(name) or {}
+        trait = profile_pb2.TraitValue(
+            name=name,
+            value_json=orjson.dumps(value),
+            type=trait_type(value),
+            source=origin.get("source", ""),
+            source_message_id=origin.get("message_id", ""),
+        )
+        at = row.trait_times.get(name)
+        if at:
+            trait.updated_at.CopyFrom(to_timestamp(datetime.fromisoformat(at)))
+        profile.trait_values.append(trait)
     if row.first_seen:
         profile.first_seen.CopyFrom(to_timestamp(row.first_seen))
     if row.last_seen:
@@ -60,6 +78,37 @@ def to_proto(view: ProfileView) -> profile_pb2.Profile:
             )
         )
     return profile
+
+
+def trait_type(value: object) -> str:
+    """The type a trait's JSON value is shown with; ISO 8601 dates and date-times are told apart
+    from other strings so that tools can offer date comparisons on them."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        if _DATE.match(value):
+            try:
+                date.fromisoformat(value)
+                return "date"
+            except ValueError:
+                return "string"
+        if _DATETIME.match(value):
+            try:
+                datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return "datetime"
+            except ValueError:
+                return "string"
+    return "string"
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -166,6 +215,68 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         )
         return profile_pb2.SetTagResponse(profile=to_proto(view))
 
+    def PutTagDefinition(
+        self, request: profile_pb2.PutTagDefinitionRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.PutTagDefinitionResponse:
+        workspace = workspace_of(context)
+        given = request.definition
+        tag = check_tag(given.tag, field="definition.tag")
+        kind = _TAG_KINDS.get(given.kind)
+        if kind is None:
+            raise InvalidArgument.field(
+                "definition.kind", "must be TAG_KIND_MANUAL or TAG_KIND_RULE"
+            )
+        rule_doc = None
+        if given.rule_json:
+            try:
+                rule_doc = orjson.loads(given.rule_json)
+            except orjson.JSONDecodeError as exc:
+                raise InvalidArgument.field(
+                    "definition.rule_json", f"is not valid JSON ({exc.msg})"
+                ) from None
+        new = tagging.definition(tag, kind, rule_doc, given.description)
+        stored = self._store.put_tag_definition(workspace, new)
+        return profile_pb2.PutTagDefinitionResponse(definition=definition_to_proto(stored))
+
+    def ListTagDefinitions(
+        self, request: profile_pb2.ListTagDefinitionsRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.ListTagDefinitionsResponse:
+        found = self._store.tag_definitions(workspace_of(context))
+        return profile_pb2.ListTagDefinitionsResponse(
+            definitions=[definition_to_proto(d) for d in found]
+        )
+
+    def DeleteTagDefinition(
+        self, request: profile_pb2.DeleteTagDefinitionRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.DeleteTagDefinitionResponse:
+        workspace = workspace_of(context)
+        count = self._store.delete_tag_definition(workspace, check_tag(request.tag))
+        return profile_pb2.DeleteTagDefinitionResponse(profiles_untagged=count)
+
+    def GetLifeStageRule(
+        self, request: profile_pb2.GetLifeStageRuleRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.GetLifeStageRuleResponse:
+        config, is_default = self._store.life_stage_config(workspace_of(context))
+        return profile_pb2.GetLifeStageRuleResponse(
+            rule_json=orjson.dumps(config.to_json()), is_default=is_default
+        )
+
+    def SetLifeStageRule(
+        self, request: profile_pb2.SetLifeStageRuleRequest, context: grpc.ServicerContext
+    ) -> profile_pb2.SetLifeStageRuleResponse:
+        workspace = workspace_of(context)
+        config = None
+        if request.rule_json:
+            try:
+                doc = orjson.loads(request.rule_json)
+            except orjson.JSONDecodeError as exc:
+                raise InvalidArgument.field("rule_json", f"is not valid JSON ({exc.msg})") from None
+            config = LifeStageConfig.from_json(doc)
+        stored, is_default = self._store.set_life_stage_config(workspace, config)
+        return profile_pb2.SetLifeStageRuleResponse(
+            rule_json=orjson.dumps(stored.to_json()), is_default=is_default
+        )
+
     def ListProfilesByTag(
         self, request: profile_pb2.ListProfilesByTagRequest, context: grpc.ServicerContext
     ) -> profile_pb2.ListProfilesByTagResponse:
@@ -183,6 +294,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         workspace = workspace_of(context)
         result = self._store.refresh_rfm(workspace)
         models = self._store.refresh_predictions(workspace)
+        self._store.refresh_tags(workspace)
         breaks = breaks_to_json(result["breaks"])
         return profile_pb2.RefreshRfmResponse(
             as_of=to_timestamp(result["breaks"].as_of),
@@ -301,14 +413,36 @@ def rules_from_proto(
 MAX_TAG_LENGTH = 64
 
 
-def check_tag(tag: str) -> str:
+def check_tag(tag: str, field: str = "tag") -> str:
     """Tag names: 1-64 printable characters without surrounding spaces (Chinese names such as
     "孕期妈妈" are welcome); compared exactly."""
     if not tag or len(tag) > MAX_TAG_LENGTH or tag != tag.strip() or not tag.isprintable():
         raise InvalidArgument.field(
-            "tag", f"must be 1-{MAX_TAG_LENGTH} printable characters without surrounding spaces"
+            field, f"must be 1-{MAX_TAG_LENGTH} printable characters without surrounding spaces"
         )
     return tag
+
+
+_TAG_KINDS = {
+    profile_pb2.TAG_KIND_MANUAL: tagging.MANUAL,
+    profile_pb2.TAG_KIND_RULE: tagging.RULE,
+}
+_TAG_KIND_PROTO = {v: k for k, v in _TAG_KINDS.items()}
+
+
+def definition_to_proto(d: tagging.TagDefinition) -> profile_pb2.TagDefinition:
+    out = profile_pb2.TagDefinition(
+        tag=d.tag,
+        kind=_TAG_KIND_PROTO[d.kind],
+        description=d.description,
+        profile_count=d.profile_count,
+    )
+    rule = d.rule_json()
+    if rule is not None:
+        out.rule_json = orjson.dumps(rule)
+    if d.updated_at is not None:
+        out.updated_at.CopyFrom(to_timestamp(aware(d.updated_at) or d.updated_at))
+    return out
 
 
 def _stored_kind(kind: IdentifierKind, namespace: str) -> str:

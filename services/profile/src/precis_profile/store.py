@@ -28,6 +28,8 @@ profiles = Table(
     # {trait: value}; trait_times holds {trait: event time (ISO)} for last-write-wins.
     Column("traits", JSON, nullable=False),
     Column("trait_times", JSON, nullable=False),
+    # {trait: {"source": ..., "message_id": ...}}: where each trait's value came from.
+    Column("trait_sources", JSON, nullable=True),
     Column("event_count", BigInteger, nullable=False),
     Column("event_counts", JSON, nullable=False),
     Column("first_seen", DateTime(timezone=True), nullable=True),
@@ -135,6 +137,30 @@ profile_tags = Table(
     Column("source", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_profile_tags_tag", "workspace_id", "tag", "profile_id"),
+)
+
+# Tag definitions: manual tags are put on through the API; rule-based tags (kind "rule") are
+# carried by exactly the profiles whose traits match `rule` (precis_profile.tagrules).
+tag_definitions = Table(
+    "tag_definitions",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("tag", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("rule", JSON, nullable=True),
+    Column("description", String(500), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Per-workspace settings of the profile service by name (for now "life_stage": the
+# precis_profile.lifestage.LifeStageConfig as JSON); no row means the default.
+profile_settings = Table(
+    "profile_settings",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("doc", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 # A workspace's RFM quintile boundaries and cell sizes, refreshed on a schedule.

@@ -18,11 +18,20 @@ class ProfileChangeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PROFILE_CHANGE_KIND_MERGED: _ClassVar[ProfileChangeKind]
     PROFILE_CHANGE_KIND_SPLIT: _ClassVar[ProfileChangeKind]
     PROFILE_CHANGE_KIND_DELETED: _ClassVar[ProfileChangeKind]
+
+class TagKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TAG_KIND_UNSPECIFIED: _ClassVar[TagKind]
+    TAG_KIND_MANUAL: _ClassVar[TagKind]
+    TAG_KIND_RULE: _ClassVar[TagKind]
 PROFILE_CHANGE_KIND_UNSPECIFIED: ProfileChangeKind
 PROFILE_CHANGE_KIND_UPSERTED: ProfileChangeKind
 PROFILE_CHANGE_KIND_MERGED: ProfileChangeKind
 PROFILE_CHANGE_KIND_SPLIT: ProfileChangeKind
 PROFILE_CHANGE_KIND_DELETED: ProfileChangeKind
+TAG_KIND_UNSPECIFIED: TagKind
+TAG_KIND_MANUAL: TagKind
+TAG_KIND_RULE: TagKind
 
 class LinkedIdentifier(_message.Message):
     __slots__ = ("identifier", "source_message_id", "linked_at")
@@ -35,7 +44,7 @@ class LinkedIdentifier(_message.Message):
     def __init__(self, identifier: _Optional[_Union[_types_pb2.Identifier, _Mapping]] = ..., source_message_id: _Optional[str] = ..., linked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Profile(_message.Message):
-    __slots__ = ("profile_id", "identifiers", "traits_json", "computed_traits_json", "event_count", "event_counts", "first_seen", "last_seen", "tags", "merged_profile_ids")
+    __slots__ = ("profile_id", "identifiers", "traits_json", "computed_traits_json", "event_count", "event_counts", "first_seen", "last_seen", "tags", "merged_profile_ids", "trait_values")
     class EventCountsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +62,7 @@ class Profile(_message.Message):
     LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     MERGED_PROFILE_IDS_FIELD_NUMBER: _ClassVar[int]
+    TRAIT_VALUES_FIELD_NUMBER: _ClassVar[int]
     profile_id: str
     identifiers: _containers.RepeatedCompositeFieldContainer[LinkedIdentifier]
     traits_json: bytes
@@ -63,7 +73,24 @@ class Profile(_message.Message):
     last_seen: _timestamp_pb2.Timestamp
     tags: _containers.RepeatedScalarFieldContainer[str]
     merged_profile_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, profile_id: _Optional[str] = ..., identifiers: _Optional[_Iterable[_Union[LinkedIdentifier, _Mapping]]] = ..., traits_json: _Optional[bytes] = ..., computed_traits_json: _Optional[bytes] = ..., event_count: _Optional[int] = ..., event_counts: _Optional[_Mapping[str, int]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tags: _Optional[_Iterable[str]] = ..., merged_profile_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    trait_values: _containers.RepeatedCompositeFieldContainer[TraitValue]
+    def __init__(self, profile_id: _Optional[str] = ..., identifiers: _Optional[_Iterable[_Union[LinkedIdentifier, _Mapping]]] = ..., traits_json: _Optional[bytes] = ..., computed_traits_json: _Optional[bytes] = ..., event_count: _Optional[int] = ..., event_counts: _Optional[_Mapping[str, int]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tags: _Optional[_Iterable[str]] = ..., merged_profile_ids: _Optional[_Iterable[str]] = ..., trait_values: _Optional[_Iterable[_Union[TraitValue, _Mapping]]] = ...) -> None: ...
+
+class TraitValue(_message.Message):
+    __slots__ = ("name", "value_json", "type", "updated_at", "source", "source_message_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_JSON_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value_json: bytes
+    type: str
+    updated_at: _timestamp_pb2.Timestamp
+    source: str
+    source_message_id: str
+    def __init__(self, name: _Optional[str] = ..., value_json: _Optional[bytes] = ..., type: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ..., source_message_id: _Optional[str] = ...) -> None: ...
 
 class ProfileChange(_message.Message):
     __slots__ = ("kind", "profile_id", "other_profile_ids", "source_message_id", "occurred_at")
@@ -313,3 +340,79 @@ class RefreshRfmResponse(_message.Message):
     breaks_json: bytes
     clv_models_json: bytes
     def __init__(self, as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., population: _Optional[int] = ..., cell_sizes: _Optional[_Mapping[str, int]] = ..., breaks_json: _Optional[bytes] = ..., clv_models_json: _Optional[bytes] = ...) -> None: ...
+
+class TagDefinition(_message.Message):
+    __slots__ = ("tag", "kind", "rule_json", "description", "profile_count", "updated_at")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RULE_JSON_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    tag: str
+    kind: TagKind
+    rule_json: bytes
+    description: str
+    profile_count: int
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, tag: _Optional[str] = ..., kind: _Optional[_Union[TagKind, str]] = ..., rule_json: _Optional[bytes] = ..., description: _Optional[str] = ..., profile_count: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PutTagDefinitionRequest(_message.Message):
+    __slots__ = ("definition",)
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    definition: TagDefinition
+    def __init__(self, definition: _Optional[_Union[TagDefinition, _Mapping]] = ...) -> None: ...
+
+class PutTagDefinitionResponse(_message.Message):
+    __slots__ = ("definition",)
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    definition: TagDefinition
+    def __init__(self, definition: _Optional[_Union[TagDefinition, _Mapping]] = ...) -> None: ...
+
+class ListTagDefinitionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListTagDefinitionsResponse(_message.Message):
+    __slots__ = ("definitions",)
+    DEFINITIONS_FIELD_NUMBER: _ClassVar[int]
+    definitions: _containers.RepeatedCompositeFieldContainer[TagDefinition]
+    def __init__(self, definitions: _Optional[_Iterable[_Union[TagDefinition, _Mapping]]] = ...) -> None: ...
+
+class DeleteTagDefinitionRequest(_message.Message):
+    __slots__ = ("tag",)
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    tag: str
+    def __init__(self, tag: _Optional[str] = ...) -> None: ...
+
+class DeleteTagDefinitionResponse(_message.Message):
+    __slots__ = ("profiles_untagged",)
+    PROFILES_UNTAGGED_FIELD_NUMBER: _ClassVar[int]
+    profiles_untagged: int
+    def __init__(self, profiles_untagged: _Optional[int] = ...) -> None: ...
+
+class GetLifeStageRuleRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetLifeStageRuleResponse(_message.Message):
+    __slots__ = ("rule_json", "is_default")
+    RULE_JSON_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    rule_json: bytes
+    is_default: bool
+    def __init__(self, rule_json: _Optional[bytes] = ..., is_default: _Optional[bool] = ...) -> None: ...
+
+class SetLifeStageRuleRequest(_message.Message):
+    __slots__ = ("rule_json",)
+    RULE_JSON_FIELD_NUMBER: _ClassVar[int]
+    rule_json: bytes
+    def __init__(self, rule_json: _Optional[bytes] = ...) -> None: ...
+
+class SetLifeStageRuleResponse(_message.Message):
+    __slots__ = ("rule_json", "is_default")
+    RULE_JSON_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    rule_json: bytes
+    is_default: bool
+    def __init__(self, rule_json: _Optional[bytes] = ..., is_default: _Optional[bool] = ...) -> None: ...

@@ -90,6 +90,31 @@ class ProfileServiceStub:
                 request_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.ListProfilesByTagRequest.SerializeToString,
                 response_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.ListProfilesByTagResponse.FromString,
                 _registered_method=True)
+        self.PutTagDefinition = channel.unary_unary(
+                '/precis.profile.v1.ProfileService/PutTagDefinition',
+                request_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.PutTagDefinitionRequest.SerializeToString,
+                response_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.PutTagDefinitionResponse.FromString,
+                _registered_method=True)
+        self.ListTagDefinitions = channel.unary_unary(
+                '/precis.profile.v1.ProfileService/ListTagDefinitions',
+                request_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.ListTagDefinitionsRequest.SerializeToString,
+                response_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.ListTagDefinitionsResponse.FromString,
+                _registered_method=True)
+        self.DeleteTagDefinition = channel.unary_unary(
+                '/precis.profile.v1.ProfileService/DeleteTagDefinition',
+                request_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.DeleteTagDefinitionRequest.SerializeToString,
+                response_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.DeleteTagDefinitionResponse.FromString,
+                _registered_method=True)
+        self.GetLifeStageRule = channel.unary_unary(
+                '/precis.profile.v1.ProfileService/GetLifeStageRule',
+                request_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.GetLifeStageRuleRequest.SerializeToString,
+                response_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.GetLifeStageRuleResponse.FromString,
+                _registered_method=True)
+        self.SetLifeStageRule = channel.unary_unary(
+                '/precis.profile.v1.ProfileService/SetLifeStageRule',
+                request_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.SetLifeStageRuleRequest.SerializeToString,
+                response_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.SetLifeStageRuleResponse.FromString,
+                _registered_method=True)
 
 
 class ProfileServiceServicer:
@@ -176,6 +201,42 @@ class ProfileServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutTagDefinition(self, request, context):
+        """Creates or replaces a tag definition. A rule-based tag is evaluated against every profile
+        at once and kept current as profiles change and on the scheduled refresh.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTagDefinitions(self, request, context):
+        """The workspace's tag definitions with the number of profiles carrying each.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTagDefinition(self, request, context):
+        """Deletes a tag definition and removes the tag from every profile.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLifeStageRule(self, request, context):
+        """The workspace's life-stage rule (the default unless one was set).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetLifeStageRule(self, request, context):
+        """Replaces the workspace's life-stage rule; an empty rule restores the default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProfileServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -233,6 +294,31 @@ def add_ProfileServiceServicer_to_server(servicer, server):
                     servicer.ListProfilesByTag,
                     request_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.ListProfilesByTagRequest.FromString,
                     response_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.ListProfilesByTagResponse.SerializeToString,
+            ),
+            'PutTagDefinition': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutTagDefinition,
+                    request_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.PutTagDefinitionRequest.FromString,
+                    response_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.PutTagDefinitionResponse.SerializeToString,
+            ),
+            'ListTagDefinitions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTagDefinitions,
+                    request_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.ListTagDefinitionsRequest.FromString,
+                    response_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.ListTagDefinitionsResponse.SerializeToString,
+            ),
+            'DeleteTagDefinition': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTagDefinition,
+                    request_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.DeleteTagDefinitionRequest.FromString,
+                    response_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.DeleteTagDefinitionResponse.SerializeToString,
+            ),
+            'GetLifeStageRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLifeStageRule,
+                    request_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.GetLifeStageRuleRequest.FromString,
+                    response_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.GetLifeStageRuleResponse.SerializeToString,
+            ),
+            'SetLifeStageRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetLifeStageRule,
+                    request_deserializer=precis_dot_profile_dot_v1_dot_profile__pb2.SetLifeStageRuleRequest.FromString,
+                    response_serializer=precis_dot_profile_dot_v1_dot_profile__pb2.SetLifeStageRuleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -533,6 +619,141 @@ class ProfileService:
             '/precis.profile.v1.ProfileService/ListProfilesByTag',
             precis_dot_profile_dot_v1_dot_profile__pb2.ListProfilesByTagRequest.SerializeToString,
             precis_dot_profile_dot_v1_dot_profile__pb2.ListProfilesByTagResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutTagDefinition(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/precis.profile.v1.ProfileService/PutTagDefinition',
+            precis_dot_profile_dot_v1_dot_profile__pb2.PutTagDefinitionRequest.SerializeToString,
+            precis_dot_profile_dot_v1_dot_profile__pb2.PutTagDefinitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTagDefinitions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/precis.profile.v1.ProfileService/ListTagDefinitions',
+            precis_dot_profile_dot_v1_dot_profile__pb2.ListTagDefinitionsRequest.SerializeToString,
+            precis_dot_profile_dot_v1_dot_profile__pb2.ListTagDefinitionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTagDefinition(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/precis.profile.v1.ProfileService/DeleteTagDefinition',
+            precis_dot_profile_dot_v1_dot_profile__pb2.DeleteTagDefinitionRequest.SerializeToString,
+            precis_dot_profile_dot_v1_dot_profile__pb2.DeleteTagDefinitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLifeStageRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/precis.profile.v1.ProfileService/GetLifeStageRule',
+            precis_dot_profile_dot_v1_dot_profile__pb2.GetLifeStageRuleRequest.SerializeToString,
+            precis_dot_profile_dot_v1_dot_profile__pb2.GetLifeStageRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetLifeStageRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/precis.profile.v1.ProfileService/SetLifeStageRule',
+            precis_dot_profile_dot_v1_dot_profile__pb2.SetLifeStageRuleRequest.SerializeToString,
+            precis_dot_profile_dot_v1_dot_profile__pb2.SetLifeStageRuleResponse.FromString,
             options,
             channel_credentials,
             insecure,
