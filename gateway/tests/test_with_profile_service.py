@@ -216,3 +216,89 @@ def test_rfm_refresh_over_rest(make_client: MakeClient, profile_service: Profile
     profile = client.get("/v1/profiles/user_id/c-5", headers=AUTH).json()
     assert profile["computed_traits"]["order_count"] == 3
     assert profile["computed_traits"]["rfm"]["monetary"] == 5
+
+
+def test_tag_definitions_over_rest(make_client: MakeClient, profile_service: ProfileApp) -> None:
+    client = make_client(gateway_profile_target=f"127.0.0.1:{profile_service.port}")
+    batch = [
+        {
+            "type": "track",
+            "event": "Order Completed",
+            "user_id": f"c-{c}",
+            "message_id": f"o-{c}",
+            "properties": {"order_id": f"o-{c}", "revenue": 60 * c},
+            "timestamp": "2026-05-01T10:00:00Z",
+        }
+        for c in range(4)
+    ]
+    client.post("/v1/batch", json={"batch": batch}, headers=AUTH)
+    profile_service.consumer.run_once()
+    rule = {"trait": "computed.revenue", "op": "gte", "value": 100}
+    put = client.put(
+        "/v1/tag-definitions/高价值",
+        json={"kind": "rule", "rule": rule, "description": "revenue of 100 or more"},
+        headers=AUTH,
+    )
+    assert put.status_code == 200, put.text
+    assert put.json()["profile_count"] == 2 and put.json()["rule"] == rule
+    page = client.get("/v1/tags/高价值/profiles", headers=AUTH).json()
+    assert sorted(p["computed_traits"]["revenue"] for p in page["profiles"]) == [120.0, 180.0]
+    assert_error(
+        client.put("/v1/profiles/user_id/c-0/tags/高价值", headers=AUTH), 412, "failed_precondition"
+    )
+    listed = client.get("/v1/tag-definitions", headers=AUTH).json()["definitions"]
+    assert [(d["tag"], d["kind"], d["profile_count"]) for d in listed] == [("高价值", "rule", 2)]
+    bad = client.put(
+        "/v1/tag-definitions/x",
+        json={"kind": "rule", "rule": {"trait": "revenue", "op": "gte", "value": 1}},
+        headers=AUTH,
+    )
+    assert_error(bad, 422, "invalid_argument", "definition.rule_json.trait")
+    deleted = client.delete("/v1/tag-definitions/高价值", headers=AUTH)
+    assert deleted.json() == {"profiles_untagged": 2}
+    assert_error(client.delete("/v1/tag-definitions/高价值", headers=AUTH), 404, "not_found")
+
+
+def test_trait_details_and_life_stage_rule_over_rest(
+    make_client: MakeClient, profile_service: ProfileApp
+) -> None:
+    client = make_client(gateway_profile_target=f"127.0.0.1:{profile_service.port}")
+    identify = {
+        "message_id": "id-1",
+        "user_id": "mum",
+        "traits": {"baby_birthday": "2026-04-01", "plan": "gold"},
+        "context": {"source": "crm"},
+        "timestamp": "2026-05-01T12:00:00Z",
+    }
+    client.post("/v1/identify", json=identify, headers=AUTH)
+    profile_service.consumer.run_once()
+    details = client.get("/v1/profiles/user_id/mum", headers=AUTH).json()["trait_details"]
+    assert details[0] == {
+        "name": "baby_birthday",
+        "value": "2026-04-01",
+        "type": "date",
+        "updated_at": "2026-05-01T12:00:00Z",
+        "source": "crm",
+        "source_message_id": "id-1",
+    }
+    default = client.get("/v1/life-stage-rule", headers=AUTH).json()
+    assert default["is_default"] and default["stages"][0]["name"] == "expecting"
+    put = client.put(
+        "/v1/life-stage-rule",
+        json={
+            "stages": [{"name": "baby", "min_age_days": 0, "max_age_days": 100_000}],
+            "birth_date_traits": ["baby_birthday"],
+        },
+        headers=AUTH,
+    )
+    assert put.status_code == 200, put.text
+    assert not put.json()["is_default"]
+    profile = client.get("/v1/profiles/user_id/mum", headers=AUTH).json()
+    assert profile["computed_traits"]["life_stage"] == "baby"
+    bad = client.put(
+        "/v1/life-stage-rule",
+        json={"stages": [{"name": "baby", "min_age_days": 5, "max_age_days": 1}]},
+        headers=AUTH,
+    )
+    assert bad.status_code == 422, bad.text
+    assert client.delete("/v1/life-stage-rule", headers=AUTH).json()["is_default"]
