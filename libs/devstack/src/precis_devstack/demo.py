@@ -201,6 +201,11 @@ def most_frequent_customer(transactions: Sequence[cdnow.Transaction]) -> str:
     return counts.most_common(1)[0][0]
 
 
+# A rule tag (标签) the demo defines: kept current by the profile service from then on.
+HIGH_VALUE_TAG = "高价值"
+HIGH_VALUE_RULE = {"trait": "computed.rfm.cell", "op": "in", "value": ["champions", "loyal"]}
+
+
 def run_demo(
     state_dir: Path | str,
     gateway_port: int = DEFAULT_PORTS["gateway"],
@@ -237,6 +242,13 @@ def run_demo(
         applied = wait_for_events_applied(client, stored, progress=output)
         output("Recomputing the RFM boundaries of the workspace (POST /v1/rfm/refresh) ...")
         rfm: dict[str, Any] = client.refresh_rfm()
+        output(f"Defining the rule tag {HIGH_VALUE_TAG} (PUT /v1/tag-definitions/...) ...")
+        tag = client.put_tag_definition(
+            HIGH_VALUE_TAG,
+            kind="rule",
+            rule=HIGH_VALUE_RULE,
+            description="RFM champions and loyal customers",
+        )
         example_id = cdnow.user_id(most_frequent_customer(transactions))
         try:
             example: dict[str, Any] | str = client.get_profile("user_id", example_id).raw
@@ -265,6 +277,7 @@ def run_demo(
         "events_applied": applied,
         "rfm_cells": rfm.get("cells", {}),
         "rfm_boundaries": rfm.get("boundaries", {}),
+        "high_value_tag": {"tag": HIGH_VALUE_TAG, "profiles": tag.get("profile_count")},
         "example_user_id": example_id,
         "example_profile": example,
         "rejections": report.rejections,
@@ -307,6 +320,9 @@ def _print_summary(
     output("RFM cells (用户分层) as of now, from the profiles' computed traits")
     for cell, size in summary["rfm_cells"].items():
         output(f"  {cell:<20} {size:>8,}")
+    output("")
+    tag = summary["high_value_tag"]
+    output(f"Rule tag {tag['tag']} (champions or loyal): {tag['profiles']:,} profiles")
     output("")
     output(f"Example profile: the most frequent buyer, {summary['example_user_id']}")
     output(
