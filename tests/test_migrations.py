@@ -11,6 +11,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
 
 from precis_common.db import Database, upgrade_database
+from precis_consent import app as consent_app
+from precis_consent.store import metadata as consent_metadata
 from precis_ingestion import app as ingestion_app
 from precis_ingestion.store import metadata as ingestion_metadata
 from precis_profile import app as profile_app
@@ -19,6 +21,7 @@ from precis_profile.store import metadata as profile_metadata
 SERVICES = {
     "ingestion": (ingestion_app.MIGRATIONS, ingestion_metadata),
     "profile": (profile_app.MIGRATIONS, profile_metadata),
+    "consent": (consent_app.MIGRATIONS, consent_metadata),
 }
 
 

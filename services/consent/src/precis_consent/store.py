@@ -1,0 +1,101 @@
+"""Consent's tables: the append-only ledger, the current state per identifier and purpose (a read
+model of the ledger), workspace defaults, minors, and the consent_changes feed.
+
+Identifiers are stored as the other services store them: `kind` is user_id, anonymous_id, email,
+phone, device_id, external:<namespace> or profile_id; email and phone values are keyed hashes."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Table,
+)
+
+from precis_common.feed import feed_table
+
+metadata = MetaData()
+
+# The ledger: never updated; erased only by a data-subject erasure.
+consent_entries = Table(
+    "consent_entries",
+    metadata,
+    Column("entry_id", String(36), primary_key=True),
+    Column("workspace_id", String(64), nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("legal_basis", String(32), nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("source", String(128), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("proof_reference", String(512), nullable=False),
+    Column("jurisdiction", String(16), nullable=False),
+    # [[kind, value], ...] of the subject and of the guardian (empty when the subject decided).
+    Column("subject", JSON, nullable=False),
+    Column("guardian", JSON, nullable=False),
+    Index("ix_consent_entries_request", "workspace_id", "request_id"),
+)
+
+# Which identifiers each entry was recorded under: how history is found by any identifier.
+consent_entry_keys = Table(
+    "consent_entry_keys",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("kind", String(80), primary_key=True),
+    Column("value", String(512), primary_key=True),
+    Column("entry_id", String(36), primary_key=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Index("ix_consent_entry_keys_entry", "entry_id"),
+)
+
+# The latest entry (by occurred_at) per identifier and purpose.
+consent_state = Table(
+    "consent_state",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("kind", String(80), primary_key=True),
+    Column("value", String(512), primary_key=True),
+    Column("purpose", String(32), primary_key=True),
+    Column("entry_id", String(36), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("jurisdiction", String(16), nullable=False),
+    Column("by_guardian", Boolean, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Index("ix_consent_state_entry", "entry_id"),
+)
+
+# A workspace's defaults per jurisdiction (precis_consent.ledger.JurisdictionDefaults as JSON),
+# and under jurisdiction "" its settings (the default jurisdiction).
+consent_defaults = Table(
+    "consent_defaults",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("jurisdiction", String(16), primary_key=True),
+    Column("doc", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Subjects marked as minors, with their guardian ([[kind, value], ...]).
+minors = Table(
+    "minors",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("kind", String(80), primary_key=True),
+    Column("value", String(512), primary_key=True),
+    Column("is_minor", Boolean, nullable=False),
+    Column("guardian", JSON, nullable=False),
+    Column("comes_of_age_at", DateTime(timezone=True), nullable=True),
+    Column("verification_reference", String(512), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+consent_changes = feed_table(metadata, "consent_changes")
