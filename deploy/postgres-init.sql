@@ -3,8 +3,8 @@
 -- (Alembic migrations at start-up). The role `precis` is created by POSTGRES_USER.
 CREATE DATABASE ingestion OWNER precis;
 CREATE DATABASE profile OWNER precis;
+CREATE DATABASE consent OWNER precis;
 -- Future services, one database each, when they are deployed:
--- CREATE DATABASE consent OWNER precis;
 -- CREATE DATABASE segmentation OWNER precis;
 -- CREATE DATABASE recommendation OWNER precis;
 -- CREATE DATABASE measurement OWNER precis;

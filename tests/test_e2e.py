@@ -1,4 +1,4 @@
-"""End to end: the real processes (ingestion, profile, gateway) started by the devstack
+"""End to end: the real processes (ingestion, profile, consent, gateway) started by the devstack
 launcher, driven only through the REST API, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    return {"gateway_port": free_port(), "ingestion_port": free_port(), "profile_port": free_port()}
+    names = ("gateway", "ingestion", "profile", "consent")
+    return {f"{name}_port": free_port() for name in names}
 
 
 @pytest.fixture
@@ -36,6 +37,7 @@ def env(database_url_factory: Callable[[str], str]) -> dict[str, str]:
     return {
         "PRECIS_INGESTION_DATABASE_URL": database_url_factory("ingestion"),
         "PRECIS_PROFILE_DATABASE_URL": database_url_factory("profile"),
+        "PRECIS_CONSENT_DATABASE_URL": database_url_factory("consent"),
     }
 
 
@@ -121,6 +123,29 @@ def test_events_posted_over_rest_become_a_profile_found_over_rest(suite: Suite) 
             assert sorted(ids) == ["e2e-1", "e2e-2", "e2e-3"]
             order = next(e for e in page["events"] + rest["events"] if e["message_id"] == "e2e-3")
             assert order["properties"]["order_id"] == 12345678901234567
+
+        # Consent through the gateway and the consent process, with the SDK.
+        assert client.readyz().body["dependencies"]["consent"] == "SERVING"
+        recorded = client.record_consent(
+            {"user_id": "mum-1", "email": "Mei@Example.com"},
+            {"marketing_email": "granted"},
+            policy_version="2026-05",
+            source="e2e",
+            request_id="e2e-consent-1",
+            jurisdiction="CN",
+        )
+        [entry] = recorded["entries"]
+        state = client.consent_state("user_id", "mum-1")
+        marketing = next(s for s in state["states"] if s["purpose"] == "marketing_email")
+        assert (marketing["allowed"], marketing["reason"]) == (True, "explicit_grant")
+        assert marketing["entry_id"] == entry["entry_id"]
+        assert state["jurisdiction"] == "CN"
+        assert client.check_consent({"email": "mei@example.com"}, ["marketing_sms"]) == {
+            "decisions": [
+                {"purpose": "marketing_sms", "allowed": False, "reason": "default_denied"}
+            ],
+            "profile_id": None,
+        }
 
 
 def test_bad_input_over_http_has_one_error_shape(suite: Suite) -> None:

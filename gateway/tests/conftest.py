@@ -1,4 +1,5 @@
-"""In-process fixtures: a real ingestion service, a fake profile service, and the gateway
+"""In-process fixtures: a real ingestion service, a fake profile service, a stand-in consent
+service (health only: test_consent_api.py puts the real one behind the gateway), and the gateway
 in front of them through TestClient, all tracing into one in-memory exporter."""
 
 from __future__ import annotations
@@ -80,6 +81,16 @@ def profiles() -> Iterator[ProfileServer]:
 
 
 @pytest.fixture
+def consent_stand_in() -> Iterator[GrpcServer]:
+    """A gRPC server that answers health checks only, where the gateway expects consent."""
+    server = GrpcServer(name="stand-in-consent", host="127.0.0.1", port=0)
+    server.start()
+    server.set_serving(True)
+    yield server
+    server.stop(0)
+
+
+@pytest.fixture
 def closed_port() -> int:
     """A port nothing listens on."""
     with socket.socket() as s:
@@ -89,10 +100,13 @@ def closed_port() -> int:
 
 @pytest.fixture
 def make_client(
-    ingestion: IngestionApp, profiles: ProfileServer, provider: TracerProvider
+    ingestion: IngestionApp,
+    profiles: ProfileServer,
+    consent_stand_in: GrpcServer,
+    provider: TracerProvider,
 ) -> Iterator[MakeClient]:
-    """A gateway in front of the real ingestion and the fake profile service; keyword
-    arguments override settings."""
+    """A gateway in front of the real ingestion, the fake profile service and the stand-in
+    consent service; keyword arguments override settings."""
     clients: list[TestClient] = []
 
     def make(*, raise_server_exceptions: bool = True, **overrides: Any) -> TestClient:
@@ -100,6 +114,7 @@ def make_client(
             "environment": "test",
             "gateway_ingestion_target": f"127.0.0.1:{ingestion.port}",
             "gateway_profile_target": profiles.target,
+            "gateway_consent_target": f"127.0.0.1:{consent_stand_in.port}",
             "gateway_api_keys": {KEY: WORKSPACE, OTHER_KEY: OTHER_WORKSPACE},
             "gateway_deadline_seconds": 5.0,
             **overrides,

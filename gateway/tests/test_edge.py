@@ -130,13 +130,13 @@ def test_healthz(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_readyz_when_both_services_serve(client: TestClient) -> None:
+def test_readyz_when_every_service_serves(client: TestClient) -> None:
     response = client.get("/readyz")
 
     assert response.status_code == 200
     assert response.json() == {
         "status": "ready",
-        "dependencies": {"ingestion": "SERVING", "profile": "SERVING"},
+        "dependencies": {"ingestion": "SERVING", "profile": "SERVING", "consent": "SERVING"},
     }
 
 
@@ -151,7 +151,7 @@ def test_readyz_is_503_when_a_service_does_not_serve(
     assert response.headers["Retry-After"]
     assert response.json() == {
         "status": "not_ready",
-        "dependencies": {"ingestion": "SERVING", "profile": "NOT_SERVING"},
+        "dependencies": {"ingestion": "SERVING", "profile": "NOT_SERVING", "consent": "SERVING"},
     }
 
 
@@ -163,7 +163,11 @@ def test_readyz_is_503_when_a_service_is_unreachable(
     response = client.get("/readyz")
 
     assert response.status_code == 503
-    assert response.json()["dependencies"] == {"ingestion": "UNAVAILABLE", "profile": "SERVING"}
+    assert response.json()["dependencies"] == {
+        "ingestion": "UNAVAILABLE",
+        "profile": "SERVING",
+        "consent": "SERVING",
+    }
 
 
 def test_openapi_is_a_contract_a_client_can_be_generated_from(client: TestClient) -> None:

@@ -82,6 +82,19 @@ PROCESSES: dict[str, dict[str, Any]] = {
         "database": "profile",
         "settings": ("precis_profile.settings", "ProfileSettings"),
     },
+    "consent": {
+        "module": "precis_consent",
+        "package_dir": ROOT / "services/consent/src/precis_consent",
+        "port": 50053,
+        "port_env": "PRECIS_CONSENT_GRPC_PORT",
+        "protocol": "grpc",
+        "env": {"PRECIS_CONSENT_GRPC_PORT", "PRECIS_CONSENT_DATABASE_URL"},
+        "required": {"PRECIS_CONSENT_DATABASE_URL", "PRECIS_PII_SECRET"},
+        "secret_env": {"PRECIS_CONSENT_DATABASE_URL", "PRECIS_PII_SECRET"},
+        "targets": {},
+        "database": "consent",
+        "settings": ("precis_consent.settings", "ConsentSettings"),
+    },
     "gateway": {
         "module": "precis_gateway",
         "package_dir": ROOT / "gateway/src/precis_gateway",
@@ -93,11 +106,13 @@ PROCESSES: dict[str, dict[str, Any]] = {
             "PRECIS_GATEWAY_HOST",
             "PRECIS_GATEWAY_INGESTION_TARGET",
             "PRECIS_GATEWAY_PROFILE_TARGET",
+            "PRECIS_GATEWAY_CONSENT_TARGET",
             "PRECIS_GATEWAY_API_KEYS",
         },
         "required": {
             "PRECIS_GATEWAY_INGESTION_TARGET",
             "PRECIS_GATEWAY_PROFILE_TARGET",
+            "PRECIS_GATEWAY_CONSENT_TARGET",
             "PRECIS_GATEWAY_API_KEYS",
             "PRECIS_PII_SECRET",
         },
@@ -105,6 +120,7 @@ PROCESSES: dict[str, dict[str, Any]] = {
         "targets": {
             "PRECIS_GATEWAY_INGESTION_TARGET": "ingestion",
             "PRECIS_GATEWAY_PROFILE_TARGET": "profile",
+            "PRECIS_GATEWAY_CONSENT_TARGET": "consent",
         },
         "database": None,
         "settings": ("precis_gateway.settings", "GatewaySettings"),
@@ -115,6 +131,7 @@ EXTERNAL_SECRETS = {
     "precis-pii",
     "precis-ingestion-database",
     "precis-profile-database",
+    "precis-consent-database",
     "precis-gateway-api-keys",
 }
 
@@ -704,10 +721,14 @@ def test_compose_services_have_images_and_dependencies() -> None:
     assert "healthcheck" in services["postgres"]
     for name in PROCESSES:
         assert services[name]["depends_on"].get("otel-collector"), f"{name}: collector first"
-    assert services["ingestion"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert services["profile"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for dependency in ("ingestion", "profile"):
-        assert services["gateway"]["depends_on"][dependency]["condition"] == "service_healthy"
+    for name, process in PROCESSES.items():
+        if process["database"]:
+            rule = services[name]["depends_on"]["postgres"]
+            assert rule["condition"] == "service_healthy", f"{name}: its database first"
+        # Whatever a process calls is healthy before it starts (the gateway: every service).
+        for target in process["targets"].values():
+            rule = services[name]["depends_on"][target]
+            assert rule["condition"] == "service_healthy", f"{name}: {target} first"
 
 
 def test_compose_precis_services_follow_the_contract() -> None:
@@ -752,6 +773,22 @@ def test_compose_precis_services_follow_the_contract() -> None:
     assert "/readyz" in " ".join(services["gateway"]["healthcheck"]["test"])
 
 
+def test_gateway_readiness_checks_every_service_it_calls() -> None:
+    """/readyz (the gateway's readiness probe in compose and Kubernetes) asks exactly the
+    services the gateway is configured to call, so a new service cannot be left out of it."""
+    from precis_gateway.deps import Stubs
+    from precis_gateway.upstream import Channels
+
+    targets = set(PROCESSES["gateway"]["targets"].values())
+    channels = Channels.open(
+        **{f"{name}_target": f"127.0.0.1:{PROCESSES[name]['port']}" for name in targets}
+    )
+    try:
+        assert set(Stubs(channels).health) == targets
+    finally:
+        channels.close()
+
+
 def test_gateway_serves_the_probed_paths() -> None:
     sources = "".join(
         p.read_text(encoding="utf-8") for p in PROCESSES["gateway"]["package_dir"].rglob("*.py")
@@ -767,7 +804,7 @@ def test_compose_published_ports() -> None:
     }
     assert published["gateway"] == {"8080:8080"}
     assert "16686:16686" in published["jaeger"]
-    for name in ("ingestion", "profile"):
+    for name in (n for n, p in PROCESSES.items() if p["protocol"] == "grpc"):
         assert not published[name], f"{name}: gRPC is internal; only the gateway is published"
         assert service_exposes(services[name], PROCESSES[name]["port"])
 

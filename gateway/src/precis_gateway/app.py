@@ -17,6 +17,7 @@ from precis_gateway.deps import ApiKeys, Stubs
 from precis_gateway.errors import install_error_handlers
 from precis_gateway.models import BatchRequest, IdentifyEvent, TrackEvent
 from precis_gateway.routers import (
+    consent,
     events,
     health,
     life_stage,
@@ -57,6 +58,7 @@ def create_app(
         channels = Channels.open(
             ingestion_target=settings.gateway_ingestion_target,
             profile_target=settings.gateway_profile_target,
+            consent_target=settings.gateway_consent_target,
             interceptors=telemetry.client_interceptors(),
         )
 
@@ -72,7 +74,8 @@ def create_app(
         title="Precis REST API",
         version=API_VERSION,
         description=(
-            "The REST edge of Precis: send behaviour events and read unified customer profiles. "
+            "The REST edge of Precis: send behaviour events, read unified customer profiles, and "
+            "record and check each person's consent. "
             "Authenticate with the workspace's API key in the `X-API-Key` header. Every error has "
             'the body `{"error": {"code", "message", "details", "trace_id"}}`.'
         ),
@@ -94,6 +97,8 @@ def create_app(
     app.include_router(tag_definitions.router)
     app.include_router(life_stage.router)
     app.include_router(rfm.router)
+    app.include_router(consent.router)
+    app.include_router(consent.defaults_router)
     app.include_router(health.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented hook
     telemetry.instrument_fastapi(app)

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 from grpc_health.v1 import health_pb2_grpc
 
+from precis.consent.v1 import consent_pb2_grpc
 from precis.ingestion.v1 import ingestion_pb2_grpc
 from precis.profile.v1 import profile_pb2_grpc
 from precis_gateway.errors import ApiError
@@ -49,9 +50,11 @@ class Stubs:
     def __init__(self, channels: Channels) -> None:
         self.ingestion = ingestion_pb2_grpc.IngestionServiceStub(channels.ingestion)
         self.profile = profile_pb2_grpc.ProfileServiceStub(channels.profile)
+        self.consent = consent_pb2_grpc.ConsentServiceStub(channels.consent)
         self.health = {
             "ingestion": health_pb2_grpc.HealthStub(channels.ingestion),
             "profile": health_pb2_grpc.HealthStub(channels.profile),
+            "consent": health_pb2_grpc.HealthStub(channels.consent),
         }
 
 
@@ -87,6 +90,11 @@ async def _profile(request: Request) -> Any:
     return stubs.profile
 
 
+async def _consent(request: Request) -> Any:
+    stubs: Stubs = request.app.state.stubs
+    return stubs.consent
+
+
 async def _stubs(request: Request) -> Stubs:
     stubs: Stubs = request.app.state.stubs
     return stubs
@@ -102,5 +110,6 @@ SettingsDep = Annotated[GatewaySettings, Depends(_settings)]
 WorkspaceDep = Annotated[str, Depends(_workspace)]
 IngestionStub = Annotated[ingestion_pb2_grpc.IngestionServiceStub, Depends(_ingestion)]
 ProfileStub = Annotated[profile_pb2_grpc.ProfileServiceStub, Depends(_profile)]
+ConsentStub = Annotated[consent_pb2_grpc.ConsentServiceStub, Depends(_consent)]
 StubsDep = Annotated[Stubs, Depends(_stubs)]
 JsonBody = Annotated[Any, Depends(_json_body)]

@@ -101,6 +101,33 @@ class ApiError(Exception):
             [ErrorDetail(field=v.field, reason=v.description) for v in exc.violations], exc.message
         )
 
+    def with_fields(self, renames: Mapping[str, str]) -> ApiError:
+        """The same error with field paths of the service's request renamed to those of the REST
+        request they came from, where the gateway reshaped it (`subject.identifiers[2]` ->
+        `subject.email`); the longest matching prefix wins, other fields are kept."""
+        if not self.details or not renames:
+            return self
+        details = [
+            ErrorDetail(field=rename_field(d.field, renames), reason=d.reason) for d in self.details
+        ]
+        if [d.field for d in details] == [d.field for d in self.details]:
+            return self
+        message = "; ".join(f"{d.field}: {d.reason}" for d in details)
+        return ApiError(self.status, self.code, message, details, self.headers)
+
+
+def rename_field(field: str, renames: Mapping[str, str]) -> str:
+    """`field` with its longest prefix found in `renames` replaced (a prefix ends where the path
+    does, or at a `.` or `[`)."""
+    for prefix in sorted(renames, key=len, reverse=True):
+        if field == prefix or field.startswith((prefix + ".", prefix + "[")):
+            replacement = renames[prefix]
+            rest = field[len(prefix) :]
+            if not replacement:
+                return rest.removeprefix(".") or field
+            return replacement + rest
+    return field
+
 
 # gRPC status -> (HTTP status, error code). Anything not listed is the dependency failing: 502.
 _GRPC_TO_HTTP: dict[Any, tuple[int, str]] = {

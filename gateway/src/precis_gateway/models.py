@@ -547,3 +547,395 @@ class LifeStageRule(BaseModel):
 
 class LifeStageRuleState(LifeStageRule):
     is_default: bool = Field(description="True when the workspace uses the default rule.")
+
+
+# --- consent ---------------------------------------------------------------------------------
+# Names are the consent contract's enum names without their prefix, lower-cased
+# (PURPOSE_MARKETING_EMAIL -> marketing_email); a gateway test keeps these lists and the
+# contract's enums equal.
+
+ConsentPurpose = Literal[
+    "analytics",
+    "personalization",
+    "marketing_email",
+    "marketing_sms",
+    "marketing_push",
+    "ads_targeting",
+    "third_party_sharing",
+    "cross_border_transfer",
+    "sensitive_data",
+]
+ConsentStatusName = Literal["granted", "denied", "withdrawn"]
+LegalBasisName = Literal[
+    "consent",
+    "contract",
+    "legal_obligation",
+    "vital_interests",
+    "public_interest",
+    "legitimate_interests",
+]
+CaptureChannelName = Literal[
+    "web", "app", "mini_program", "pos", "call_center", "email", "sms", "import", "api"
+]
+DecisionReasonName = Literal[
+    "explicit_grant",
+    "explicit_denial",
+    "withdrawn",
+    "default_granted",
+    "default_denied",
+    "minor_without_guardian",
+    "suppressed",
+    "policy_outdated",
+]
+MAX_JURISDICTION = 8  # "US-CA", "CN", "*": ISO 3166-1 or -2 codes
+
+
+class ExternalId(BaseModel):
+    """An id issued by another platform."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str = Field(
+        min_length=1, max_length=64, description="The issuing platform.", examples=["wechat_openid"]
+    )
+    id: str = Field(
+        min_length=1, max_length=MAX_IDENTIFIER_LENGTH, description="The id.", examples=["oX9a2"]
+    )
+
+
+class ConsentSubject(BaseModel):
+    """Who decides: any identifiers known for the person (at least one), or the profile id.
+    Email and phone are given in clear and hashed by the consent service before storage."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"user_id": "c-10442", "email": "li.na@example.com"}]},
+    )
+
+    user_id: str | None = Field(default=None, min_length=1, max_length=MAX_IDENTIFIER_LENGTH)
+    anonymous_id: str | None = Field(default=None, min_length=1, max_length=MAX_IDENTIFIER_LENGTH)
+    email: str | None = Field(
+        default=None, min_length=1, max_length=MAX_IDENTIFIER_LENGTH, examples=["li.na@example.com"]
+    )
+    phone: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="E.164, or national in the default region (CN).",
+        examples=["+8613800138000"],
+    )
+    device_id: str | None = Field(default=None, min_length=1, max_length=MAX_IDENTIFIER_LENGTH)
+    external_ids: list[ExternalId] = Field(
+        default_factory=list, max_length=20, description="Ids issued by other platforms."
+    )
+    profile_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="The unified profile id."
+    )
+
+
+class SubjectIdentifier(BaseModel):
+    type: str = Field(
+        description="user_id, anonymous_id, email, phone, device_id or external:<namespace>.",
+        examples=["email"],
+    )
+    value: str = Field(
+        description="The value; email and phone are shown masked (a prefix of their keyed hash).",
+        examples=["hmac:3f9a0c2b71de…"],
+    )
+
+
+class ShownSubject(BaseModel):
+    """A subject as the consent service shows it."""
+
+    identifiers: list[SubjectIdentifier] = Field(description="Its identifiers.")
+    profile_id: str | None = Field(description="The unified profile id, when given.")
+
+
+class ConsentChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: ConsentPurpose = Field(description="The purpose.", examples=["marketing_email"])
+    status: ConsentStatusName = Field(description="What the person chose.", examples=["granted"])
+
+
+class RecordConsentBody(BaseModel):
+    """Choices a person made at one moment, one per purpose. Third-party sharing, cross-border
+    transfer and sensitive data need a request of their own (separate consent, PIPL)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "request_id": "signup-7f3a-1",
+                    "subject": {"user_id": "c-10442", "email": "li.na@example.com"},
+                    "choices": [
+                        {"purpose": "marketing_email", "status": "granted"},
+                        {"purpose": "marketing_sms", "status": "denied"},
+                    ],
+                    "policy_version": "2026-05",
+                    "source": "signup_form_v3",
+                    "channel": "mini_program",
+                    "occurred_at": "2026-05-01T12:00:00+08:00",
+                    "jurisdiction": "CN",
+                }
+            ]
+        },
+    )
+
+    request_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description=(
+            "Unique id of this capture, the idempotency key: repeating it returns the original "
+            "entries. Generated (UUID 4) when absent."
+        ),
+        examples=["signup-7f3a-1"],
+    )
+    subject: ConsentSubject = Field(description="Who decides.")
+    choices: list[ConsentChoice] = Field(
+        min_length=1, max_length=9, description="The choices, at most one per purpose."
+    )
+    legal_basis: LegalBasisName | None = Field(
+        default=None, description="The legal basis relied on; consent when absent."
+    )
+    policy_version: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Version of the policy or consent text shown (sortable, e.g. 2026-05).",
+        examples=["2026-05"],
+    )
+    source: str = Field(
+        min_length=1,
+        max_length=128,
+        description="The form or system that captured it.",
+        examples=["signup_form_v3"],
+    )
+    channel: CaptureChannelName | None = Field(
+        default=None, description="The touchpoint that captured it.", examples=["mini_program"]
+    )
+    occurred_at: Rfc3339 | None = Field(
+        default=None,
+        description="When the person decided, RFC 3339 with offset; now when absent.",
+        examples=["2026-05-01T12:00:00+08:00"],
+    )
+    proof_reference: str | None = Field(
+        default=None,
+        max_length=512,
+        description="Where the proof is kept: a signed form's id, a recording, a screenshot hash.",
+    )
+    jurisdiction: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_JURISDICTION,
+        description=(
+            'ISO 3166 code whose rules apply ("CN", "DE", "US-CA"); the subject\'s last one, '
+            "then the workspace's default jurisdiction, when absent."
+        ),
+        examples=["CN"],
+    )
+    guardian: ConsentSubject | None = Field(
+        default=None,
+        description="The guardian deciding for a minor; required when the subject is a minor.",
+    )
+
+
+class ConsentEntry(BaseModel):
+    """One entry of the append-only consent ledger."""
+
+    entry_id: str = Field(description="Id of the entry.")
+    request_id: str = Field(description="The capture that appended it.")
+    subject: ShownSubject = Field(description="Who decided (email and phone masked).")
+    purpose: ConsentPurpose = Field(description="The purpose.", examples=["marketing_email"])
+    status: ConsentStatusName = Field(description="What was chosen.", examples=["granted"])
+    legal_basis: LegalBasisName = Field(description="The legal basis relied on.")
+    policy_version: str = Field(description="Version of the policy shown.", examples=["2026-05"])
+    source: str = Field(description="The form or system that captured it.")
+    channel: CaptureChannelName | None = Field(description="The touchpoint; null when not given.")
+    occurred_at: datetime = Field(description="When the person decided.")
+    recorded_at: datetime = Field(description="When the ledger stored it.")
+    proof_reference: str | None = Field(description="Where the proof is kept.")
+    jurisdiction: str = Field(description="The jurisdiction whose rules applied.")
+    guardian: ShownSubject | None = Field(description="The guardian who decided for a minor.")
+
+
+class PurposeState(BaseModel):
+    """Whether processing for one purpose is allowed now, and why."""
+
+    purpose: ConsentPurpose = Field(description="The purpose.", examples=["marketing_email"])
+    allowed: bool = Field(description="Whether processing for the purpose is allowed now.")
+    status: ConsentStatusName = Field(description="The status in force (entry or default).")
+    reason: DecisionReasonName = Field(description="Why.", examples=["explicit_grant"])
+    entry_id: str | None = Field(description="The ledger entry behind it; null for a default.")
+    policy_version: str | None = Field(description="Policy version of that entry or default.")
+    updated_at: datetime | None = Field(description="When the state last changed.")
+
+
+class RecordConsentResult(BaseModel):
+    entries: list[ConsentEntry] = Field(description="The appended entries, one per choice.")
+    states: list[PurposeState] = Field(description="The subject's state afterwards, per purpose.")
+
+
+class ConsentState(BaseModel):
+    """A subject's consent for every purpose."""
+
+    states: list[PurposeState] = Field(description="One state per purpose.")
+    jurisdiction: str = Field(description="The jurisdiction whose defaults apply.", examples=["CN"])
+    is_minor: bool = Field(description="Whether the subject is marked as a minor.")
+    suppressed: bool = Field(description="Whether the subject was erased and is suppressed.")
+
+
+class CheckConsentBody(BaseModel):
+    """Purposes to decide for one subject, on the request path."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": {"user_id": "c-10442"},
+                    "purposes": ["marketing_email", "personalization"],
+                }
+            ]
+        },
+    )
+
+    subject: ConsentSubject = Field(description="Who.")
+    purposes: list[ConsentPurpose] = Field(
+        min_length=1, max_length=9, description="The purposes to decide."
+    )
+    jurisdiction: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_JURISDICTION,
+        description="Jurisdiction for defaults when the subject has none recorded.",
+        examples=["CN"],
+    )
+
+
+class PurposeDecision(BaseModel):
+    purpose: ConsentPurpose = Field(description="The purpose asked about.")
+    allowed: bool = Field(description="Whether processing for it is allowed now.")
+    reason: DecisionReasonName = Field(description="Why.", examples=["default_denied"])
+
+
+class CheckConsentResult(BaseModel):
+    decisions: list[PurposeDecision] = Field(description="One per purpose, in request order.")
+    profile_id: str | None = Field(description="The subject's profile id, when given.")
+
+
+class ConsentHistory(BaseModel):
+    entries: list[ConsentEntry] = Field(description="Ledger entries, newest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class PurposeDefault(BaseModel):
+    """The default of one purpose in a jurisdiction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: ConsentPurpose = Field(description="The purpose.", examples=["marketing_email"])
+    status: Literal["granted", "denied"] = Field(
+        description=(
+            "granted (opt-out) or denied (opt-in). Marketing, ads targeting, sharing, transfer "
+            "and sensitive data may not default to granted where PIPL or GDPR applies."
+        )
+    )
+    requires_separate_consent: bool = Field(
+        default=False,
+        description="Whether it needs a consent of its own (always for sharing, transfer, "
+        "sensitive data).",
+    )
+
+
+class ConsentDefaultsBody(BaseModel):
+    """The new defaults of one jurisdiction, replacing the previous ones."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "defaults": [
+                        {"purpose": "marketing_email", "status": "granted"},
+                        {"purpose": "ads_targeting", "status": "denied"},
+                    ],
+                    "minimum_policy_version": "2026-01",
+                }
+            ]
+        },
+    )
+
+    defaults: list[PurposeDefault] = Field(
+        max_length=9, description="Purposes left out keep the built-in default."
+    )
+    minor_age_threshold: int | None = Field(
+        default=None,
+        ge=0,
+        le=21,
+        description="Age under which a guardian must consent (14 under PIPL when absent).",
+    )
+    minimum_policy_version: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Grants under older policy versions no longer count (compared as strings).",
+    )
+    make_default_jurisdiction: bool = Field(
+        default=False,
+        description="Also make this the jurisdiction of subjects who have none recorded.",
+    )
+
+
+class JurisdictionDefaults(BaseModel):
+    jurisdiction: str = Field(description='ISO 3166 code, or "*" for any other.', examples=["CN"])
+    defaults: list[PurposeDefault] = Field(description="One default per purpose.")
+    minor_age_threshold: int = Field(description="Age under which a guardian must consent.")
+    minimum_policy_version: str | None = Field(description="Oldest policy version accepted.")
+    updated_at: datetime | None = Field(description="Null for built-in defaults.")
+
+
+class ConsentDefaults(BaseModel):
+    jurisdictions: list[JurisdictionDefaults] = Field(description="Defaults per jurisdiction.")
+    default_jurisdiction: str = Field(
+        description="The jurisdiction of subjects who have none recorded.", examples=["*"]
+    )
+
+
+class MinorStatusBody(BaseModel):
+    """Whether a subject is a minor, and the guardian whose consent counts for them."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "is_minor": True,
+                    "guardian": {"user_id": "c-10442"},
+                    "comes_of_age_at": "2034-09-01T00:00:00+08:00",
+                }
+            ]
+        },
+    )
+
+    is_minor: bool = Field(description="Whether the subject is a minor.")
+    guardian: ConsentSubject | None = Field(
+        default=None, description="The guardian; required when is_minor is true."
+    )
+    comes_of_age_at: Rfc3339 | None = Field(
+        default=None, description="When the subject comes of age, RFC 3339 with offset."
+    )
+    verification_reference: str | None = Field(
+        default=None, max_length=512, description="How the guardianship was verified."
+    )
+
+
+class MinorStatus(BaseModel):
+    subject: ShownSubject = Field(description="The subject (email and phone masked).")
+    is_minor: bool = Field(description="Whether the subject is marked as a minor.")
+    guardian: ShownSubject | None = Field(description="The guardian, when one is set.")
+    comes_of_age_at: datetime | None = Field(description="When the subject comes of age.")
+    verification_reference: str | None = Field(description="How guardianship was verified.")
+    updated_at: datetime | None = Field(description="When the status was last set.")

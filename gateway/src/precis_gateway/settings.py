@@ -26,6 +26,9 @@ class GatewaySettings(CommonSettings):
     gateway_profile_target: str = Field(
         default="127.0.0.1:50052", description="host:port of the profile gRPC service."
     )
+    gateway_consent_target: str = Field(
+        default="127.0.0.1:50053", description="host:port of the consent gRPC service."
+    )
     gateway_api_keys: dict[str, str] = Field(
         default_factory=dict,
         repr=False,  # the keys are secrets: keep them out of logs and tracebacks

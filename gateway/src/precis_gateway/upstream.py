@@ -3,7 +3,7 @@ workspace metadata, errors mapped to HTTP)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ class Channels:
 
     ingestion: grpc.Channel
     profile: grpc.Channel
+    consent: grpc.Channel
 
     @classmethod
     def open(
@@ -28,24 +29,35 @@ class Channels:
         *,
         ingestion_target: str,
         profile_target: str,
+        consent_target: str,
         interceptors: Iterable[grpc.UnaryUnaryClientInterceptor] = (),
     ) -> Channels:
         interceptors = list(interceptors)
         return cls(
             ingestion=open_channel(ingestion_target, interceptors=interceptors),
             profile=open_channel(profile_target, interceptors=interceptors),
+            consent=open_channel(consent_target, interceptors=interceptors),
         )
 
     def close(self) -> None:
         self.ingestion.close()
         self.profile.close()
+        self.consent.close()
 
 
 def call(
-    method: Callable[..., Response], request: Any, *, service: str, workspace: str, deadline: float
+    method: Callable[..., Response],
+    request: Any,
+    *,
+    service: str,
+    workspace: str,
+    deadline: float,
+    fields: Mapping[str, str] | None = None,
 ) -> Response:
-    """Call a unary RPC on behalf of `workspace`; a failure becomes the matching ApiError."""
+    """Call a unary RPC on behalf of `workspace`; a failure becomes the matching ApiError.
+    `fields` renames field paths of the service's request to the REST request's, where the
+    two differ (see ApiError.with_fields)."""
     try:
         return method(request, timeout=deadline, metadata=workspace_metadata(workspace))
     except grpc.RpcError as exc:
-        raise from_rpc_error(exc, service) from None
+        raise from_rpc_error(exc, service).with_fields(fields or {}) from None

@@ -380,3 +380,64 @@ def test_a_success_body_that_is_not_json_is_reported(make_client: Any) -> None:
     with make_client(rec) as client, pytest.raises(PrecisError) as caught:
         client.track("A", user_id="u")
     assert caught.value.code == "invalid_response"
+
+
+def test_record_consent_sends_the_documented_body(make_client: Any) -> None:
+    answer = {"entries": [{"entry_id": "e1", "purpose": "marketing_email"}], "states": []}
+    rec = Recorder(error_response(503, "unavailable", "down"), httpx.Response(200, json=answer))
+    with make_client(rec) as client:
+        result = client.record_consent(
+            {"user_id": "c-1", "email": "li.na@example.com"},
+            {"marketing_email": "granted", "marketing_sms": "denied"},
+            policy_version="2026-05",
+            source="signup_form_v3",
+            request_id="signup-1",
+            channel="mini_program",
+            occurred_at=datetime(2026, 5, 1, 12, tzinfo=timezone(timedelta(hours=8))),
+        )
+    assert result == answer
+    assert len(rec.requests) == 2  # retried: the request_id makes a repeat harmless
+    assert str(rec.requests[-1].url) == f"{BASE}/v1/consent"
+    assert rec.body() == {
+        "subject": {"user_id": "c-1", "email": "li.na@example.com"},
+        "choices": [
+            {"purpose": "marketing_email", "status": "granted"},
+            {"purpose": "marketing_sms", "status": "denied"},
+        ],
+        "policy_version": "2026-05",
+        "source": "signup_form_v3",
+        "request_id": "signup-1",
+        "channel": "mini_program",
+        "occurred_at": "2026-05-01T12:00:00+08:00",
+    }
+
+
+def test_record_consent_without_a_request_id_is_not_retried(make_client: Any) -> None:
+    rec = Recorder(error_response(503, "unavailable", "down"))
+    with make_client(rec) as client, pytest.raises(PrecisError):
+        client.record_consent(
+            {"user_id": "c-1"},
+            [{"purpose": "analytics", "status": "denied"}],
+            policy_version="1",
+            source="s",
+        )
+    assert len(rec.requests) == 1
+
+
+def test_check_consent_and_consent_state(make_client: Any) -> None:
+    decisions = {"decisions": [{"purpose": "analytics", "allowed": True}], "profile_id": None}
+    state = {"states": [], "jurisdiction": "CN", "is_minor": False, "suppressed": False}
+    rec = Recorder(httpx.Response(200, json=decisions), httpx.Response(200, json=state))
+    with make_client(rec) as client:
+        assert client.check_consent({"email": "a@b.cn"}, ["analytics"], jurisdiction="CN") == (
+            decisions
+        )
+        assert client.consent_state("email", "a/b+c@d") == state
+    assert rec.body(0) == {
+        "subject": {"email": "a@b.cn"},
+        "purposes": ["analytics"],
+        "jurisdiction": "CN",
+    }
+    assert rec.requests[0].url.raw_path == b"/v1/consent/check"
+    assert rec.requests[1].method == "GET"
+    assert rec.requests[1].url.raw_path == b"/v1/consent/email/a%2Fb%2Bc%40d"

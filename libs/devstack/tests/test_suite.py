@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from precis_devstack import state
+from precis_devstack.__main__ import build_parser
 from precis_devstack.suite import (
+    DEFAULT_PORTS,
+    NAMES,
     PortInUseError,
     ProcessSpec,
     StartupError,
@@ -25,6 +28,7 @@ from precis_devstack.suite import (
     running_pid,
     start_suite,
     stop_suite,
+    suite_specs,
     suite_status,
 )
 
@@ -149,6 +153,52 @@ def test_secrets_are_created_once_and_reused(layout: state.StateLayout) -> None:
     assert layout.api_key_path.stat().st_mode & 0o777 == 0o600
 
 
+# The suite's processes ---------------------------------------------------------------------------
+
+
+def test_consent_runs_as_its_own_process_behind_the_gateway(layout: state.StateLayout) -> None:
+    specs = suite_specs(
+        layout,
+        gateway_port=18080,
+        ingestion_port=15051,
+        profile_port=15052,
+        consent_port=15053,
+        api_key="k",
+        pii_secret="s" * 32,
+    )
+    by_name = {s.name: s for s in specs}
+    # Started in order and each waited for: consent before the gateway, whose readiness needs it.
+    assert [s.name for s in specs] == list(NAMES) == ["ingestion", "profile", "consent", "gateway"]
+    consent = by_name["consent"]
+    assert consent.argv[1:] == ("-m", "precis_consent")
+    assert (consent.port, consent.probe) == (15053, "grpc")
+    assert consent.env["PRECIS_CONSENT_GRPC_PORT"] == "15053"
+    assert consent.env["PRECIS_CONSENT_DATABASE_URL"] == f"sqlite:///{layout.root / 'consent.db'}"
+    assert consent.env["PRECIS_STATE_DIR"] == str(layout.root)
+    assert by_name["gateway"].env["PRECIS_GATEWAY_CONSENT_TARGET"] == "127.0.0.1:15053"
+    # The services share nothing but the PII secret: each has its own database file.
+    urls = {s.env.get(f"PRECIS_{s.name.upper()}_DATABASE_URL") for s in specs}
+    assert len(urls - {None}) == 3
+    assert {s.env["PRECIS_PII_SECRET"] for s in specs} == {"s" * 32}
+    overridden = suite_specs(
+        layout,
+        gateway_port=1,
+        ingestion_port=2,
+        profile_port=3,
+        api_key="k",
+        pii_secret="s",
+        env_overrides={"PRECIS_CONSENT_DATABASE_URL": "postgresql+psycopg://db/consent"},
+    )
+    consent = next(s for s in overridden if s.name == "consent")
+    assert consent.port == DEFAULT_PORTS["consent"] == 50053
+    assert consent.env["PRECIS_CONSENT_DATABASE_URL"] == "postgresql+psycopg://db/consent"
+
+
+def test_the_command_line_takes_a_consent_port() -> None:
+    assert build_parser().parse_args(["up"]).consent_port == 50053
+    assert build_parser().parse_args(["up", "--consent-port", "6053"]).consent_port == 6053
+
+
 # Ports -----------------------------------------------------------------------------------------
 
 
@@ -164,6 +214,7 @@ def test_up_refuses_ports_taken_by_another_program(layout: state.StateLayout) ->
                 gateway_port=taken,
                 ingestion_port=free_port(),
                 profile_port=free_port(),
+                consent_port=free_port(),
                 timeout=5,
             )
     # Refused before anything started.

@@ -28,7 +28,7 @@ def healthz() -> Health:
     responses={503: {"model": Readiness, "description": "A dependency is not serving."}},
 )
 def readyz(stubs: StubsDep) -> JSONResponse:
-    # Both checks in flight at once: readiness costs at most one timeout, not one per service.
+    # Every check in flight at once: readiness costs at most one timeout, not one per service.
     pending = {
         name: stub.Check.future(
             health_pb2.HealthCheckRequest(service=""), timeout=READINESS_TIMEOUT_SECONDS

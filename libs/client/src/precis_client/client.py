@@ -28,6 +28,7 @@ from precis_client.models import (
     Timestamp,
     TrackEvent,
     batch_item_json,
+    format_timestamp,
 )
 
 USER_AGENT = "precis-client/0.1.0"
@@ -232,6 +233,78 @@ class PrecisClient:
             return self._object(self._request("DELETE", "/v1/life-stage-rule", retryable=True))
         response = self._request("PUT", "/v1/life-stage-rule", json=dict(rule), retryable=True)
         return self._object(response)
+
+    # Consent --------------------------------------------------------------------------------
+
+    def record_consent(
+        self,
+        subject: Mapping[str, Any],
+        choices: Mapping[str, str] | Sequence[Mapping[str, str]],
+        *,
+        policy_version: str,
+        source: str,
+        request_id: str | None = None,
+        legal_basis: str | None = None,
+        channel: str | None = None,
+        occurred_at: Timestamp | None = None,
+        proof_reference: str | None = None,
+        jurisdiction: str | None = None,
+        guardian: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Records what a person chose, for example
+        ``record_consent({"user_id": "c-1"}, {"marketing_email": "granted"},
+        policy_version="2026-05", source="signup_form")``.
+
+        ``subject`` (and ``guardian``) hold ``user_id``, ``anonymous_id``, ``email``, ``phone``,
+        ``device_id``, ``external_ids`` or ``profile_id``; ``choices`` maps purposes to
+        ``granted``/``denied``/``withdrawn`` (or is a list of ``{"purpose", "status"}``).
+        Returns the appended entries and the subject's state per purpose. Pass ``request_id``
+        to make the call retryable: repeating it returns the original entries.
+        """
+        if isinstance(choices, Mapping):
+            listed = [{"purpose": p, "status": st} for p, st in choices.items()]
+        else:
+            listed = [dict(c) for c in choices]
+        body: dict[str, Any] = {
+            "subject": dict(subject),
+            "choices": listed,
+            "policy_version": policy_version,
+            "source": source,
+        }
+        optional = {
+            "request_id": request_id,
+            "legal_basis": legal_basis,
+            "channel": channel,
+            "occurred_at": format_timestamp(occurred_at) if occurred_at is not None else None,
+            "proof_reference": proof_reference,
+            "jurisdiction": jurisdiction,
+            "guardian": dict(guardian) if guardian is not None else None,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        response = self._request("POST", "/v1/consent", json=body, retryable=request_id is not None)
+        return self._object(response)
+
+    def check_consent(
+        self,
+        subject: Mapping[str, Any],
+        purposes: Sequence[str],
+        *,
+        jurisdiction: str | None = None,
+    ) -> dict[str, Any]:
+        """Whether each purpose is allowed for the subject now: ``{"decisions": [{"purpose",
+        "allowed", "reason"}, ...]}`` in the order asked."""
+        body: dict[str, Any] = {"subject": dict(subject), "purposes": list(purposes)}
+        if jurisdiction is not None:
+            body["jurisdiction"] = jurisdiction
+        return self._object(self._request("POST", "/v1/consent/check", json=body, retryable=True))
+
+    def consent_state(self, identifier_type: str, value: str) -> dict[str, Any]:
+        """The consent state of the subject one identifier names: per purpose whether it is
+        allowed, the status and the reason, with the jurisdiction and whether it is a minor."""
+        if not identifier_type or not value:
+            raise ValueError("identifier_type and value must not be empty")
+        path = f"/v1/consent/{quote(identifier_type, safe=':')}/{quote(value, safe='')}"
+        return self._object(self._request("GET", path, retryable=True))
 
     def _object(self, response: httpx.Response) -> dict[str, Any]:
         body = self._json(response)

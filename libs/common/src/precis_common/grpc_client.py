@@ -10,11 +10,13 @@ import grpc
 
 from precis_common.grpc_server import MAX_MESSAGE_BYTES, WORKSPACE_METADATA_KEY
 
-# Every Precis RPC is either read-only or idempotent (writes dedupe by message_id), so
-# UNAVAILABLE is retried for all of them; deadlines are set per call by the caller.
+# Every Precis RPC is either read-only or idempotent (writes dedupe by message_id, consent
+# writes by request_id, which the gateway always sets), so UNAVAILABLE is retried for all of
+# them; deadlines are set per call by the caller.
 _RETRIED_SERVICES = (
     "precis.common.v1.FeedService",
     "precis.common.v1.PrivacyService",
+    "precis.consent.v1.ConsentService",
     "precis.ingestion.v1.IngestionService",
     "precis.profile.v1.ProfileService",
 )

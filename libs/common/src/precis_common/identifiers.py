@@ -118,6 +118,15 @@ class PiiHasher:
         key = self._workspace_key(workspace_id)
         return hmac.new(key, f"{kind.value}:{normalized}".encode(), hashlib.sha256).hexdigest()
 
+    def suppression_token(self, workspace_id: str, kind: str, stored_value: str) -> str:
+        """A keyed hash of an identifier in its stored form (kind as stored: user_id, email,
+        external:<ns>...) that differs from every stored value: what a suppression list keeps,
+        so that an erased subject's identifiers are recognized when they come back without any
+        service keeping a value that matches the erased rows."""
+        key = self._workspace_key(workspace_id)
+        message = f"suppressed|{kind}|{stored_value}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+
     def hash_email(self, workspace_id: str, raw: str, *, field: str = "email") -> str:
         return self.hash_normalized(
             workspace_id, IdentifierKind.EMAIL, normalize_email(raw, field=field)

@@ -22,7 +22,7 @@ from precis_devstack.suite import (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m precis_devstack",
-        description="Run the Precis suite (ingestion, profile, gateway) on this machine.",
+        description="Run the Precis suite (ingestion, profile, consent, gateway) on this machine.",
     )
     parser.add_argument(
         "command",
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gateway-port", type=int, default=DEFAULT_PORTS["gateway"])
     parser.add_argument("--ingestion-port", type=int, default=DEFAULT_PORTS["ingestion"])
     parser.add_argument("--profile-port", type=int, default=DEFAULT_PORTS["profile"])
+    parser.add_argument("--consent-port", type=int, default=DEFAULT_PORTS["consent"])
     return parser
 
 
@@ -45,7 +46,7 @@ def _say(line: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    ports = (args.gateway_port, args.ingestion_port, args.profile_port)
+    ports = (args.gateway_port, args.ingestion_port, args.profile_port, args.consent_port)
     try:
         if args.command == "up":
             suite = start_suite(args.state_dir, *ports, output=_say)

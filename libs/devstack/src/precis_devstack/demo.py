@@ -211,6 +211,7 @@ def run_demo(
     gateway_port: int = DEFAULT_PORTS["gateway"],
     ingestion_port: int = DEFAULT_PORTS["ingestion"],
     profile_port: int = DEFAULT_PORTS["profile"],
+    consent_port: int = DEFAULT_PORTS["consent"],
     *,
     output: Output = print,
 ) -> int:
@@ -218,7 +219,12 @@ def run_demo(
     layout = StateLayout.at(state_dir)
     output(f"Starting the suite (state in {layout.root}) ...")
     suite = start_suite(
-        layout.root, gateway_port, ingestion_port, profile_port, output=lambda s: output("  " + s)
+        layout.root,
+        gateway_port,
+        ingestion_port,
+        profile_port,
+        consent_port,
+        output=lambda s: output("  " + s),
     )
 
     output(

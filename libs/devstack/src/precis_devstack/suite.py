@@ -1,4 +1,5 @@
-"""Starts, stops and inspects the local suite: ingestion, profile and gateway as detached processes.
+"""Starts, stops and inspects the local suite: ingestion, profile, consent and gateway as detached
+processes.
 
 Each process runs in its own session (it outlives the command that started it), writes to
 DIR/logs/<name>.log and is recorded in DIR/pids/<name>.pid. A pid file is trusted only when the
@@ -38,8 +39,10 @@ from precis_devstack.state import (
 )
 
 HOST = "127.0.0.1"
-NAMES = ("ingestion", "profile", "gateway")
-DEFAULT_PORTS = {"gateway": 8080, "ingestion": 50051, "profile": 50052}
+# Started in this order, each once the previous one is ready; the gateway last, since its
+# readiness is that of the services behind it.
+NAMES = ("ingestion", "profile", "consent", "gateway")
+DEFAULT_PORTS = {"gateway": 8080, "ingestion": 50051, "profile": 50052, "consent": 50053}
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 Probe = Literal["grpc", "http"]
@@ -239,11 +242,12 @@ def suite_specs(
     gateway_port: int,
     ingestion_port: int,
     profile_port: int,
+    consent_port: int = DEFAULT_PORTS["consent"],
     api_key: str,
     pii_secret: str,
     env_overrides: Mapping[str, str] | None = None,
 ) -> list[ProcessSpec]:
-    """The three processes with their environment (env_overrides win over everything)."""
+    """The suite's processes with their environment (env_overrides win over everything)."""
     shared = {
         "PRECIS_ENVIRONMENT": "development",
         "PRECIS_PII_SECRET": pii_secret,
@@ -264,15 +268,25 @@ def suite_specs(
             "PRECIS_PROFILE_DATABASE_URL": f"sqlite:///{layout.db_path('profile')}",
             "PRECIS_PROFILE_INGESTION_TARGET": ingestion_target,
         },
+        "consent": {
+            "PRECIS_CONSENT_GRPC_PORT": str(consent_port),
+            "PRECIS_CONSENT_DATABASE_URL": f"sqlite:///{layout.db_path('consent')}",
+        },
         "gateway": {
             "PRECIS_GATEWAY_HOST": HOST,
             "PRECIS_GATEWAY_PORT": str(gateway_port),
             "PRECIS_GATEWAY_INGESTION_TARGET": ingestion_target,
             "PRECIS_GATEWAY_PROFILE_TARGET": f"{HOST}:{profile_port}",
+            "PRECIS_GATEWAY_CONSENT_TARGET": f"{HOST}:{consent_port}",
             "PRECIS_GATEWAY_API_KEYS": json.dumps({api_key: WORKSPACE_ID}),
         },
     }
-    ports = {"ingestion": ingestion_port, "profile": profile_port, "gateway": gateway_port}
+    ports = {
+        "ingestion": ingestion_port,
+        "profile": profile_port,
+        "consent": consent_port,
+        "gateway": gateway_port,
+    }
     return [
         ProcessSpec(
             name=name,
@@ -290,6 +304,7 @@ def start_suite(
     gateway_port: int = DEFAULT_PORTS["gateway"],
     ingestion_port: int = DEFAULT_PORTS["ingestion"],
     profile_port: int = DEFAULT_PORTS["profile"],
+    consent_port: int = DEFAULT_PORTS["consent"],
     env_overrides: Mapping[str, str] | None = None,
     *,
     timeout: float = START_TIMEOUT,
@@ -311,6 +326,7 @@ def start_suite(
         gateway_port=gateway_port,
         ingestion_port=ingestion_port,
         profile_port=profile_port,
+        consent_port=consent_port,
         api_key=api_key,
         pii_secret=pii_secret,
         env_overrides=env_overrides,
@@ -357,7 +373,7 @@ def launch(
         listing = ", ".join(f"{s.port} ({s.name})" for s in taken)
         raise PortInUseError(
             f"port {listing} already in use by another program; stop it or choose other "
-            "ports (--gateway-port, --ingestion-port, --profile-port)"
+            "ports (--gateway-port, --ingestion-port, --profile-port, --consent-port)"
         )
 
     manifest = {"host": HOST, "processes": dict(recorded)}

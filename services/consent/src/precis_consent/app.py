@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 from opentelemetry.sdk.trace import TracerProvider
 
 from precis.common.v1 import feed_pb2_grpc, privacy_pb2_grpc
 from precis.consent.v1 import consent_pb2_grpc
 from precis_common.db import Database
 from precis_common.feed import FeedServicer, FeedWriter
+from precis_common.grpc_client import open_channel
 from precis_common.grpc_server import GrpcServer
 from precis_common.runtime import open_runtime
 from precis_common.telemetry import Telemetry
+from precis_consent.dsr import DataSubjectRequests, DsrWorker, remote_target
 from precis_consent.service import ConsentStore
 from precis_consent.servicer import ConsentPrivacyServicer, ConsentServicer
 from precis_consent.settings import ConsentSettings
@@ -30,13 +33,19 @@ class ConsentApp:
     database: Database
     server: GrpcServer
     store: ConsentStore
+    requests: DataSubjectRequests
+    worker: DsrWorker
+    channels: list[grpc.Channel]
 
     @property
     def port(self) -> int:
         return self.server.port
 
     def stop(self, grace: float = 5.0) -> None:
+        self.worker.stop()
         self.server.stop(grace)
+        for channel in self.channels:
+            channel.close()
         self.database.dispose()
         self.telemetry.shutdown()
 
@@ -58,6 +67,13 @@ def build(
     telemetry, database, hasher = runtime.telemetry, runtime.database, runtime.hasher
     writer = FeedWriter(consent_changes)
     store = ConsentStore(database, writer)
+    channels = {
+        name: open_channel(target, interceptors=telemetry.client_interceptors())
+        for name, target in settings.consent_privacy_targets.items()
+    }
+    requests = DataSubjectRequests(
+        database, hasher, store, {name: remote_target(ch) for name, ch in channels.items()}
+    )
     server = GrpcServer(
         name=SERVICE_NAME,
         host=settings.grpc_host,
@@ -66,7 +82,7 @@ def build(
     )
     server.add(
         consent_pb2_grpc.add_ConsentServiceServicer_to_server,
-        ConsentServicer(store, hasher),
+        ConsentServicer(store, hasher, requests),
         "precis.consent.v1.ConsentService",
     )
     server.add(
@@ -79,10 +95,14 @@ def build(
         ConsentPrivacyServicer(store, hasher),
         "precis.common.v1.PrivacyService",
     )
-    return ConsentApp(settings, telemetry, database, server, store)
+    worker = DsrWorker(requests, settings.consent_dsr_interval_seconds)
+    return ConsentApp(
+        settings, telemetry, database, server, store, requests, worker, list(channels.values())
+    )
 
 
 def start(app: ConsentApp) -> ConsentApp:
     app.server.start()
     app.server.watch_readiness(app.database.ping)
+    app.worker.start()
     return app

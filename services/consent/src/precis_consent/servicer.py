@@ -18,6 +18,15 @@ from precis_common.feed import to_timestamp
 from precis_common.grpc_server import workspace_of
 from precis_common.identifiers import IdentifierKind, PiiHasher, mask_hash
 from precis_common.privacy import stored_identifier
+from precis_consent.dsr import (
+    COMPLETED,
+    ERASURE,
+    EXPORT,
+    IN_PROGRESS,
+    NEEDS_ATTENTION,
+    PENDING,
+    DataSubjectRequests,
+)
 from precis_consent.ledger import (
     CHANNEL_IDS,
     CHANNELS,
@@ -158,10 +167,139 @@ def _page_size(value: int) -> int:
     return value or DEFAULT_PAGE
 
 
+DSR_KINDS = {
+    EXPORT: pb.DATA_SUBJECT_REQUEST_KIND_EXPORT,
+    ERASURE: pb.DATA_SUBJECT_REQUEST_KIND_ERASURE,
+}
+DSR_KIND_NAMES = {v: k for k, v in DSR_KINDS.items()}
+DSR_STATES = {
+    PENDING: pb.DATA_SUBJECT_REQUEST_STATE_PENDING,
+    IN_PROGRESS: pb.DATA_SUBJECT_REQUEST_STATE_IN_PROGRESS,
+    COMPLETED: pb.DATA_SUBJECT_REQUEST_STATE_COMPLETED,
+    NEEDS_ATTENTION: pb.DATA_SUBJECT_REQUEST_STATE_NEEDS_ATTENTION,
+}
+DSR_STATE_NAMES = {v: k for k, v in DSR_STATES.items()}
+PRINCIPAL_METADATA = "x-precis-principal"
+
+
+def dsr_proto(row: Any, tasks: list[Any], *, bundle: bool) -> pb.DataSubjectRequest:
+    keys = [k for k in row.subject if k[0] != "suppressed"]
+    out = pb.DataSubjectRequest(
+        request_id=row.request_id,
+        kind=DSR_KINDS[row.kind],
+        subject=shown_subject(keys),
+        state=DSR_STATES[row.state],
+        note=row.note,
+        requested_by=row.requested_by,
+        created_at=to_timestamp(_aware(row.created_at)),
+        due_at=to_timestamp(_aware(row.due_at)),
+        suppressed=row.suppressed,
+    )
+    if row.completed_at is not None:
+        out.completed_at.CopyFrom(to_timestamp(_aware(row.completed_at)))
+    if bundle and row.bundle is not None:
+        out.bundle_json = row.bundle
+    for task in tasks:
+        item = pb.ServiceTask(
+            service=task.service,
+            state=DSR_STATES[task.state],
+            attempts=task.attempts,
+            last_error=task.last_error,
+            erased=[privacy_pb2.ErasedRows(table=e["table"], rows=e["rows"]) for e in task.erased],
+            export_bytes=task.export_bytes,
+        )
+        if task.last_attempt_at is not None:
+            item.last_attempt_at.CopyFrom(to_timestamp(_aware(task.last_attempt_at)))
+        if task.state != COMPLETED:
+            item.next_attempt_at.CopyFrom(to_timestamp(_aware(task.next_attempt_at)))
+        if task.completed_at is not None:
+            item.completed_at.CopyFrom(to_timestamp(_aware(task.completed_at)))
+        out.tasks.append(item)
+    return out
+
+
 class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
-    def __init__(self, store: ConsentStore, hasher: PiiHasher) -> None:
+    def __init__(
+        self, store: ConsentStore, hasher: PiiHasher, requests: DataSubjectRequests
+    ) -> None:
         self._store = store
         self._hasher = hasher
+        self._requests = requests
+
+    # ---- data-subject requests -------------------------------------------------------------
+
+    def _open(
+        self,
+        kind: str,
+        request_id: str,
+        who: privacy_pb2.DataSubject,
+        note: str,
+        context: grpc.ServicerContext,
+    ) -> pb.DataSubjectRequest:
+        workspace = workspace_of(context)
+        request_id = request_id or str(uuid.uuid4())
+        _text(request_id, "request_id", 1, 128)
+        keys = subject_keys(self._hasher, workspace, who, "subject")
+        _text(note, "note", 0, 1000)
+        principal = dict(context.invocation_metadata()).get(PRINCIPAL_METADATA, "")
+        row = self._requests.create(workspace, kind, request_id, keys, note, str(principal)[:128])
+        _, tasks = self._requests.get(workspace, row.request_id)
+        return dsr_proto(row, tasks, bundle=False)
+
+    def CreateExportRequest(
+        self, request: pb.CreateExportRequestRequest, context: grpc.ServicerContext
+    ) -> pb.CreateExportRequestResponse:
+        return pb.CreateExportRequestResponse(
+            request=self._open(EXPORT, request.request_id, request.subject, request.note, context)
+        )
+
+    def CreateErasureRequest(
+        self, request: pb.CreateErasureRequestRequest, context: grpc.ServicerContext
+    ) -> pb.CreateErasureRequestResponse:
+        return pb.CreateErasureRequestResponse(
+            request=self._open(ERASURE, request.request_id, request.subject, request.note, context)
+        )
+
+    def GetDataSubjectRequest(
+        self, request: pb.GetDataSubjectRequestRequest, context: grpc.ServicerContext
+    ) -> pb.GetDataSubjectRequestResponse:
+        workspace = workspace_of(context)
+        _text(request.request_id, "request_id", 1, 128)
+        row, tasks = self._requests.get(workspace, request.request_id)
+        return pb.GetDataSubjectRequestResponse(
+            request=dsr_proto(row, tasks, bundle=request.include_bundle)
+        )
+
+    def ListDataSubjectRequests(
+        self, request: pb.ListDataSubjectRequestsRequest, context: grpc.ServicerContext
+    ) -> pb.ListDataSubjectRequestsResponse:
+        workspace = workspace_of(context)
+        kind = DSR_KIND_NAMES.get(request.kind, "") if request.kind else ""
+        state = DSR_STATE_NAMES.get(request.state, "") if request.state else ""
+        found, token = self._requests.page(
+            workspace, kind, state, _page_size(request.page_size), request.page_token
+        )
+        return pb.ListDataSubjectRequestsResponse(
+            requests=[dsr_proto(row, tasks, bundle=False) for row, tasks in found],
+            next_page_token=token,
+        )
+
+    def CheckSuppression(
+        self, request: pb.CheckSuppressionRequest, context: grpc.ServicerContext
+    ) -> pb.CheckSuppressionResponse:
+        workspace = workspace_of(context)
+        if not 1 <= len(request.identifiers) <= 500:
+            raise InvalidArgument.field("identifiers", "must hold 1-500 identifiers")
+        keys = [
+            subject_keys(
+                self._hasher,
+                workspace,
+                privacy_pb2.DataSubject(identifiers=[identifier]),
+                f"identifiers[{i}]",
+            )[0]
+            for i, identifier in enumerate(request.identifiers)
+        ]
+        return pb.CheckSuppressionResponse(suppressed=self._requests.suppressed(workspace, keys))
 
     def RecordConsent(
         self, request: pb.RecordConsentRequest, context: grpc.ServicerContext

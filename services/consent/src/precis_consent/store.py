@@ -12,6 +12,8 @@ from sqlalchemy import (
     Column,
     DateTime,
     Index,
+    Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -96,6 +98,59 @@ minors = Table(
     Column("comes_of_age_at", DateTime(timezone=True), nullable=True),
     Column("verification_reference", String(512), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Data-subject requests (export, erasure). `subject` holds the subject's identifiers as stored
+# ([[kind, value], ...], expanded through the profile service) while the request runs; an
+# erasure replaces it by suppression tokens once every service has confirmed.
+dsr_requests = Table(
+    "dsr_requests",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("request_id", String(128), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("subject", JSON, nullable=False),
+    Column("expanded", Boolean, nullable=False),
+    Column("note", String(1000), nullable=False),
+    Column("requested_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("suppressed", Boolean, nullable=False),
+    Column("last_error", String(1000), nullable=False),
+    Column("bundle", LargeBinary, nullable=True),
+    Index("ix_dsr_requests_created", "workspace_id", "created_at"),
+)
+
+# One task per service and request, retried until the service confirms.
+dsr_tasks = Table(
+    "dsr_tasks",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("request_id", String(128), primary_key=True),
+    Column("service", String(64), primary_key=True),
+    Column("state", String(24), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(1000), nullable=False),
+    Column("last_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("erased", JSON, nullable=False),
+    Column("export_bytes", Integer, nullable=False),
+    Column("part", LargeBinary, nullable=True),
+    Index("ix_dsr_tasks_due", "state", "next_attempt_at"),
+)
+
+# Suppression list: keyed hashes (PiiHasher.suppression_token) of an erased subject's
+# identifiers, distinct from every stored value.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("token", String(64), primary_key=True),
+    Column("request_id", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 consent_changes = feed_table(metadata, "consent_changes")

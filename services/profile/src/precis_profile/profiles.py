@@ -640,10 +640,13 @@ class ProfileStore:
             for event, e, keys in zip(stored, events, recorded, strict=True):
                 batch.apply(event, e.seq, keys)
             batch.flush()
+            # The replay may merge either side into a profile it started (one that holds a
+            # stronger identifier): the split is between the profiles holding the two sides now.
+            kept, detached = batch.current(profile_id), batch.current(detached_id)
             resulting = [
-                profile_id,
-                detached_id,
-                *sorted(pid for pid in batch.states if pid not in (profile_id, detached_id)),
+                kept,
+                detached,
+                *sorted(pid for pid in batch.states if pid not in (kept, detached)),
             ]
             tag_rules = tagging.rule_tags(session, workspace_id)
             if tag_rules:
@@ -652,8 +655,8 @@ class ProfileStore:
             session.execute(
                 separations.insert().values(
                     workspace_id=workspace_id,
-                    profile_id=profile_id,
-                    other_profile_id=detached_id,
+                    profile_id=kept,
+                    other_profile_id=detached,
                     created_at=now,
                 )
             )
@@ -661,8 +664,8 @@ class ProfileStore:
                 merges.insert().values(
                     merge_id=str(uuid.uuid4()),
                     workspace_id=workspace_id,
-                    profile_id=profile_id,
-                    other_profile_id=detached_id,
+                    profile_id=kept,
+                    other_profile_id=detached,
                     kind=key[0],
                     value=key[1],
                     source_message_id="",
@@ -672,7 +675,7 @@ class ProfileStore:
             )
             self.writer.append(
                 session,
-                [self._change(workspace_id, SPLIT, profile_id, resulting[1:], "")]
+                [self._change(workspace_id, SPLIT, kept, resulting[1:], "")]
                 + [self._change(workspace_id, UPSERTED, pid, [], "") for pid in resulting],
             )
         self.writer.committed()
@@ -1011,11 +1014,9 @@ class ProfileStore:
                 counts["profiles"] = affected(
                     session.execute(delete(profiles).where(profiles.c.profile_id.in_(ids)))
                 )
-                # Consumers must drop their copies: the notice names only the random profile id.
-                self.writer.append(
-                    session,
-                    [self._change(workspace_id, DELETED, pid, [], "") for pid in sorted(ids)],
-                )
+                # No profile.deleted notice: it would keep the profile id after the erasure.
+                # Every service holding copies is erased through its own PrivacyService by the
+                # consent service's orchestration, with a receipt, which a notice cannot prove.
             else:
                 counts.update(
                     merges=0,
