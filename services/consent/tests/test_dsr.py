@@ -97,11 +97,13 @@ def every_row(database: Database) -> dict[str, list[Any]]:
 def start_suite(
     database_url_factory: Callable[[str], str], tmp_path: Path, ingestion_port: int = 0
 ) -> Suite:
+    consent_port = free_port()
     ingestion = start_ingestion(
         build_ingestion(
             IngestionSettings(
                 ingestion_database_url=database_url_factory("ingestion"),
                 ingestion_grpc_port=ingestion_port,
+                ingestion_consent_target=f"127.0.0.1:{consent_port}",
                 state_dir=tmp_path,
             ),
             configure_logs=False,
@@ -123,7 +125,7 @@ def start_suite(
         build_consent(
             ConsentSettings(
                 consent_database_url=database_url_factory("consent"),
-                consent_grpc_port=0,
+                consent_grpc_port=consent_port,
                 state_dir=tmp_path,
                 consent_privacy_targets={
                     "ingestion": f"127.0.0.1:{ingestion.port}",
@@ -266,6 +268,27 @@ def test_export_then_erase_a_subject_everywhere(suite: Suite) -> None:
         metadata=WS,
     ).suppressed
     assert list(flags) == [True, True, False]
+
+    # Ingestion learned the suppression list from the consent_changes feed: Mei's identifiers
+    # are refused at the door, anyone else's accepted.
+    late = [
+        identify("", "anon-mei-2"),
+        identify("someone-new", "anon-new", email=EMAIL.lower()),
+        identify("fresh", "anon-fresh"),
+    ]
+    deadline = time.monotonic() + 20
+    while True:
+        response = suite.events.Batch(ingestion_pb2.BatchRequest(events=late), metadata=WS)
+        statuses = [r.status for r in response.results]
+        if statuses[0] == ingestion_pb2.EVENT_STATUS_REJECTED or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert statuses == [
+        ingestion_pb2.EVENT_STATUS_REJECTED,
+        ingestion_pb2.EVENT_STATUS_REJECTED,
+        ingestion_pb2.EVENT_STATUS_ACCEPTED,
+    ], response
+    assert [v.field for v in response.results[1].violations] == ["batch[1].traits.email"]
 
     # Repeating the request changes nothing and returns the same request.
     again = suite.stub.CreateErasureRequest(

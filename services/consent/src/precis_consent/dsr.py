@@ -35,9 +35,11 @@ import orjson
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from precis.common.v1 import privacy_pb2, privacy_pb2_grpc
+from precis.common.v1 import privacy_pb2, privacy_pb2_grpc, types_pb2
+from precis.consent.v1 import consent_pb2
 from precis_common.db import Database
 from precis_common.errors import InvalidArgument, NotFound
+from precis_common.feed import NewEntry, to_timestamp
 from precis_common.grpc_client import workspace_metadata
 from precis_common.identifiers import PiiHasher
 from precis_consent.service import ConsentStore, Key, identifier_proto
@@ -182,11 +184,13 @@ class DataSubjectRequests:
             )
             if kind == ERASURE:
                 self._suppress(session, workspace_id, request_id, keys)
-            return session.execute(
+            created = session.execute(
                 select(dsr_requests).where(
                     r.workspace_id == workspace_id, r.request_id == request_id
                 )
             ).one()
+        self.local.writer.committed()
+        return created
 
     def _suppress(
         self, session: Session, workspace_id: str, request_id: str, keys: Sequence[Sequence[str]]
@@ -200,6 +204,16 @@ class DataSubjectRequests:
         )
         fresh = sorted(tokens - have)
         if fresh:
+            # Announced with the tokens only: ingestion keeps its own copy of the list.
+            change = consent_pb2.ConsentChange(
+                kind=consent_pb2.CONSENT_CHANGE_KIND_SUBJECT_SUPPRESSED,
+                identifiers=[types_pb2.Identifier(value=t) for t in fresh],
+                occurred_at=to_timestamp(datetime.now(UTC)),
+            )
+            self.local.writer.append(
+                session,
+                [NewEntry(workspace_id, "consent.subject_suppressed", change.SerializeToString())],
+            )
             now = datetime.now(UTC)
             session.execute(
                 suppressions.insert(),
@@ -311,6 +325,7 @@ class DataSubjectRequests:
                 )
                 if row.kind == ERASURE:
                     self._suppress(session, workspace_id, request_id, keys)
+            self.local.writer.committed()
         subject = subject_proto(keys)
         now = datetime.now(UTC)
         attempted = 0

@@ -5,19 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 from opentelemetry.sdk.trace import TracerProvider
 
 from precis.common.v1 import feed_pb2_grpc, privacy_pb2_grpc
 from precis.ingestion.v1 import ingestion_pb2_grpc
 from precis_common.db import Database
-from precis_common.feed import FeedServicer, FeedWriter
+from precis_common.feed import FeedConsumer, FeedServicer, FeedWriter
+from precis_common.grpc_client import open_channel
 from precis_common.grpc_server import GrpcServer
 from precis_common.runtime import open_runtime
 from precis_common.telemetry import Telemetry
 from precis_ingestion.ingestor import EventStore
 from precis_ingestion.servicer import IngestionPrivacyServicer, IngestionServicer
 from precis_ingestion.settings import IngestionSettings
-from precis_ingestion.store import events
+from precis_ingestion.store import events, feed_cursors
+from precis_ingestion.suppression import SuppressionList
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICE_NAME = "ingestion"
@@ -30,13 +33,20 @@ class IngestionApp:
     database: Database
     server: GrpcServer
     store: EventStore
+    suppression: SuppressionList
+    consumer: FeedConsumer | None
+    channel: grpc.Channel | None
 
     @property
     def port(self) -> int:
         return self.server.port
 
     def stop(self, grace: float = 5.0) -> None:
+        if self.consumer is not None:
+            self.consumer.stop()
         self.server.stop(grace)
+        if self.channel is not None:
+            self.channel.close()
         self.database.dispose()
         self.telemetry.shutdown()
 
@@ -58,6 +68,22 @@ def build(
     telemetry, database, hasher = runtime.telemetry, runtime.database, runtime.hasher
     writer = FeedWriter(events)
     store = EventStore(database, writer)
+    suppression = SuppressionList(database, hasher)
+    channel: grpc.Channel | None = None
+    consumer: FeedConsumer | None = None
+    if settings.ingestion_consent_target:
+        channel = open_channel(
+            settings.ingestion_consent_target, interceptors=telemetry.client_interceptors()
+        )
+        consumer = FeedConsumer(
+            consumer="ingestion",
+            feed="consent_changes",
+            channel=channel,
+            database=database,
+            cursors=feed_cursors,
+            apply=suppression.apply_batch,
+            tracer=telemetry.tracer,
+        )
     server = GrpcServer(
         name=SERVICE_NAME,
         host=settings.grpc_host,
@@ -66,7 +92,7 @@ def build(
     )
     server.add(
         ingestion_pb2_grpc.add_IngestionServiceServicer_to_server,
-        IngestionServicer(store, hasher),
+        IngestionServicer(store, hasher, suppression),
         "precis.ingestion.v1.IngestionService",
     )
     server.add(
@@ -79,10 +105,14 @@ def build(
         IngestionPrivacyServicer(store, hasher),
         "precis.common.v1.PrivacyService",
     )
-    return IngestionApp(settings, telemetry, database, server, store)
+    return IngestionApp(
+        settings, telemetry, database, server, store, suppression, consumer, channel
+    )
 
 
 def start(app: IngestionApp) -> IngestionApp:
     app.server.start()
     app.server.watch_readiness(app.database.ping)
+    if app.consumer is not None:
+        app.consumer.start()
     return app

@@ -17,6 +17,8 @@ from precis_common.grpc_server import workspace_of
 from precis_common.identifiers import PiiHasher
 from precis_common.privacy import subject_values
 from precis_ingestion.ingestor import EventStore, decode
+from precis_ingestion.suppression import REASON as SUPPRESSED_REASON
+from precis_ingestion.suppression import SuppressionList
 from precis_ingestion.validation import (
     IDENTIFY,
     TRACK,
@@ -31,9 +33,12 @@ REJECTED = ingestion_pb2.EVENT_STATUS_REJECTED
 
 
 class IngestionServicer(ingestion_pb2_grpc.IngestionServiceServicer):
-    def __init__(self, store: EventStore, hasher: PiiHasher) -> None:
+    def __init__(
+        self, store: EventStore, hasher: PiiHasher, suppression: SuppressionList | None = None
+    ) -> None:
         self._store = store
         self._hasher = hasher
+        self._suppression = suppression
 
     def _single(
         self, event: ingestion_pb2.Event, context: grpc.ServicerContext, expected: int
@@ -46,6 +51,10 @@ class IngestionServicer(ingestion_pb2_grpc.IngestionServiceServicer):
             received_at=datetime.now(UTC),
             expected_type=expected,
         )
+        if self._suppression is not None:
+            [field] = self._suppression.refused(workspace, [accepted.stored])
+            if field is not None:
+                raise InvalidArgument.field(field, SUPPRESSED_REASON)
         result = self._store.store(workspace, [accepted])
         message_id = accepted.stored.message_id
         return ingestion_pb2.EventResult(
@@ -98,6 +107,20 @@ class IngestionServicer(ingestion_pb2_grpc.IngestionServiceServicer):
             results.append(
                 ingestion_pb2.EventResult(index=index, message_id=item.stored.message_id)
             )
+        if self._suppression is not None and accepted:
+            refused = self._suppression.refused(workspace, [a.stored for _, a in accepted])
+            kept: list[tuple[int, Accepted]] = []
+            for (index, item), field in zip(accepted, refused, strict=True):
+                if field is None:
+                    kept.append((index, item))
+                    continue
+                results[index].status = REJECTED
+                results[index].violations.append(
+                    types_pb2.FieldViolation(
+                        field=f"batch[{index}].{field}", description=SUPPRESSED_REASON
+                    )
+                )
+            accepted = kept
         stored = self._store.store(workspace, [a for _, a in accepted])
         seen: set[str] = set()
         for index, item in accepted:

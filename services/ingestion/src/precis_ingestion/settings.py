@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from precis_common.settings import CommonSettings
 
@@ -13,6 +13,23 @@ class IngestionSettings(CommonSettings):
         description="SQLAlchemy URL; default: SQLite file ingestion.db in the state folder.",
     )
     ingestion_grpc_port: int = Field(default=50051, ge=0, le=65535)
+    ingestion_consent_target: str = Field(
+        default="",
+        description=(
+            "host:port of the consent service, whose consent_changes feed brings the suppression "
+            "list of erased subjects (their events are then refused). Empty: no suppression; "
+            "refused in production."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _suppression_in_production(self) -> IngestionSettings:
+        if self.environment == "production" and not self.ingestion_consent_target:
+            raise ValueError(
+                "PRECIS_INGESTION_CONSENT_TARGET must be set in production: without it, events "
+                "of erased data subjects would be accepted again"
+            )
+        return self
 
     @property
     def database_url(self) -> str:

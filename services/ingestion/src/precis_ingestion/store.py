@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, MetaData, String
+from sqlalchemy import Column, DateTime, Index, MetaData, String, Table
 
-from precis_common.feed import feed_table
+from precis_common.feed import cursor_table, feed_table
 
 metadata = MetaData()
 
@@ -28,3 +28,15 @@ events = feed_table(
     Index("ix_events_workspace_email", "workspace_id", "email_hash"),
     Index("ix_events_workspace_phone", "workspace_id", "phone_hash"),
 )
+
+# The suppression list, kept from the consent service's consent_changes feed: keyed tokens
+# (PiiHasher.suppression_token) of erased subjects' identifiers. Events carrying one are refused.
+suppressed_tokens = Table(
+    "suppressed_tokens",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("token", String(64), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+feed_cursors = cursor_table(metadata)
