@@ -10,7 +10,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -224,7 +224,9 @@ class IdentityBatch:
         if plan.profile_id is None:
             state = ProfileState(
                 profile_id=str(uuid.uuid4()),
-                created_at=self.now,
+                # Profiles started in one batch are as old as their events' places in it, so
+                # that "the oldest profile" (resolve) is the one it is when applied one by one.
+                created_at=self.now + timedelta(microseconds=len(self.new_events) + 1),
                 traits={},
                 trait_times={},
                 event_counts={},
@@ -409,9 +411,29 @@ class IdentityBatch:
             session.execute(
                 update(profiles).where(p.merged_into == other).values(merged_into=survivor)
             )
-            for column in (separations.c.profile_id, separations.c.other_profile_id):
+            held = separations.alias("held")
+            for column, partner in (
+                ("profile_id", "other_profile_id"),
+                ("other_profile_id", "profile_id"),
+            ):
+                # Both sides may be kept apart from the same profile (two splits of one
+                # profile, merged later): the survivor keeps one row of each pair.
                 session.execute(
-                    update(separations).where(column == other).values({column.name: survivor})
+                    delete(separations).where(
+                        separations.c.workspace_id == self.workspace_id,
+                        separations.c[column] == other,
+                        separations.c[partner].in_(
+                            select(held.c[partner]).where(
+                                held.c.workspace_id == self.workspace_id,
+                                held.c[column] == survivor,
+                            )
+                        ),
+                    )
+                )
+                session.execute(
+                    update(separations)
+                    .where(separations.c[column] == other)
+                    .values({column: survivor})
                 )
             move_tags(session, self.workspace_id, other, survivor)
             # Predictions of both sides are stale until the next fit.
@@ -452,7 +474,7 @@ class IdentityBatch:
         if self.conflict_rows:
             # Re-keying above already moved older conflicts; these name the final profiles.
             for row in self.conflict_rows:
-                row["profile_id"] = self._current(row["profile_id"])
+                row["profile_id"] = self.current(row["profile_id"])
             session.execute(identity_conflicts.insert(), self.conflict_rows)
 
     def _orders_of(self, *profile_ids: str) -> OrderStats:
@@ -461,6 +483,11 @@ class IdentityBatch:
         folded in feed order, as they were applied, so that a conflicting redelivery of an
         order id loses to the first one here too."""
         rows: list[tuple[int, str, bytes, str, datetime]] = []
+        # Stored events of profiles merged into these earlier in this batch are re-keyed only
+        # by flush(): they are still under the absorbed profiles' ids.
+        stored_ids = sorted(
+            {*profile_ids, *(o for o, _ in self.absorbed if self.current(o) in profile_ids)}
+        )
         if not self.isolated:
             e = profile_events.c
             rows.extend(
@@ -476,7 +503,7 @@ class IdentityBatch:
                         e.seq, e.event_name, e.properties_json, e.message_id, e.event_time
                     ).where(
                         e.workspace_id == self.workspace_id,
-                        e.profile_id.in_(profile_ids),
+                        e.profile_id.in_(stored_ids),
                         e.event_name == ORDER_EVENT,
                     )
                 )
@@ -510,7 +537,7 @@ class IdentityBatch:
         state.id_counts[key[0]] += 1
         self.new_links.append({**link, "profile_id": profile_id})
 
-    def _current(self, profile_id: str) -> str:
+    def current(self, profile_id: str) -> str:
         """Follow this batch's merges to the profile that holds the data now."""
         moved = dict(self.absorbed)
         while profile_id in moved:
