@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from precis_client import PrecisError
+from precis_devstack.demo import wait_for_events_applied
 from precis_devstack.suite import Suite, start_suite, stop_suite
 
 pytestmark = pytest.mark.e2e
@@ -207,3 +208,76 @@ def test_sdk_sees_the_same_profile_pages_as_the_api(suite: Suite) -> None:
         eventually(lambda: client.list_profiles(page_size=5).total_count == 12)
         ids = [p.raw["profile_id"] for p in client.iter_profiles(page_size=5)]
         assert len(ids) == len(set(ids)) == 12
+
+
+def test_erasure_of_a_person_with_1001_events_through_every_process(suite: Suite) -> None:
+    """The issue's acceptance case: a person with an identify and 1,000 events is erased from
+    ingestion, profile and consent through the REST API within one minute, with a receipt from
+    each service, and someone else's data stays."""
+    email = "Erase.Me@Example.com"
+    person = [
+        {
+            "type": "identify",
+            "message_id": "erase-identify",
+            "user_id": "erase-me",
+            "traits": {"email": email, "plan": "premium"},
+        }
+    ]
+    person += [
+        {
+            "type": "track",
+            "message_id": f"erase-view-{n}",
+            "event": "Product Viewed",
+            "user_id": "erase-me",
+            "properties": {"sku": f"sku-{n % 17}"},
+        }
+        for n in range(1000)
+    ]
+    other = [
+        {"type": "identify", "message_id": "keep-identify", "user_id": "keep-me"},
+        {
+            "type": "track",
+            "message_id": "keep-view",
+            "event": "Product Viewed",
+            "user_id": "keep-me",
+        },
+    ]
+    with suite.client(timeout=60) as client:
+        events = person + other
+        for start in range(0, len(events), 500):
+            result = client.batch(events[start : start + 500])
+            assert result.rejected == 0
+        assert wait_for_events_applied(client, len(events)) == len(events)
+        assert client.get_profile("email", email.lower()).raw["event_count"] == 1001
+        client.record_consent(
+            {"email": email},
+            {"marketing_email": "granted"},
+            policy_version="2026-05",
+            source="e2e",
+            request_id="e2e-erasure-consent",
+        )
+
+        started = time.monotonic()
+        opened = client.request_erasure({"email": email}, request_id="e2e-erasure-1")
+        assert opened["state"] in ("pending", "in_progress") and opened["suppressed"] is True
+        done = client.wait_for_privacy_request("e2e-erasure-1", timeout=60, poll_interval=0.2)
+        wall = time.monotonic() - started
+        receipts = {
+            t["service"]: {e["table"]: e["rows"] for e in t["erased"]} for t in done["tasks"]
+        }
+        print(f"\nerasure of 1,001 events through the real processes: {wall:.2f} s")
+        for service, rows in sorted(receipts.items()):
+            print(f"  {service}: {rows}")
+        # A functional deadline of the feature (erasure within one minute), not a benchmark.
+        assert wall < 60
+        assert set(receipts) == {"ingestion", "profile", "consent"}
+        assert receipts["ingestion"]["events"] >= 1001
+        assert receipts["profile"]["profile_events"] >= 1001
+        assert receipts["profile"]["profiles"] == 1
+        assert receipts["consent"]["consent_entries"] == 1
+
+        for identifier_type, value in (("email", email.lower()), ("user_id", "erase-me")):
+            with pytest.raises(PrecisError) as gone:
+                client.get_profile(identifier_type, value)
+            assert gone.value.code == "not_found"
+        assert client.get_profile("user_id", "keep-me").raw["event_count"] == 2

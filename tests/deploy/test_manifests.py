@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import json
 import re
 import shlex
 import threading
@@ -54,7 +55,13 @@ PROCESSES: dict[str, dict[str, Any]] = {
         "port": 50051,
         "port_env": "PRECIS_INGESTION_GRPC_PORT",
         "protocol": "grpc",
-        "env": {"PRECIS_INGESTION_GRPC_PORT", "PRECIS_INGESTION_DATABASE_URL"},
+        # The consent target only feeds the suppression list (a feed consumer that retries), so
+        # it is not a "target" that ingestion waits for: consent itself waits for ingestion.
+        "env": {
+            "PRECIS_INGESTION_GRPC_PORT",
+            "PRECIS_INGESTION_DATABASE_URL",
+            "PRECIS_INGESTION_CONSENT_TARGET",
+        },
         "required": {"PRECIS_INGESTION_DATABASE_URL", "PRECIS_PII_SECRET"},
         "secret_env": {"PRECIS_INGESTION_DATABASE_URL", "PRECIS_PII_SECRET"},
         "targets": {},
@@ -88,8 +95,16 @@ PROCESSES: dict[str, dict[str, Any]] = {
         "port": 50053,
         "port_env": "PRECIS_CONSENT_GRPC_PORT",
         "protocol": "grpc",
-        "env": {"PRECIS_CONSENT_GRPC_PORT", "PRECIS_CONSENT_DATABASE_URL"},
-        "required": {"PRECIS_CONSENT_DATABASE_URL", "PRECIS_PII_SECRET"},
+        "env": {
+            "PRECIS_CONSENT_GRPC_PORT",
+            "PRECIS_CONSENT_DATABASE_URL",
+            "PRECIS_CONSENT_PRIVACY_TARGETS",
+        },
+        "required": {
+            "PRECIS_CONSENT_DATABASE_URL",
+            "PRECIS_CONSENT_PRIVACY_TARGETS",
+            "PRECIS_PII_SECRET",
+        },
         "secret_env": {"PRECIS_CONSENT_DATABASE_URL", "PRECIS_PII_SECRET"},
         "targets": {},
         "database": "consent",
@@ -138,6 +153,36 @@ EXTERNAL_SECRETS = {
 
 def allowed_env(process: str) -> set[str]:
     return COMMON_ENV | PROCESSES[process]["env"]
+
+
+# Data-subject requests: the consent service exports and erases through the PrivacyService of
+# every other process that holds personal data, named in this variable (JSON, name -> target).
+PRIVACY_ORCHESTRATOR = "consent"
+PRIVACY_TARGETS_ENV = "PRECIS_CONSENT_PRIVACY_TARGETS"
+
+
+@cache
+def privacy_services() -> frozenset[str]:
+    """The processes that serve precis.common.v1.PrivacyService, found in their source: a new
+    service that holds personal data registers one, and so has to be named to the consent
+    service wherever it is deployed."""
+    found = set()
+    for name, process in PROCESSES.items():
+        sources = "".join(
+            p.read_text(encoding="utf-8") for p in process["package_dir"].rglob("*.py")
+        )
+        if "add_PrivacyServiceServicer_to_server" in sources:
+            found.add(name)
+    return frozenset(found)
+
+
+def expected_privacy_targets(host: str | None = None) -> dict[str, str]:
+    """What PRECIS_CONSENT_PRIVACY_TARGETS must hold: every other privacy service, reached by
+    its Service / compose name (or `host`) and port."""
+    return {
+        name: f"{host or name}:{PROCESSES[name]['port']}"
+        for name in sorted(privacy_services() - {PRIVACY_ORCHESTRATOR})
+    }
 
 
 # --- YAML helpers ------------------------------------------------------------------------------
@@ -731,6 +776,25 @@ def test_compose_services_have_images_and_dependencies() -> None:
             assert rule["condition"] == "service_healthy", f"{name}: {target} first"
 
 
+def test_compose_dependencies_have_no_cycle() -> None:
+    """compose refuses a dependency cycle at `up`; feeds need none (a consumer retries while
+    its producer is down), so a process that only follows another's feed need not wait for it."""
+    services = compose()["services"]
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == "done":
+            return
+        assert state.get(name) != "open", f"depends_on cycle: {' -> '.join([*path, name])}"
+        state[name] = "open"
+        for target in services[name].get("depends_on", {}):
+            visit(target, [*path, name])
+        state[name] = "done"
+
+    for name in services:
+        visit(name, [])
+
+
 def test_compose_precis_services_follow_the_contract() -> None:
     services = compose()["services"]
     builds = set()
@@ -771,6 +835,54 @@ def test_compose_precis_services_follow_the_contract() -> None:
     assert gateway_env["PRECIS_GATEWAY_HOST"] == "0.0.0.0"
     assert yaml.safe_load(gateway_env["PRECIS_GATEWAY_API_KEYS"]), "API keys must be a JSON object"
     assert "/readyz" in " ".join(services["gateway"]["healthcheck"]["test"])
+
+
+def test_privacy_services_are_found() -> None:
+    """The source scan has teeth: the services known to hold personal data are found, and the
+    gateway (which holds none) is not."""
+    assert privacy_services() == {"ingestion", "profile", "consent"}
+    assert expected_privacy_targets() == {
+        "ingestion": "ingestion:50051",
+        "profile": "profile:50052",
+    }
+
+
+def test_compose_names_every_privacy_service_to_consent() -> None:
+    services = precis_services()
+    env = compose_env(services[PRIVACY_ORCHESTRATOR])
+    assert json.loads(env[PRIVACY_TARGETS_ENV]) == expected_privacy_targets()
+    depends = services[PRIVACY_ORCHESTRATOR]["depends_on"]
+    for target in expected_privacy_targets():
+        assert target in services, f"compose runs no {target}"
+        # Not needed for correctness (requests are retried), but consent then starts with every
+        # service it erases through healthy, and a request opened at once does not wait.
+        assert depends[target]["condition"] == "service_healthy", f"consent: {target} first"
+
+
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_kubernetes_names_every_privacy_service_to_consent(overlay: str) -> None:
+    resources = render(overlay)
+    deployment = precis_deployments(resources)[PRIVACY_ORCHESTRATOR]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = container_env(resources, container)
+    targets = json.loads(env[PRIVACY_TARGETS_ENV])
+    assert targets == expected_privacy_targets(), f"{overlay}: {PRIVACY_TARGETS_ENV}"
+    for name, target in targets.items():
+        host, port = target.rsplit(":", 1)
+        service = by_key(resources).get(("Service", host))
+        assert service is not None, f"{overlay}: no Service {host} for {name}"
+        assert service["spec"]["ports"][0]["port"] == int(port)
+
+
+def test_consent_defaults_name_every_privacy_service_locally() -> None:
+    """Without the variable (make up, a plain `python -m precis_consent`), the defaults are the
+    other privacy services on their default local ports."""
+    module_name, class_name = PROCESSES[PRIVACY_ORCHESTRATOR]["settings"]
+    settings_cls = getattr(importlib.import_module(module_name), class_name)
+    defaults = settings_cls.model_fields["consent_privacy_targets"].get_default(
+        call_default_factory=True
+    )
+    assert defaults == expected_privacy_targets(host="127.0.0.1")
 
 
 def test_gateway_readiness_checks_every_service_it_calls() -> None:
@@ -997,3 +1109,17 @@ def test_healthcheck_http() -> None:
         server.shutdown()
         server.server_close()
     assert check(["http", url]) == 1, "nothing listening"
+
+
+def test_ingestion_follows_the_consent_feed_everywhere_it_is_deployed() -> None:
+    """Without it ingestion accepts events of erased subjects again (production refuses to
+    start without it)."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert compose["services"]["ingestion"]["environment"]["PRECIS_INGESTION_CONSENT_TARGET"] == (
+        "consent:50053"
+    )
+    configmaps = list(
+        yaml.safe_load_all((ROOT / "deploy/k8s/base/configmaps.yaml").read_text(encoding="utf-8"))
+    )
+    values = {k: v for doc in configmaps if doc for k, v in (doc.get("data") or {}).items()}
+    assert values["PRECIS_INGESTION_CONSENT_TARGET"] == "consent:50053"

@@ -22,6 +22,7 @@ from precis_gateway.routers import (
     health,
     life_stage,
     merge_rules,
+    privacy,
     profiles,
     rfm,
     tag_definitions,
@@ -74,8 +75,8 @@ def create_app(
         title="Precis REST API",
         version=API_VERSION,
         description=(
-            "The REST edge of Precis: send behaviour events, read unified customer profiles, and "
-            "record and check each person's consent. "
+            "The REST edge of Precis: send behaviour events, read unified customer profiles, "
+            "record and check each person's consent, and export or erase a person's data. "
             "Authenticate with the workspace's API key in the `X-API-Key` header. Every error has "
             'the body `{"error": {"code", "message", "details", "trace_id"}}`.'
         ),
@@ -99,6 +100,7 @@ def create_app(
     app.include_router(rfm.router)
     app.include_router(consent.router)
     app.include_router(consent.defaults_router)
+    app.include_router(privacy.router)
     app.include_router(health.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented hook
     telemetry.instrument_fastapi(app)

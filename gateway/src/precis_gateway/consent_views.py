@@ -1,4 +1,5 @@
-"""Consent between REST and the consent contract: enum names, subjects, and the views.
+"""Consent and data-subject requests between REST and the consent contract: enum names,
+subjects, and the views.
 
 REST names are the contract's enum names without their prefix, lower-cased
 (PURPOSE_MARKETING_EMAIL -> marketing_email). Requests carry the proto enum names (protobuf
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from precis.common.v1 import privacy_pb2, types_pb2
@@ -22,9 +24,14 @@ from precis_gateway.models import (
     ConsentStatusName,
     ConsentSubject,
     DecisionReasonName,
+    ErasedRows,
     JurisdictionDefaults,
     LegalBasisName,
     MinorStatus,
+    PrivacyRequest,
+    PrivacyRequestKind,
+    PrivacyRequestState,
+    PrivacyTask,
     PurposeDefault,
     PurposeState,
     ShownSubject,
@@ -43,6 +50,12 @@ STATUSES: dict[int, ConsentStatusName] = _names(pb.ConsentStatus.items(), "CONSE
 LEGAL_BASES: dict[int, LegalBasisName] = _names(pb.LegalBasis.items(), "LEGAL_BASIS_")
 CHANNELS: dict[int, CaptureChannelName] = _names(pb.CaptureChannel.items(), "CAPTURE_CHANNEL_")
 REASONS: dict[int, DecisionReasonName] = _names(pb.DecisionReason.items(), "DECISION_REASON_")
+PRIVACY_KINDS: dict[int, PrivacyRequestKind] = _names(
+    pb.DataSubjectRequestKind.items(), "DATA_SUBJECT_REQUEST_KIND_"
+)
+PRIVACY_STATES: dict[int, PrivacyRequestState] = _names(
+    pb.DataSubjectRequestState.items(), "DATA_SUBJECT_REQUEST_STATE_"
+)
 
 
 def purpose_proto(name: str) -> str:
@@ -59,6 +72,14 @@ def legal_basis_proto(name: str | None) -> str:
 
 def channel_proto(name: str | None) -> str:
     return f"CAPTURE_CHANNEL_{name.upper()}" if name else "CAPTURE_CHANNEL_UNSPECIFIED"
+
+
+def privacy_kind_proto(name: str | None) -> str:
+    return f"DATA_SUBJECT_REQUEST_KIND_{(name or 'unspecified').upper()}"
+
+
+def privacy_state_proto(name: str | None) -> str:
+    return f"DATA_SUBJECT_REQUEST_STATE_{(name or 'unspecified').upper()}"
 
 
 _NAMED = (
@@ -201,4 +222,35 @@ def minor_view(status: pb.MinorStatus) -> MinorStatus:
         comes_of_age_at=_time(status, "comes_of_age_at"),
         verification_reference=status.verification_reference or None,
         updated_at=_time(status, "updated_at"),
+    )
+
+
+def privacy_request_view(request: pb.DataSubjectRequest) -> PrivacyRequest:
+    completed_at = _time(request, "completed_at")
+    return PrivacyRequest(
+        request_id=request.request_id,
+        kind=PRIVACY_KINDS[request.kind],
+        state=PRIVACY_STATES[request.state],
+        subject=shown_subject(request.subject),
+        tasks=[
+            PrivacyTask(
+                service=t.service,
+                state=PRIVACY_STATES[t.state],
+                attempts=t.attempts,
+                last_error=t.last_error or None,
+                last_attempt_at=_time(t, "last_attempt_at"),
+                next_attempt_at=_time(t, "next_attempt_at"),
+                completed_at=_time(t, "completed_at"),
+                erased=[ErasedRows(table=e.table, rows=e.rows) for e in t.erased],
+                export_bytes=t.export_bytes,
+            )
+            for t in request.tasks
+        ],
+        note=request.note or None,
+        requested_by=request.requested_by or None,
+        created_at=request.created_at.ToDatetime(tzinfo=UTC),
+        due_at=request.due_at.ToDatetime(tzinfo=UTC),
+        completed_at=completed_at,
+        suppressed=request.suppressed,
+        bundle=orjson.loads(request.bundle_json) if request.bundle_json else None,
     )

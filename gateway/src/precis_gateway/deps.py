@@ -1,5 +1,5 @@
-"""Request dependencies as Annotated aliases: the caller's workspace, the service stubs,
-the JSON body, and the settings."""
+"""Request dependencies as Annotated aliases: the caller's workspace and principal, the service
+stubs, the JSON body, and the settings."""
 
 from __future__ import annotations
 
@@ -38,6 +38,12 @@ class ApiKeys:
             if hmac.compare_digest(digest, presented):
                 found = workspace
         return found
+
+    @staticmethod
+    def key_id(key: str) -> str:
+        """A name of the key that is safe to log and to pass on: `key:` and the first 8 hex
+        digits of its SHA-256 digest (the start of its `sha256:<hex>` form in the settings)."""
+        return "key:" + _digest(key).hex()[:8]
 
 
 def _digest(key: str) -> bytes:
@@ -80,6 +86,14 @@ async def _workspace(
     return workspace
 
 
+async def _principal(
+    _authenticated: Annotated[str, Depends(_workspace)],
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+) -> str:
+    # After _workspace (FastAPI runs it once per request), so that only a valid key is named.
+    return ApiKeys.key_id(api_key or "")
+
+
 async def _ingestion(request: Request) -> Any:
     stubs: Stubs = request.app.state.stubs
     return stubs.ingestion
@@ -108,6 +122,8 @@ async def _json_body(request: Request) -> Any:
 
 SettingsDep = Annotated[GatewaySettings, Depends(_settings)]
 WorkspaceDep = Annotated[str, Depends(_workspace)]
+# Who calls: the API key's non-secret id (ApiKeys.key_id), for services that record the actor.
+PrincipalDep = Annotated[str, Depends(_principal)]
 IngestionStub = Annotated[ingestion_pb2_grpc.IngestionServiceStub, Depends(_ingestion)]
 ProfileStub = Annotated[profile_pb2_grpc.ProfileServiceStub, Depends(_profile)]
 ConsentStub = Annotated[consent_pb2_grpc.ConsentServiceStub, Depends(_consent)]

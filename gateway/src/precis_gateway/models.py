@@ -939,3 +939,163 @@ class MinorStatus(BaseModel):
     comes_of_age_at: datetime | None = Field(description="When the subject comes of age.")
     verification_reference: str | None = Field(description="How guardianship was verified.")
     updated_at: datetime | None = Field(description="When the status was last set.")
+
+
+# --- data-subject requests (access, portability and erasure) ------------------------------------
+
+PrivacyRequestKind = Literal["export", "erasure"]
+PrivacyRequestState = Literal["pending", "in_progress", "completed", "needs_attention"]
+MAX_PRIVACY_NOTE = 1000
+MAX_SUPPRESSION_CHECK = 500
+
+
+class PrivacyRequestBody(BaseModel):
+    """A person's request to get (export) or delete (erasure) everything held about them."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "request_id": "ticket-8812",
+                    "subject": {"email": "li.na@example.com"},
+                    "note": "requested by email to privacy@, ticket 8812",
+                }
+            ]
+        },
+    )
+
+    request_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description=(
+            "Unique id of this request, the idempotency key: repeating it returns the original "
+            "request (422 if it was used for the other kind). Generated (UUID 4) when absent."
+        ),
+        examples=["ticket-8812"],
+    )
+    subject: ConsentSubject = Field(
+        description=(
+            "Whose data: any identifiers known for the person, or the profile id. Every other "
+            "identifier the profile service links to them is included."
+        )
+    )
+    note: str | None = Field(
+        default=None,
+        max_length=MAX_PRIVACY_NOTE,
+        description="Free text for the record: ticket number, channel the request came in by.",
+    )
+
+
+class ErasedRows(BaseModel):
+    table: str = Field(description="A table of the service.", examples=["events"])
+    rows: int = Field(description="Rows deleted from it.", ge=0, examples=[1001])
+
+
+class PrivacyTask(BaseModel):
+    """One service's part of a data-subject request, with its receipt."""
+
+    service: str = Field(description="The service holding personal data.", examples=["ingestion"])
+    state: PrivacyRequestState = Field(description="Its progress.")
+    attempts: int = Field(description="Calls made so far, the successful one included.", ge=0)
+    last_error: str | None = Field(description="Why the last call failed; null after success.")
+    last_attempt_at: datetime | None = Field(description="When the last call was made.")
+    next_attempt_at: datetime | None = Field(description="When the next try is due, until done.")
+    completed_at: datetime | None = Field(description="When the service completed its part.")
+    erased: list[ErasedRows] = Field(description="Erasure receipt: rows deleted per table.")
+    export_bytes: int = Field(description="Export: size of the service's part in bytes.", ge=0)
+
+
+class PrivacyRequest(BaseModel):
+    """A data-subject request and its progress in every service that holds personal data."""
+
+    request_id: str = Field(description="Unique id of the request.", examples=["ticket-8812"])
+    kind: PrivacyRequestKind = Field(description="Export or erasure.")
+    state: PrivacyRequestState = Field(
+        description=(
+            "completed once every service has confirmed; needs_attention when a service keeps "
+            "failing (it is still retried)."
+        )
+    )
+    subject: ShownSubject = Field(
+        description=(
+            "Whose data (email and phone masked); empty once an erasure completed, since the "
+            "request then forgets who it was about."
+        )
+    )
+    tasks: list[PrivacyTask] = Field(description="One per service, by service name.")
+    note: str | None = Field(description="The requester's note.")
+    requested_by: str | None = Field(
+        description="Who opened it: the API key's id (`key:` and a prefix of its SHA-256).",
+        examples=["key:3f9a0c2b"],
+    )
+    created_at: datetime = Field(description="When the request was opened.")
+    due_at: datetime = Field(description="When it must be completed by law (one month).")
+    completed_at: datetime | None = Field(description="When every service had completed.")
+    suppressed: bool = Field(
+        description="Erasure: the subject's identifiers are on the suppression list."
+    )
+    bundle: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "Completed export with `include_bundle=true`: everything held about the subject, "
+            "keyed by service."
+        ),
+    )
+
+
+class PrivacyRequestPage(BaseModel):
+    requests: list[PrivacyRequest] = Field(description="Requests, newest first, without bundles.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class SuppressionIdentifier(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["user_id", "anonymous_id", "email", "phone", "device_id", "external"] = Field(
+        description="The identifier's type.", examples=["email"]
+    )
+    value: str = Field(
+        min_length=1,
+        max_length=MAX_IDENTIFIER_LENGTH,
+        description="The value (email and phone in clear; hashed before the check).",
+        examples=["li.na@example.com"],
+    )
+    namespace: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The issuing platform; required for `external`.",
+        examples=["wechat_openid"],
+    )
+
+
+class SuppressionCheckBody(BaseModel):
+    """Identifiers to check against the suppression list of erased subjects."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "identifiers": [
+                        {"type": "email", "value": "li.na@example.com"},
+                        {"type": "external", "namespace": "wechat_openid", "value": "oX9a2"},
+                    ]
+                }
+            ]
+        },
+    )
+
+    identifiers: list[SuppressionIdentifier] = Field(
+        min_length=1, max_length=MAX_SUPPRESSION_CHECK, description="The identifiers to check."
+    )
+
+
+class SuppressionCheckResult(BaseModel):
+    suppressed: list[bool] = Field(
+        description="One flag per identifier, in request order: true if an erased subject's."
+    )

@@ -3,7 +3,7 @@ workspace metadata, errors mapped to HTTP)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -53,11 +53,14 @@ def call(
     workspace: str,
     deadline: float,
     fields: Mapping[str, str] | None = None,
+    metadata: Sequence[tuple[str, str]] = (),
 ) -> Response:
     """Call a unary RPC on behalf of `workspace`; a failure becomes the matching ApiError.
     `fields` renames field paths of the service's request to the REST request's, where the
-    two differ (see ApiError.with_fields)."""
+    two differ (see ApiError.with_fields); `metadata` is sent after the workspace's."""
     try:
-        return method(request, timeout=deadline, metadata=workspace_metadata(workspace))
+        return method(
+            request, timeout=deadline, metadata=(*workspace_metadata(workspace), *metadata)
+        )
     except grpc.RpcError as exc:
         raise from_rpc_error(exc, service).with_fields(fields or {}) from None

@@ -441,3 +441,80 @@ def test_check_consent_and_consent_state(make_client: Any) -> None:
     assert rec.requests[0].url.raw_path == b"/v1/consent/check"
     assert rec.requests[1].method == "GET"
     assert rec.requests[1].url.raw_path == b"/v1/consent/email/a%2Fb%2Bc%40d"
+
+
+def privacy_request(state: str, **extra: Any) -> dict[str, Any]:
+    return {"request_id": "era-1", "kind": "erasure", "state": state, "tasks": [], **extra}
+
+
+def test_request_erasure_names_the_request_so_a_retry_opens_no_second_one(
+    make_client: Any,
+) -> None:
+    rec = Recorder(
+        httpx.ConnectError("connection reset"),
+        httpx.Response(202, json=privacy_request("pending")),
+    )
+    with make_client(rec) as client:
+        opened = client.request_erasure({"email": "li.na@example.com"}, note="ticket 8812")
+    assert opened["state"] == "pending"
+    assert len(rec.requests) == 2
+    assert str(rec.requests[-1].url) == f"{BASE}/v1/privacy/erasures"
+    first, second = rec.body(0), rec.body(1)
+    assert first == second  # the same request_id both times
+    assert set(first) == {"request_id", "subject", "note"}
+    assert len(first["request_id"]) == 36
+    assert first["subject"] == {"email": "li.na@example.com"}
+    assert first["note"] == "ticket 8812"
+
+
+def test_request_export_with_a_request_id(make_client: Any) -> None:
+    rec = Recorder(httpx.Response(202, json=privacy_request("pending", kind="export")))
+    with make_client(rec) as client:
+        assert client.request_export({"user_id": "c-1"}, request_id="exp-1")["kind"] == "export"
+    assert rec.requests[0].url.raw_path == b"/v1/privacy/exports"
+    assert rec.body() == {"request_id": "exp-1", "subject": {"user_id": "c-1"}}
+
+
+def test_privacy_request_escapes_the_id_and_asks_for_the_bundle(make_client: Any) -> None:
+    done = privacy_request("completed", bundle={"ingestion": {"events": []}})
+    rec = Recorder(httpx.Response(200, json=done), httpx.Response(200, json=done))
+    with make_client(rec) as client:
+        assert client.privacy_request("a/b c", include_bundle=True) == done
+        client.privacy_request("era-1")
+    assert rec.requests[0].url.raw_path == b"/v1/privacy/requests/a%2Fb%20c?include_bundle=true"
+    assert rec.requests[1].url.raw_path == b"/v1/privacy/requests/era-1"
+
+
+def test_wait_for_privacy_request_polls_until_completed(
+    make_client: Any, sleeps: list[float]
+) -> None:
+    failing = {"service": "ingestion", "state": "needs_attention", "last_error": "UNAVAILABLE"}
+    rec = Recorder(
+        httpx.Response(200, json=privacy_request("pending")),
+        httpx.Response(200, json=privacy_request("needs_attention", tasks=[failing])),
+        httpx.Response(200, json=privacy_request("completed")),
+    )
+    with make_client(rec) as client:
+        done = client.wait_for_privacy_request("era-1", timeout=60, poll_interval=0.25)
+    assert done["state"] == "completed"
+    assert len(rec.requests) == 3
+    assert sleeps == [0.25, 0.25]
+
+
+def test_wait_for_privacy_request_times_out_naming_the_failing_service(
+    make_client: Any,
+) -> None:
+    failing = {"service": "profile", "state": "in_progress", "last_error": "UNAVAILABLE: down"}
+    rec = Recorder(httpx.Response(200, json=privacy_request("in_progress", tasks=[failing])))
+    with make_client(rec) as client, pytest.raises(TimeoutError) as timed_out:
+        client.wait_for_privacy_request("era-1", timeout=0)
+    assert "in_progress" in str(timed_out.value)
+    assert "profile" in str(timed_out.value) and "UNAVAILABLE: down" in str(timed_out.value)
+
+
+def test_unknown_privacy_request_is_not_found(make_client: Any) -> None:
+    rec = Recorder(error_response(404, "not_found", "no data-subject request 'x'"))
+    with make_client(rec) as client, pytest.raises(PrecisError) as caught:
+        client.wait_for_privacy_request("x")
+    assert caught.value.code == "not_found"
+    assert len(rec.requests) == 1

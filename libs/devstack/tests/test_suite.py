@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from precis_consent.settings import ConsentSettings
 from precis_devstack import state
 from precis_devstack.__main__ import build_parser
 from precis_devstack.suite import (
@@ -192,6 +193,29 @@ def test_consent_runs_as_its_own_process_behind_the_gateway(layout: state.StateL
     consent = next(s for s in overridden if s.name == "consent")
     assert consent.port == DEFAULT_PORTS["consent"] == 50053
     assert consent.env["PRECIS_CONSENT_DATABASE_URL"] == "postgresql+psycopg://db/consent"
+
+
+def test_consent_is_told_where_every_other_privacy_service_listens(
+    layout: state.StateLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Data-subject requests reach ingestion and profile on the ports this suite runs them on,
+    not on the defaults (the e2e suites start everything on free ports)."""
+    specs = suite_specs(
+        layout,
+        gateway_port=18080,
+        ingestion_port=15051,
+        profile_port=15052,
+        consent_port=15053,
+        api_key="k",
+        pii_secret="s" * 32,
+    )
+    consent = next(s for s in specs if s.name == "consent")
+    for name, value in consent.env.items():
+        monkeypatch.setenv(name, value)
+    assert ConsentSettings().consent_privacy_targets == {
+        "ingestion": "127.0.0.1:15051",
+        "profile": "127.0.0.1:15052",
+    }
 
 
 def test_the_command_line_takes_a_consent_port() -> None:

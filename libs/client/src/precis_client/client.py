@@ -1,15 +1,17 @@
 """Synchronous client of the Precis REST gateway.
 
-Retries are safe only where repeating a request cannot do anything twice: reads, and writes
-whose every event carries a ``message_id`` (ingestion deduplicates by it). Only answers that
-say "try again" (503, 504) and lost connections or timeouts are retried, with exponential
-backoff and jitter; the gateway's ``Retry-After`` is honoured up to ``backoff_max``.
+Retries are safe only where repeating a request cannot do anything twice: reads, writes whose
+every event carries a ``message_id`` (ingestion deduplicates by it), and writes named by a
+``request_id`` (consent records; data-subject requests, which the client names itself). Only
+answers that say "try again" (503, 504) and lost connections or timeouts are retried, with
+exponential backoff and jitter; the gateway's ``Retry-After`` is honoured up to ``backoff_max``.
 """
 
 from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -305,6 +307,70 @@ class PrecisClient:
             raise ValueError("identifier_type and value must not be empty")
         path = f"/v1/consent/{quote(identifier_type, safe=':')}/{quote(value, safe='')}"
         return self._object(self._request("GET", path, retryable=True))
+
+    # Data-subject requests ------------------------------------------------------------------
+
+    def request_export(
+        self, subject: Mapping[str, Any], *, request_id: str | None = None, note: str = ""
+    ) -> dict[str, Any]:
+        """Opens a request to export everything held about a person (``subject`` as in
+        :meth:`record_consent`); returns the request, pending. Follow it with
+        :meth:`wait_for_privacy_request`, then read the bundle with
+        ``privacy_request(request_id, include_bundle=True)``."""
+        return self._open_privacy_request("/v1/privacy/exports", subject, request_id, note)
+
+    def request_erasure(
+        self, subject: Mapping[str, Any], *, request_id: str | None = None, note: str = ""
+    ) -> dict[str, Any]:
+        """Opens a request to erase a person from every service; returns the request, pending.
+        Once completed, each task carries its receipt (rows deleted per table)."""
+        return self._open_privacy_request("/v1/privacy/erasures", subject, request_id, note)
+
+    def _open_privacy_request(
+        self, path: str, subject: Mapping[str, Any], request_id: str | None, note: str
+    ) -> dict[str, Any]:
+        # Named here when not given, so that a retry after a lost answer finds the request it
+        # opened instead of opening a second one: these calls are always safe to retry.
+        body: dict[str, Any] = {
+            "request_id": request_id or str(uuid.uuid4()),
+            "subject": dict(subject),
+        }
+        if note:
+            body["note"] = note
+        return self._object(self._request("POST", path, json=body, retryable=True))
+
+    def privacy_request(self, request_id: str, include_bundle: bool = False) -> dict[str, Any]:
+        """A data-subject request with each service's progress and receipt; a completed
+        export's ``bundle`` (keyed by service) with ``include_bundle=True``."""
+        if not request_id:
+            raise ValueError("request_id must not be empty")
+        params: dict[str, str | int] = {"include_bundle": "true"} if include_bundle else {}
+        path = f"/v1/privacy/requests/{quote(request_id, safe='')}"
+        return self._object(self._request("GET", path, params=params, retryable=True))
+
+    def wait_for_privacy_request(
+        self, request_id: str, timeout: float = 60.0, *, poll_interval: float = 0.5
+    ) -> dict[str, Any]:
+        """Polls until the request is completed and returns it. A request whose services keep
+        failing (``needs_attention``) is still being retried, so it is waited for too; raises
+        TimeoutError, naming the last state and errors, after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.privacy_request(request_id)
+            if found.get("state") == "completed":
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                failing = {
+                    t.get("service"): t.get("last_error")
+                    for t in found.get("tasks") or []
+                    if t.get("last_error")
+                }
+                raise TimeoutError(
+                    f"data-subject request {request_id!r} is still {found.get('state')} after "
+                    f"{timeout:g} s" + (f"; failing: {failing}" if failing else "")
+                )
+            self._sleep(min(poll_interval, remaining))
 
     def _object(self, response: httpx.Response) -> dict[str, Any]:
         body = self._json(response)

@@ -69,3 +69,12 @@ def open_channel(
 
 def workspace_metadata(workspace_id: str) -> tuple[tuple[str, str], ...]:
     return ((WORKSPACE_METADATA_KEY, workspace_id),)
+
+
+# Who acts, as a non-secret id (the gateway sends "key:" and a prefix of the API key's SHA-256
+# digest); services that keep an audit trail record it (data-subject requests' requested_by).
+PRINCIPAL_METADATA_KEY = "x-precis-principal"
+
+
+def principal_metadata(principal: str) -> tuple[tuple[str, str], ...]:
+    return ((PRINCIPAL_METADATA_KEY, principal),)

@@ -262,6 +262,8 @@ def suite_specs(
         "ingestion": {
             "PRECIS_INGESTION_GRPC_PORT": str(ingestion_port),
             "PRECIS_INGESTION_DATABASE_URL": f"sqlite:///{layout.db_path('ingestion')}",
+            # The suppression list of erased subjects comes from consent's feed.
+            "PRECIS_INGESTION_CONSENT_TARGET": f"{HOST}:{consent_port}",
         },
         "profile": {
             "PRECIS_PROFILE_GRPC_PORT": str(profile_port),
@@ -271,6 +273,10 @@ def suite_specs(
         "consent": {
             "PRECIS_CONSENT_GRPC_PORT": str(consent_port),
             "PRECIS_CONSENT_DATABASE_URL": f"sqlite:///{layout.db_path('consent')}",
+            # Every other service holding personal data, for data-subject requests.
+            "PRECIS_CONSENT_PRIVACY_TARGETS": json.dumps(
+                {"ingestion": ingestion_target, "profile": f"{HOST}:{profile_port}"}
+            ),
         },
         "gateway": {
             "PRECIS_GATEWAY_HOST": HOST,

@@ -15,6 +15,7 @@ from precis.consent.v1 import consent_pb2 as pb
 from precis.consent.v1 import consent_pb2_grpc
 from precis_common.errors import InvalidArgument
 from precis_common.feed import to_timestamp
+from precis_common.grpc_client import PRINCIPAL_METADATA_KEY
 from precis_common.grpc_server import workspace_of
 from precis_common.identifiers import IdentifierKind, PiiHasher, mask_hash
 from precis_common.privacy import stored_identifier
@@ -179,7 +180,7 @@ DSR_STATES = {
     NEEDS_ATTENTION: pb.DATA_SUBJECT_REQUEST_STATE_NEEDS_ATTENTION,
 }
 DSR_STATE_NAMES = {v: k for k, v in DSR_STATES.items()}
-PRINCIPAL_METADATA = "x-precis-principal"
+PRINCIPAL_METADATA = PRINCIPAL_METADATA_KEY
 
 
 def dsr_proto(row: Any, tasks: list[Any], *, bundle: bool) -> pb.DataSubjectRequest:
@@ -290,15 +291,17 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
         workspace = workspace_of(context)
         if not 1 <= len(request.identifiers) <= 500:
             raise InvalidArgument.field("identifiers", "must hold 1-500 identifiers")
-        keys = [
-            subject_keys(
-                self._hasher,
-                workspace,
-                privacy_pb2.DataSubject(identifiers=[identifier]),
-                f"identifiers[{i}]",
-            )[0]
-            for i, identifier in enumerate(request.identifiers)
-        ]
+        keys: list[Key] = []
+        for i, identifier in enumerate(request.identifiers):
+            kind, value = stored_identifier(
+                self._hasher, workspace, identifier, field=f"identifiers[{i}]"
+            )
+            name = (
+                f"external:{identifier.namespace}"
+                if kind is IdentifierKind.EXTERNAL
+                else kind.value
+            )
+            keys.append((name, value))
         return pb.CheckSuppressionResponse(suppressed=self._requests.suppressed(workspace, keys))
 
     def RecordConsent(
