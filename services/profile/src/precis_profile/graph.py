@@ -159,6 +159,7 @@ class IdentityBatch:
         self.new_events: list[dict[str, Any]] = []
         self.merge_rows: list[dict[str, Any]] = []
         self.absorbed: list[tuple[str, str]] = []  # (other, survivor) in order
+        self._moved: dict[str, str] = {}  # the same, as a map
         self.conflict_rows: list[dict[str, Any]] = []
 
     def _load(self, ids: set[str]) -> None:
@@ -327,7 +328,12 @@ class IdentityBatch:
         keep.first_seen = min(firsts) if firsts else None
         keep.last_seen = max(lasts) if lasts else None
         keep.id_counts.update(gone.id_counts)
-        keep.order_stats = self._orders_of(keep.profile_id, gone.profile_id)
+        if gone.order_stats.order_count and keep.order_stats.order_count:
+            keep.order_stats = self._orders_of(keep.profile_id, gone.profile_id)
+        elif gone.order_stats.order_count:
+            # Only one side has orders: its statistics are already what a recomputation over
+            # both sides' events gives (identify-heavy merges skip the query).
+            keep.order_stats = gone.order_stats
         self.separations = {
             frozenset(keep.profile_id if p == gone.profile_id else p for p in pair)
             for pair in self.separations
@@ -346,6 +352,7 @@ class IdentityBatch:
             self._insert_profile(gone, merged_into=keep.profile_id)
         else:
             self.absorbed.append((gone.profile_id, keep.profile_id))
+        self._moved[gone.profile_id] = keep.profile_id
         self.merge_rows.append(
             {
                 "merge_id": str(uuid.uuid4()),
@@ -401,52 +408,8 @@ class IdentityBatch:
                     for s in fresh
                 ],
             )
-        for other, survivor in self.absorbed:
-            p = profiles.c
-            session.execute(
-                update(profiles)
-                .where(p.profile_id == other)
-                .values(merged_into=survivor, updated_at=self.now)
-            )
-            session.execute(
-                update(profiles).where(p.merged_into == other).values(merged_into=survivor)
-            )
-            held = separations.alias("held")
-            for column, partner in (
-                ("profile_id", "other_profile_id"),
-                ("other_profile_id", "profile_id"),
-            ):
-                # Both sides may be kept apart from the same profile (two splits of one
-                # profile, merged later): the survivor keeps one row of each pair.
-                session.execute(
-                    delete(separations).where(
-                        separations.c.workspace_id == self.workspace_id,
-                        separations.c[column] == other,
-                        separations.c[partner].in_(
-                            select(held.c[partner]).where(
-                                held.c.workspace_id == self.workspace_id,
-                                held.c[column] == survivor,
-                            )
-                        ),
-                    )
-                )
-                session.execute(
-                    update(separations)
-                    .where(separations.c[column] == other)
-                    .values({column: survivor})
-                )
-            move_tags(session, self.workspace_id, other, survivor)
-            # Predictions of both sides are stale until the next fit.
-            session.execute(
-                delete(clv_predictions).where(
-                    clv_predictions.c.workspace_id == self.workspace_id,
-                    clv_predictions.c.profile_id.in_([other, survivor]),
-                )
-            )
-            for table in (identities, profile_events, identity_conflicts):
-                session.execute(
-                    update(table).where(table.c.profile_id == other).values(profile_id=survivor)
-                )
+        if self.absorbed:
+            self._flush_merges(session)
         changed = [s for s in self.states.values() if s.dirty and not s.new]
         if changed:
             session.execute(
@@ -476,6 +439,101 @@ class IdentityBatch:
             for row in self.conflict_rows:
                 row["profile_id"] = self.current(row["profile_id"])
             session.execute(identity_conflicts.insert(), self.conflict_rows)
+
+    def _flush_merges(self, session: Session) -> None:
+        """Re-point everything of the profiles merged in this batch at the profiles that hold
+        them now: one statement per table for the whole batch (executemany), and the per-pair
+        work (separations, tags) only for the profiles that have any."""
+        moves = [(other, self.current(other)) for other, _ in self.absorbed]
+        pairs = [{"old_id": other, "new_id": final} for other, final in moves]
+        others = [other for other, _ in moves]
+        p = profiles.c
+        session.execute(
+            update(profiles)
+            .where(p.profile_id == bindparam("old_id"))
+            .values(merged_into=bindparam("new_id"), updated_at=self.now),
+            pairs,
+        )
+        session.execute(
+            update(profiles)
+            .where(p.merged_into == bindparam("old_id"))
+            .values(merged_into=bindparam("new_id")),
+            pairs,
+        )
+        for table in (identities, profile_events, identity_conflicts):
+            session.execute(
+                update(table)
+                .where(
+                    table.c.workspace_id == self.workspace_id,
+                    table.c.profile_id == bindparam("old_id"),
+                )
+                .values(profile_id=bindparam("new_id")),
+                pairs,
+            )
+        # Predictions of both sides are stale until the next fit.
+        stale = sorted({*others, *(final for _, final in moves)})
+        for chunk in _chunks(stale, 400):
+            session.execute(
+                delete(clv_predictions).where(
+                    clv_predictions.c.workspace_id == self.workspace_id,
+                    clv_predictions.c.profile_id.in_(chunk),
+                )
+            )
+        sep, t = separations.c, profile_tags.c
+        separated: set[str] = set()
+        tagged: set[str] = set()
+        for chunk in _chunks(others, 400):
+            for r in session.execute(
+                select(sep.profile_id, sep.other_profile_id).where(
+                    sep.workspace_id == self.workspace_id,
+                    or_(sep.profile_id.in_(chunk), sep.other_profile_id.in_(chunk)),
+                )
+            ):
+                separated.update((r.profile_id, r.other_profile_id))
+            tagged.update(
+                session.execute(
+                    select(t.profile_id)
+                    .where(t.workspace_id == self.workspace_id, t.profile_id.in_(chunk))
+                    .distinct()
+                ).scalars()
+            )
+        # In merge order, so that a chain (a into b, then b into c) ends where it should.
+        for other, survivor in self.absorbed:
+            if other in separated:
+                self._move_separations(session, other, survivor)
+                separated.add(survivor)
+            if other in tagged:
+                move_tags(session, self.workspace_id, other, survivor)
+                tagged.add(survivor)
+
+    def _move_separations(self, session: Session, other: str, survivor: str) -> None:
+        held = separations.alias("held")
+        for column, partner in (
+            ("profile_id", "other_profile_id"),
+            ("other_profile_id", "profile_id"),
+        ):
+            # Both sides may be kept apart from the same profile (two splits of one
+            # profile, merged later): the survivor keeps one row of each pair.
+            session.execute(
+                delete(separations).where(
+                    separations.c.workspace_id == self.workspace_id,
+                    separations.c[column] == other,
+                    separations.c[partner].in_(
+                        select(held.c[partner]).where(
+                            held.c.workspace_id == self.workspace_id,
+                            held.c[column] == survivor,
+                        )
+                    ),
+                )
+            )
+            session.execute(
+                update(separations)
+                .where(
+                    separations.c.workspace_id == self.workspace_id,
+                    separations.c[column] == other,
+                )
+                .values({column: survivor})
+            )
 
     def _orders_of(self, *profile_ids: str) -> OrderStats:
         """Order statistics recomputed from every order event of the given profiles (stored and
@@ -539,7 +597,7 @@ class IdentityBatch:
 
     def current(self, profile_id: str) -> str:
         """Follow this batch's merges to the profile that holds the data now."""
-        moved = dict(self.absorbed)
+        moved = self._moved
         while profile_id in moved:
             profile_id = moved[profile_id]
         return profile_id
