@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from precis.common.v1 import types_pb2
@@ -197,7 +197,7 @@ class ConsentStore:
             for r in session.execute(
                 select(s.kind, s.value, s.purpose, s.occurred_at).where(
                     s.workspace_id == workspace_id,
-                    tuple_(s.kind, s.value).in_(chunk),
+                    _keys_match(s, chunk),
                     s.purpose.in_(purposes),
                 )
             )
@@ -296,9 +296,7 @@ class ConsentStore:
         best: dict[str, Latest] = {}
         for chunk in _chunks(keys):
             for r in session.execute(
-                select(consent_state).where(
-                    s.workspace_id == workspace_id, tuple_(s.kind, s.value).in_(chunk)
-                )
+                select(consent_state).where(s.workspace_id == workspace_id, _keys_match(s, chunk))
             ):
                 candidate = Latest(
                     r.entry_id,
@@ -358,9 +356,7 @@ class ConsentStore:
         found: Minor | None = None
         for chunk in _chunks(keys):
             for r in session.execute(
-                select(minors).where(
-                    m.workspace_id == workspace_id, tuple_(m.kind, m.value).in_(chunk)
-                )
+                select(minors).where(m.workspace_id == workspace_id, _keys_match(m, chunk))
             ):
                 status = Minor(
                     r.is_minor,
@@ -391,7 +387,7 @@ class ConsentStore:
         k, e = consent_entry_keys.c, consent_entries.c
         ids = (
             select(k.entry_id)
-            .where(k.workspace_id == workspace_id, tuple_(k.kind, k.value).in_(list(keys)))
+            .where(k.workspace_id == workspace_id, _keys_match(k, list(keys)))
             .distinct()
         )
         query = select(consent_entries).where(e.workspace_id == workspace_id, e.entry_id.in_(ids))
@@ -507,9 +503,7 @@ class ConsentStore:
             before = self._state(session, workspace_id, keys, "")
             for chunk in _chunks(keys):
                 session.execute(
-                    delete(minors).where(
-                        m.workspace_id == workspace_id, tuple_(m.kind, m.value).in_(chunk)
-                    )
+                    delete(minors).where(m.workspace_id == workspace_id, _keys_match(m, chunk))
                 )
             session.execute(
                 minors.insert(),
@@ -586,9 +580,7 @@ class ConsentStore:
             r
             for chunk in _chunks(keys)
             for r in session.execute(
-                select(k.entry_id).where(
-                    k.workspace_id == workspace_id, tuple_(k.kind, k.value).in_(chunk)
-                )
+                select(k.entry_id).where(k.workspace_id == workspace_id, _keys_match(k, chunk))
             ).scalars()
         }
         rows = [
@@ -636,7 +628,7 @@ class ConsentStore:
                         delete(consent_entry_keys).where(
                             k.workspace_id == workspace_id,
                             k.entry_id == r.entry_id,
-                            tuple_(k.kind, k.value).in_(chunk),
+                            _keys_match(k, chunk),
                         ),
                     )
             # Minors whose guardian this subject was keep their status, not the guardian's ids.
@@ -670,14 +662,12 @@ class ConsentStore:
                 run(
                     "consent_state",
                     delete(consent_state).where(
-                        s.workspace_id == workspace_id, tuple_(s.kind, s.value).in_(chunk)
+                        s.workspace_id == workspace_id, _keys_match(s, chunk)
                     ),
                 )
                 run(
                     "minors",
-                    delete(minors).where(
-                        m.workspace_id == workspace_id, tuple_(m.kind, m.value).in_(chunk)
-                    ),
+                    delete(minors).where(m.workspace_id == workspace_id, _keys_match(m, chunk)),
                 )
         return counts
 
@@ -732,6 +722,23 @@ def entry_json(r: Any) -> dict[str, Any]:
         "subject": r.subject,
         "guardian": r.guardian,
     }
+
+
+def _keys_match(columns: Any, keys: Iterable[Sequence[str]]) -> ColumnElement[bool]:
+    """`(kind, value) IN keys` as one `kind = ? AND value IN (...)` per kind: a range of the
+    (workspace_id, kind, value) primary key. A row-value IN list makes SQLite scan every row of
+    the workspace."""
+    grouped: dict[str, set[str]] = {}
+    for kind, value in keys:
+        grouped.setdefault(kind, set()).add(value)
+    if not grouped:
+        return false()
+    return or_(
+        *(
+            and_(columns.kind == kind, columns.value.in_(sorted(values)))
+            for kind, values in sorted(grouped.items())
+        )
+    )
 
 
 def _aware(value: datetime) -> datetime:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, func, literal, or_, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from precis.ingestion.v1 import ingestion_pb2
@@ -141,16 +141,20 @@ class IdentityBatch:
         self.separations: set[frozenset[str]] = set()
         self.now = datetime.now(UTC)
         i = identities.c
-        wanted = [] if isolated else sorted({k for ks in keys for k in ks})
+        wanted: dict[str, set[str]] = {}
+        for k in () if isolated else {k for ks in keys for k in ks}:
+            wanted.setdefault(k[0], set()).add(k[1])
         self.owners: dict[Key, str] = {}
-        for chunk in range(0, len(wanted), 400):
-            part = wanted[chunk : chunk + 400]
-            for r in session.execute(
-                select(i.kind, i.value, i.profile_id).where(
-                    i.workspace_id == workspace_id, tuple_(i.kind, i.value).in_(part)
-                )
-            ):
-                self.owners[(r.kind, r.value)] = r.profile_id
+        # One query per identifier type, `kind = ? AND value IN (...)`: a range of the primary
+        # key. (A row-value IN list makes SQLite scan every identity of the workspace.)
+        for kind, values in sorted(wanted.items()):
+            for part in _chunks(sorted(values), 400):
+                for r in session.execute(
+                    select(i.value, i.profile_id).where(
+                        i.workspace_id == workspace_id, i.kind == kind, i.value.in_(part)
+                    )
+                ):
+                    self.owners[(kind, r.value)] = r.profile_id
         self.states: dict[str, ProfileState] = {}
         self.external = set(self.owners.values()) if replay else set()
         if not replay:
@@ -171,8 +175,10 @@ class IdentityBatch:
         rows: list[Any] = []
         for chunk in _chunks(sorted(ids), 400):
             for r in self.session.execute(
+                # By profile id alone (ids are unique across workspaces), so that the planner
+                # takes ix_identities_profile instead of scanning the workspace's identities.
                 select(i.profile_id, i.kind, func.count().label("n"))
-                .where(i.workspace_id == self.workspace_id, i.profile_id.in_(chunk))
+                .where(i.profile_id.in_(chunk))
                 .group_by(i.profile_id, i.kind)
             ):
                 counts.setdefault(r.profile_id, Counter())[r.kind] = int(r.n)
