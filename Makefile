@@ -8,7 +8,7 @@ STATE_DIR ?= .precis
 PROTO_FILES := $(shell find proto -name '*.proto' | sort)
 CONTRACTS := libs/contracts/src
 
-.PHONY: help install demo up down status test test-fast lint typecheck proto proto-check buf-lint check deploy-check clean
+.PHONY: help install demo up down status test test-fast lint typecheck proto proto-check buf-lint check deploy-check clean bench
 
 help:
 	@echo "make demo   - install, start the suite (SQLite), load the CDNOW log through REST, show profiles"
@@ -50,7 +50,7 @@ lint: install
 	$(UV) run --frozen ruff format --check .
 
 typecheck: install
-	$(UV) run --frozen mypy libs/common/src libs/client/src libs/devstack/src services/ingestion/src services/profile/src gateway/src
+	$(UV) run --frozen mypy libs/common/src libs/client/src libs/devstack/src services/ingestion/src services/profile/src services/consent/src gateway/src
 
 deploy-check: install
 	$(UV) run --frozen pytest -q tests/deploy
@@ -59,6 +59,11 @@ check: proto-check buf-lint lint typecheck
 
 test: install check
 	$(UV) run --frozen pytest -q
+
+# Benchmarks of the real processes and the CLV fit: writes tests/bench/results.json and RESULTS.md
+# (full sizes, 2-3 minutes on 2 cores). BENCH_ARGS=--quick: seconds, written under .precis/bench.
+bench: install
+	$(UV) run --frozen python -m tests.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(STATE_DIR)

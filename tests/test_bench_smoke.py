@@ -1,0 +1,77 @@
+"""The benchmarks (tests/bench, run by ``make bench``) on small sizes against the real processes:
+every number they report is there and sane. No timing thresholds: a benchmark reports, it does
+not judge, and this machine is shared."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from tests.bench.harness import machine_facts, percentile, running_suite
+from tests.bench.run import Sizes, measure_clv, measure_suite, write_results
+
+pytestmark = pytest.mark.e2e
+
+SMALL = Sizes(
+    ingest_events=210,
+    batch_size=70,
+    senders=2,
+    freshness_rate=10.0,
+    freshness_seconds=1.0,
+    lookup_rate=40.0,
+    lookup_seconds=1.0,
+    clv_runs=1,
+    clv_customers=500,
+)
+
+
+def quiet(_line: str) -> None:
+    pass
+
+
+def test_percentiles_are_observed_values_by_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert (percentile(values, 50), percentile(values, 99), percentile(values, 100)) == (
+        50.0,
+        99.0,
+        100.0,
+    )
+    assert percentile([7.0], 1) == 7.0
+
+
+def test_quick_benchmarks_report_sane_numbers(tmp_path: Path) -> None:
+    with running_suite(tmp_path / "state") as suite:
+        results = measure_suite(suite, SMALL, run_id="smoke", output=quiet)
+    results["clv"] = measure_clv(SMALL, output=quiet)
+    results.update(mode="quick", machine=machine_facts(), sizes=asdict(SMALL))
+
+    ingest = results["ingest"]
+    assert ingest["accepted"] == ingest["events"] > 0 and ingest["rejected"] == 0
+    assert ingest["accepted_events_per_second"] >= ingest["applied_events_per_second"] > 0
+    assert ingest["check"]["events_applied"] == ingest["events"]
+    assert ingest["check"]["profiles"] == ingest["check"]["profiles_expected"] == ingest["users"]
+    assert ingest["check"]["merged_profiles_seen_of_first_20"] == min(20, ingest["merges_expected"])
+
+    freshness = results["freshness"]
+    assert freshness["seen"] == freshness["events"] == 10
+    fresh = freshness["accepted_to_profile"]
+    assert 0 < fresh["p50_ms"] <= fresh["p95_ms"] <= fresh["max_ms"]
+
+    lookup = results["lookup"]
+    assert lookup["ok"] == lookup["requests"] == 40 and lookup["achieved_rate_per_second"] > 0
+    latency = lookup["latency"]
+    assert 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
+
+    clv = results["clv"]
+    assert clv["customers"] == clv["profiles_scored"] == 500
+    assert clv["fit_seconds_median"] > 0
+    assert all(clv["bg_nbd"][k] > 0 for k in ("r", "alpha", "a", "b"))
+    assert all(clv["gamma_gamma"][k] > 0 for k in ("p", "q", "gamma"))
+
+    json_path, md_path = write_results(results, tmp_path / "out")
+    assert json.loads(json_path.read_text(encoding="utf-8"))["lookup"] == lookup
+    summary = md_path.read_text(encoding="utf-8")
+    assert "| profile lookup at 40 req/s |" in summary and "## 4. CLV fit on CDNOW" in summary
