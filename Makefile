@@ -64,6 +64,7 @@ test: install check
 # (full sizes, 2-3 minutes on 2 cores). BENCH_ARGS=--quick: seconds, written under .precis/bench.
 bench: install
 	$(UV) run --frozen python -m tests.bench $(BENCH_ARGS)
+	$(UV) run --frozen python -m tests.bench.bench_consent
 
 clean:
 	rm -rf $(STATE_DIR)
