@@ -21,7 +21,6 @@ nothing once the erasure completes.
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 import uuid
@@ -42,7 +41,13 @@ from precis_common.errors import InvalidArgument, NotFound
 from precis_common.feed import NewEntry, to_timestamp
 from precis_common.grpc_client import workspace_metadata
 from precis_common.identifiers import PiiHasher
-from precis_consent.service import ConsentStore, Key, identifier_proto
+from precis_consent.service import (
+    ConsentStore,
+    Key,
+    decode_token,
+    encode_token,
+    identifier_proto,
+)
 from precis_consent.store import dsr_requests, dsr_tasks, suppressions
 
 log = logging.getLogger(__name__)
@@ -255,7 +260,7 @@ class DataSubjectRequests:
         if state:
             query = query.where(r.state == state)
         if token:
-            at, rid = _decode(token)
+            at, rid = decode_token(token)
             query = query.where(
                 or_(r.created_at < at, and_(r.created_at == at, r.request_id < rid))
             )
@@ -272,7 +277,7 @@ class DataSubjectRequests:
                 ).all()
                 out.append((row, list(tasks)))
         last = rows[page_size - 1] if len(rows) > page_size else None
-        return out, _encode(last.created_at, last.request_id) if last is not None else ""
+        return out, encode_token(last.created_at, last.request_id) if last is not None else ""
 
     def suppressed(self, workspace_id: str, keys: Sequence[Key]) -> list[bool]:
         s = suppressions.c
@@ -569,15 +574,3 @@ def _error(exc: grpc.RpcError) -> str:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _encode(at: datetime, request_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{_aware(at).isoformat()}|{request_id}".encode()).decode()
-
-
-def _decode(token: str) -> tuple[datetime, str]:
-    try:
-        at, rid = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(at), rid
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidArgument.field("page_token", "is not a token this service issued") from None

@@ -394,7 +394,7 @@ class ConsentStore:
         if purposes:
             query = query.where(e.purpose.in_(purposes))
         if token:
-            at, entry_id = _decode_token(token)
+            at, entry_id = decode_token(token)
             query = query.where(
                 or_(e.occurred_at < at, and_(e.occurred_at == at, e.entry_id < entry_id))
             )
@@ -403,7 +403,7 @@ class ConsentStore:
                 query.order_by(e.occurred_at.desc(), e.entry_id.desc()).limit(page_size + 1)
             ).all()
         last = rows[page_size - 1] if len(rows) > page_size else None
-        next_token = _encode_token(last.occurred_at, last.entry_id) if last is not None else ""
+        next_token = encode_token(last.occurred_at, last.entry_id) if last is not None else ""
         return list(rows[:page_size]), next_token
 
     # ---- defaults and minors ---------------------------------------------------------------
@@ -750,11 +750,11 @@ def _chunks(items: Iterable[Any]) -> list[list[Any]]:
     return [listed[i : i + CHUNK] for i in range(0, len(listed), CHUNK)]
 
 
-def _encode_token(at: datetime, entry_id: str) -> str:
+def encode_token(at: datetime, entry_id: str) -> str:
     return base64.urlsafe_b64encode(f"{_aware(at).isoformat()}|{entry_id}".encode()).decode()
 
 
-def _decode_token(token: str) -> tuple[datetime, str]:
+def decode_token(token: str) -> tuple[datetime, str]:
     try:
         at, entry_id = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
         return datetime.fromisoformat(at), entry_id
