@@ -277,7 +277,7 @@ class ConsentStore:
     ) -> SubjectState:
         now = datetime.now(UTC)
         latest = self._latest(session, workspace_id, keys)
-        where = self._jurisdiction(session, workspace_id, keys, jurisdiction)
+        where = self._jurisdiction(session, workspace_id, keys, jurisdiction, latest)
         defaults = self._defaults(session, workspace_id, where)
         minor = self._minor(session, workspace_id, keys)
         decisions = {
@@ -315,11 +315,17 @@ class ConsentStore:
         return best
 
     def _jurisdiction(
-        self, session: Session, workspace_id: str, keys: Sequence[Key], asked: str
+        self,
+        session: Session,
+        workspace_id: str,
+        keys: Sequence[Key],
+        asked: str,
+        latest: dict[str, Latest] | None = None,
     ) -> str:
         """The subject's last recorded jurisdiction, else the one asked for, else the
         workspace's default jurisdiction, else the fallback "*"."""
-        latest = self._latest(session, workspace_id, keys)
+        if latest is None:
+            latest = self._latest(session, workspace_id, keys)
         if latest:
             return max(latest.values(), key=lambda x: x.occurred_at).jurisdiction
         if asked:
