@@ -10,6 +10,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from precis.common.v1 import feed_pb2_grpc, privacy_pb2_grpc
 from precis.ingestion.v1 import ingestion_pb2_grpc
+from precis_common.consent_check import ConsentChecker
 from precis_common.db import Database
 from precis_common.feed import FeedConsumer, FeedServicer, FeedWriter
 from precis_common.grpc_client import open_channel
@@ -36,6 +37,7 @@ class IngestionApp:
     suppression: SuppressionList
     consumer: FeedConsumer | None
     channel: grpc.Channel | None
+    checker: ConsentChecker | None
 
     @property
     def port(self) -> int:
@@ -44,6 +46,8 @@ class IngestionApp:
     def stop(self, grace: float = 5.0) -> None:
         if self.consumer is not None:
             self.consumer.stop()
+        if self.checker is not None:
+            self.checker.stop()
         self.server.stop(grace)
         if self.channel is not None:
             self.channel.close()
@@ -71,6 +75,7 @@ def build(
     suppression = SuppressionList(database, hasher)
     channel: grpc.Channel | None = None
     consumer: FeedConsumer | None = None
+    checker: ConsentChecker | None = None
     if settings.ingestion_consent_target:
         channel = open_channel(
             settings.ingestion_consent_target, interceptors=telemetry.client_interceptors()
@@ -84,6 +89,7 @@ def build(
             apply=suppression.apply_batch,
             tracer=telemetry.tracer,
         )
+        checker = ConsentChecker(channel, hasher)
     server = GrpcServer(
         name=SERVICE_NAME,
         host=settings.grpc_host,
@@ -92,7 +98,7 @@ def build(
     )
     server.add(
         ingestion_pb2_grpc.add_IngestionServiceServicer_to_server,
-        IngestionServicer(store, hasher, suppression),
+        IngestionServicer(store, hasher, suppression, checker, settings.analytics_policy),
         "precis.ingestion.v1.IngestionService",
     )
     server.add(
@@ -106,7 +112,7 @@ def build(
         "precis.common.v1.PrivacyService",
     )
     return IngestionApp(
-        settings, telemetry, database, server, store, suppression, consumer, channel
+        settings, telemetry, database, server, store, suppression, consumer, channel, checker
     )
 
 
@@ -115,4 +121,6 @@ def start(app: IngestionApp) -> IngestionApp:
     app.server.watch_readiness(app.database.ping)
     if app.consumer is not None:
         app.consumer.start()
+    if app.checker is not None:
+        app.checker.start()
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -11,11 +11,14 @@ from google.protobuf.json_format import MessageToDict
 
 from precis.common.v1 import privacy_pb2, privacy_pb2_grpc, types_pb2
 from precis.ingestion.v1 import ingestion_pb2, ingestion_pb2_grpc
-from precis_common.errors import InvalidArgument
+from precis_common.consent_check import ConsentChecker
+from precis_common.errors import FailedPrecondition, InvalidArgument
 from precis_common.feed import to_timestamp
 from precis_common.grpc_server import workspace_of
 from precis_common.identifiers import PiiHasher
 from precis_common.privacy import subject_values
+from precis_ingestion import enforcement
+from precis_ingestion.enforcement import KEEP, MINIMIZE
 from precis_ingestion.ingestor import EventStore, decode
 from precis_ingestion.suppression import REASON as SUPPRESSED_REASON
 from precis_ingestion.suppression import SuppressionList
@@ -34,11 +37,31 @@ REJECTED = ingestion_pb2.EVENT_STATUS_REJECTED
 
 class IngestionServicer(ingestion_pb2_grpc.IngestionServiceServicer):
     def __init__(
-        self, store: EventStore, hasher: PiiHasher, suppression: SuppressionList | None = None
+        self,
+        store: EventStore,
+        hasher: PiiHasher,
+        suppression: SuppressionList | None = None,
+        checker: ConsentChecker | None = None,
+        policy: Callable[[str], str] = lambda _: KEEP,
     ) -> None:
         self._store = store
         self._hasher = hasher
         self._suppression = suppression
+        self._checker = checker
+        self._policy = policy
+
+    def _consented(self, workspace: str, item: Accepted) -> bool:
+        """Apply the workspace's analytics policy to an accepted event: False to drop it (a
+        minimized event is changed in place and kept)."""
+        policy = self._policy(workspace)
+        if policy == KEEP or self._checker is None:
+            return True
+        if enforcement.allowed(self._checker, workspace, item.stored):
+            return True
+        if policy == MINIMIZE:
+            enforcement.minimize(item.stored)
+            return True
+        return False
 
     def _single(
         self, event: ingestion_pb2.Event, context: grpc.ServicerContext, expected: int
@@ -55,6 +78,8 @@ class IngestionServicer(ingestion_pb2_grpc.IngestionServiceServicer):
             [field] = self._suppression.refused(workspace, [accepted.stored])
             if field is not None:
                 raise InvalidArgument.field(field, SUPPRESSED_REASON)
+        if not self._consented(workspace, accepted):
+            raise FailedPrecondition(f"consent: {enforcement.DROP_REASON}")
         result = self._store.store(workspace, [accepted])
         message_id = accepted.stored.message_id
         return ingestion_pb2.EventResult(
@@ -121,6 +146,18 @@ class IngestionServicer(ingestion_pb2_grpc.IngestionServiceServicer):
                     )
                 )
             accepted = kept
+        consented: list[tuple[int, Accepted]] = []
+        for index, item in accepted:
+            if self._consented(workspace, item):
+                consented.append((index, item))
+                continue
+            results[index].status = REJECTED
+            results[index].violations.append(
+                types_pb2.FieldViolation(
+                    field=f"batch[{index}].consent", description=enforcement.DROP_REASON
+                )
+            )
+        accepted = consented
         stored = self._store.store(workspace, [a for _, a in accepted])
         seen: set[str] = set()
         for index, item in accepted:

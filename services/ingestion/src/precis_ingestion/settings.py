@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from precis_common.settings import CommonSettings
@@ -21,6 +23,30 @@ class IngestionSettings(CommonSettings):
             "refused in production."
         ),
     )
+
+    ingestion_analytics_policy: dict[str, Literal["keep", "minimize", "drop"]] = Field(
+        default_factory=dict,
+        description=(
+            'Workspace id (or "*" for any other) -> what happens to an event whose subject '
+            "has no analytics consent: keep it, minimize it (stored without identifiers, traits, "
+            "properties or context, so it counts but links to nobody) or drop it. JSON in "
+            "PRECIS_INGESTION_ANALYTICS_POLICY; default keep. Needs the consent target."
+        ),
+    )
+
+    def analytics_policy(self, workspace_id: str) -> str:
+        policy = self.ingestion_analytics_policy
+        return policy.get(workspace_id) or policy.get("*") or "keep"
+
+    @model_validator(mode="after")
+    def _policy_needs_consent(self) -> IngestionSettings:
+        enforced = any(v != "keep" for v in self.ingestion_analytics_policy.values())
+        if enforced and not self.ingestion_consent_target:
+            raise ValueError(
+                "PRECIS_INGESTION_ANALYTICS_POLICY enforces consent: set "
+                "PRECIS_INGESTION_CONSENT_TARGET too"
+            )
+        return self
 
     @model_validator(mode="after")
     def _suppression_in_production(self) -> IngestionSettings:
