@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from sqlalchemy import inspect, select
+from sqlalchemy import MetaData, Table, inspect, select
 
 from precis.common.v1 import feed_pb2, feed_pb2_grpc, privacy_pb2, privacy_pb2_grpc, types_pb2
 from precis.consent.v1 import consent_pb2 as pb
 from precis.consent.v1 import consent_pb2_grpc
+from precis_common.db import Database
 from precis_consent.app import ConsentApp, build, start
 from precis_consent.settings import ConsentSettings
 
@@ -38,19 +39,18 @@ class Consent:
         return out
 
     def rows(self) -> dict[str, list[Any]]:
-        """Every row of every table of the service's database."""
-        database = self.app.database
-        with database.read() as session:
-            names = inspect(session.get_bind()).get_table_names()
-            from sqlalchemy import MetaData, Table
+        return every_row(self.app.database)
 
-            meta = MetaData()
-            return {
-                name: list(
-                    session.execute(select(Table(name, meta, autoload_with=session.get_bind())))
-                )
-                for name in names
-            }
+
+def every_row(database: Database) -> dict[str, list[Any]]:
+    """Every row of every table of a service's database, by table name."""
+    with database.read() as session:
+        bind = session.get_bind()
+        meta = MetaData()
+        return {
+            name: [tuple(r) for r in session.execute(select(Table(name, meta, autoload_with=bind)))]
+            for name in inspect(bind).get_table_names()
+        }
 
 
 def make_consent(
@@ -62,6 +62,9 @@ def make_consent(
                 consent_database_url=database_url_factory("consent"),  # type: ignore[operator]
                 consent_grpc_port=0,
                 state_dir=tmp_path,
+                # No other services here: data-subject requests are exercised in test_dsr.
+                consent_privacy_targets={},
+                consent_dsr_interval_seconds=0,
             ),
             configure_logs=False,
         )

@@ -111,3 +111,22 @@ def test_the_follower_thread_keeps_the_cache_current(
     while allowed(checker, who)[0] is False and time.monotonic() < deadline:
         time.sleep(0.01)
     assert allowed(checker, who)[0] is True
+
+
+def test_an_erasure_notice_clears_the_workspace_and_the_follower_survives_it(
+    consent: Consent, checker: ConsentChecker
+) -> None:
+    """SUBJECT_SUPPRESSED carries suppression tokens, not identifiers: the follower cannot
+    map them to cached answers, so it drops the workspace's answers (and must not fail on
+    them, which would stop it and silently disable the cache)."""
+    who = subject(user_id="frank")
+    checker.poll()
+    allowed(checker, who)
+    assert allowed(checker, who) == (False, True)
+    consent.stub.CreateErasureRequest(
+        pb.CreateErasureRequestRequest(subject=subject(user_id="someone"), request_id="e-1"),
+        metadata=WS,
+    )
+    assert checker.poll() == 1
+    assert checker.healthy
+    assert allowed(checker, who) == (False, False)

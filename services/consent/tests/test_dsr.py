@@ -9,13 +9,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import grpc
 import orjson
 import pytest
-from consent_support import WS, record, subject
-from sqlalchemy import MetaData, Table, inspect, select
+from consent_support import WS, every_row, record, subject
 
 from precis.common.v1 import types_pb2 as T
 from precis.consent.v1 import consent_pb2 as pb
@@ -81,16 +79,6 @@ class Suite:
             "ingestion": self.ingestion.database,
             "profile": self.profile.database,
             "consent": self.consent.database,
-        }
-
-
-def every_row(database: Database) -> dict[str, list[Any]]:
-    with database.read() as session:
-        bind = session.get_bind()
-        meta = MetaData()
-        return {
-            name: [tuple(r) for r in session.execute(select(Table(name, meta, autoload_with=bind)))]
-            for name in inspect(bind).get_table_names()
         }
 
 

@@ -226,11 +226,6 @@ def check_suppression(
         service=SERVICE,
         workspace=workspace,
         deadline=settings.gateway_deadline_seconds,
-        # The service checks each identifier as a subject of its own, and names its fields so.
-        fields={
-            f"identifiers[{n}].identifiers[0]": f"identifiers[{n}]"
-            for n in range(len(body.identifiers))
-        },
         metadata=principal_metadata(principal),
     )
     return SuppressionCheckResult(suppressed=list(response.suppressed))

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+import orjson
+
 from precis.common.v1 import types_pb2
+from precis.ingestion.v1 import ingestion_pb2
 from precis_common.errors import InvalidArgument
 from precis_common.identifiers import IdentifierKind, PiiHasher
 
@@ -59,3 +62,60 @@ def subject_values(
         )
         values[kind].add(value)
     return values
+
+
+# ---- stored keys ------------------------------------------------------------------------------
+# Services that key rows by identifier store them as (kind, value): kind is user_id,
+# anonymous_id, email, phone, device_id or external:<namespace>; email and phone values are
+# keyed hashes; an external value is "<namespace>:<id>".
+
+StoredKey = tuple[str, str]
+
+
+def stored_kind(kind: IdentifierKind, namespace: str) -> str:
+    return f"external:{namespace}" if kind is IdentifierKind.EXTERNAL else kind.value
+
+
+def stored_key(
+    hasher: PiiHasher, workspace_id: str, identifier: types_pb2.Identifier, *, field: str
+) -> StoredKey:
+    """The stored key of an identifier given in a request or a feed (email and phone in clear
+    or already hashed)."""
+    kind, value = stored_identifier(hasher, workspace_id, identifier, field=field)
+    return stored_kind(kind, identifier.namespace), value
+
+
+def identifier_of(key: StoredKey) -> types_pb2.Identifier:
+    """A stored key as an Identifier: the inverse of stored_key (email and phone stay hashed)."""
+    kind_text, _, namespace = key[0].partition(":")
+    kind = IdentifierKind(kind_text)
+    value = key[1]
+    if kind is IdentifierKind.EXTERNAL:
+        value = value.split(":", 1)[1] if ":" in value else value
+    return types_pb2.Identifier(type=PROTO_FROM_KIND[kind], value=value, namespace=namespace)
+
+
+def event_identifiers(event: ingestion_pb2.StoredEvent) -> list[tuple[str, StoredKey]]:
+    """(field, stored key) of every identifier an accepted event carries, in this order:
+    user_id, email, phone, anonymous_id, context.device.id, context.external_ids (each
+    validated by ingestion)."""
+    found: list[tuple[str, StoredKey]] = []
+    if event.user_id:
+        found.append(("user_id", ("user_id", event.user_id)))
+    if event.email_hash:
+        found.append(("traits.email", ("email", event.email_hash)))
+    if event.phone_hash:
+        found.append(("traits.phone", ("phone", event.phone_hash)))
+    if event.anonymous_id:
+        found.append(("anonymous_id", ("anonymous_id", event.anonymous_id)))
+    if event.context_json:
+        context = orjson.loads(event.context_json)
+        device = context.get("device")
+        if isinstance(device, dict) and isinstance(device.get("id"), str):
+            found.append(("context.device.id", ("device_id", device["id"])))
+        for i, item in enumerate(context.get("external_ids") or ()):
+            namespace, value = item["namespace"], item["id"]
+            found.append(
+                (f"context.external_ids[{i}]", (f"external:{namespace}", f"{namespace}:{value}"))
+            )
+    return found

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,12 +40,13 @@ from precis_common.errors import InvalidArgument, NotFound
 from precis_common.feed import NewEntry, to_timestamp
 from precis_common.grpc_client import workspace_metadata
 from precis_common.identifiers import PiiHasher
+from precis_common.privacy import identifier_of
+from precis_common.timeutil import aware
 from precis_consent.service import (
     ConsentStore,
     Key,
     decode_token,
     encode_token,
-    identifier_proto,
 )
 from precis_consent.store import dsr_requests, dsr_tasks, suppressions
 
@@ -102,7 +102,7 @@ def subject_proto(keys: Sequence[Sequence[str]]) -> privacy_pb2.DataSubject:
             if not subject.profile_id:
                 subject.profile_id = value
             continue
-        subject.identifiers.append(identifier_proto((kind, value)))
+        subject.identifiers.append(identifier_of((kind, value)))
     return subject
 
 
@@ -335,7 +335,7 @@ class DataSubjectRequests:
         now = datetime.now(UTC)
         attempted = 0
         for task in tasks:
-            if task.state == COMPLETED or _aware(task.next_attempt_at) > now:
+            if task.state == COMPLETED or aware(task.next_attempt_at) > now:
                 continue
             attempted += 1
             try:
@@ -558,19 +558,7 @@ class DsrWorker:
             self._thread.join(timeout=10)
 
 
-def new_request_id() -> str:
-    return str(uuid.uuid4())
-
-
-def shown_keys(row: Any) -> list[list[str]]:
-    return [list(k) for k in row.subject]
-
-
 def _error(exc: grpc.RpcError) -> str:
     code = exc.code() if hasattr(exc, "code") else None
     details = exc.details() if hasattr(exc, "details") else str(exc)
     return f"{code.name if code else 'UNKNOWN'}: {details}"
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
-from precis.common.v1 import types_pb2
 from precis.consent.v1 import consent_pb2 as pb
 from precis_common.db import Database, affected
 from precis_common.errors import FailedPrecondition, InvalidArgument
 from precis_common.feed import FeedWriter, NewEntry, to_timestamp
+from precis_common.privacy import identifier_of
+from precis_common.timeutil import aware
 from precis_consent.ledger import (
     FALLBACK,
     GRANTED,
@@ -223,7 +224,7 @@ class ConsentStore:
                             **values,
                         )
                     )
-                elif _aware(at) <= capture.occurred_at:
+                elif aware(at) <= capture.occurred_at:
                     session.execute(
                         update(consent_state)
                         .where(
@@ -247,7 +248,7 @@ class ConsentStore:
     ) -> NewEntry:
         change = pb.ConsentChange(
             kind=kind,  # type: ignore[arg-type]  # proto enums are ints at run time
-            identifiers=[identifier_proto(k) for k in keys if k[0] != "profile_id"],
+            identifiers=[identifier_of(k) for k in keys if k[0] != "profile_id"],
             profile_id=next((v for k, v in keys if k == "profile_id"), ""),
             purpose=PURPOSE_IDS[purpose],  # type: ignore[arg-type]
             status=STATUS_IDS[new.status],  # type: ignore[arg-type]
@@ -303,7 +304,7 @@ class ConsentStore:
                     r.status,
                     r.policy_version,
                     r.by_guardian,
-                    _aware(r.occurred_at),
+                    aware(r.occurred_at),
                     r.jurisdiction,
                 )
                 held = best.get(r.purpose)
@@ -354,7 +355,7 @@ class ConsentStore:
         row = rows.get(jurisdiction) or rows.get(FALLBACK)
         if row is None:
             return built_in(jurisdiction)
-        return JurisdictionDefaults.from_json(row.jurisdiction, row.doc, _aware(row.updated_at))
+        return JurisdictionDefaults.from_json(row.jurisdiction, row.doc, aware(row.updated_at))
 
     def _minor(self, session: Session, workspace_id: str, keys: Sequence[Key]) -> Minor | None:
         """The subject's minor status: marked as a minor under any of its identifiers is enough."""
@@ -367,9 +368,9 @@ class ConsentStore:
                 status = Minor(
                     r.is_minor,
                     list(r.guardian),
-                    _aware(r.comes_of_age_at) if r.comes_of_age_at else None,
+                    aware(r.comes_of_age_at) if r.comes_of_age_at else None,
                     r.verification_reference,
-                    _aware(r.updated_at),
+                    aware(r.updated_at),
                 )
                 if found is None or (status.is_minor and not found.is_minor):
                     found = status
@@ -423,7 +424,7 @@ class ConsentStore:
             if jurisdiction:
                 return [self._defaults(session, workspace_id, jurisdiction)], default_jurisdiction
             stored = [
-                JurisdictionDefaults.from_json(r.jurisdiction, r.doc, _aware(r.updated_at))
+                JurisdictionDefaults.from_json(r.jurisdiction, r.doc, aware(r.updated_at))
                 for r in session.execute(
                     select(consent_defaults)
                     .where(d.workspace_id == workspace_id, d.jurisdiction != SETTINGS_ROW)
@@ -594,7 +595,7 @@ class ConsentStore:
             for chunk in _chunks(sorted(ids))
             for r in session.execute(select(consent_entries).where(e.entry_id.in_(chunk)))
         ]
-        return sorted(rows, key=lambda r: (_aware(r.occurred_at), r.entry_id))
+        return sorted(rows, key=lambda r: (aware(r.occurred_at), r.entry_id))
 
     def erase(self, workspace_id: str, keys: Sequence[Key]) -> dict[str, int]:
         """Delete the subject's ledger entries, states and minor status. Entries it decided as
@@ -692,25 +693,6 @@ def _names(change: pb.ConsentChange, keys: set[tuple[str, ...]]) -> bool:
     return False
 
 
-def identifier_proto(key: Key) -> types_pb2.Identifier:
-    """A stored key as an Identifier (email and phone stay keyed hashes)."""
-    kind, value = key
-    names = {
-        "user_id": types_pb2.IDENTIFIER_TYPE_USER_ID,
-        "anonymous_id": types_pb2.IDENTIFIER_TYPE_ANONYMOUS_ID,
-        "email": types_pb2.IDENTIFIER_TYPE_EMAIL,
-        "phone": types_pb2.IDENTIFIER_TYPE_PHONE,
-        "device_id": types_pb2.IDENTIFIER_TYPE_DEVICE_ID,
-    }
-    if kind.startswith("external:"):
-        namespace = kind.split(":", 1)[1]
-        shown = value.split(":", 1)[1] if ":" in value else value
-        return types_pb2.Identifier(
-            type=types_pb2.IDENTIFIER_TYPE_EXTERNAL, value=shown, namespace=namespace
-        )
-    return types_pb2.Identifier(type=names[kind], value=value)
-
-
 def entry_json(r: Any) -> dict[str, Any]:
     return {
         "entry_id": r.entry_id,
@@ -721,8 +703,8 @@ def entry_json(r: Any) -> dict[str, Any]:
         "policy_version": r.policy_version,
         "source": r.source,
         "channel": r.channel,
-        "occurred_at": _aware(r.occurred_at).isoformat(),
-        "recorded_at": _aware(r.recorded_at).isoformat(),
+        "occurred_at": aware(r.occurred_at).isoformat(),
+        "recorded_at": aware(r.recorded_at).isoformat(),
         "proof_reference": r.proof_reference,
         "jurisdiction": r.jurisdiction,
         "subject": r.subject,
@@ -747,17 +729,13 @@ def _keys_match(columns: Any, keys: Iterable[Sequence[str]]) -> ColumnElement[bo
     )
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _chunks(items: Iterable[Any]) -> list[list[Any]]:
     listed = list(items)
     return [listed[i : i + CHUNK] for i in range(0, len(listed), CHUNK)]
 
 
 def encode_token(at: datetime, entry_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{_aware(at).isoformat()}|{entry_id}".encode()).decode()
+    return base64.urlsafe_b64encode(f"{aware(at).isoformat()}|{entry_id}".encode()).decode()
 
 
 def decode_token(token: str) -> tuple[datetime, str]:

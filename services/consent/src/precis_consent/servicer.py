@@ -17,8 +17,9 @@ from precis_common.errors import InvalidArgument
 from precis_common.feed import to_timestamp
 from precis_common.grpc_client import PRINCIPAL_METADATA_KEY
 from precis_common.grpc_server import workspace_of
-from precis_common.identifiers import IdentifierKind, PiiHasher, mask_hash
-from precis_common.privacy import stored_identifier
+from precis_common.identifiers import PiiHasher, mask_hash
+from precis_common.privacy import identifier_of, stored_key
+from precis_common.timeutil import aware
 from precis_consent.dsr import (
     COMPLETED,
     ERASURE,
@@ -43,7 +44,7 @@ from precis_consent.ledger import (
     check_jurisdiction,
     validate_defaults,
 )
-from precis_consent.service import Capture, Choice, ConsentStore, Key, identifier_proto
+from precis_consent.service import Capture, Choice, ConsentStore, Key
 
 MAX_IDENTIFIERS = 20
 MAX_PAGE = 500
@@ -61,11 +62,7 @@ def subject_keys(
         raise InvalidArgument.field(f"{field}.identifiers", f"at most {MAX_IDENTIFIERS}")
     keys: list[Key] = []
     for i, identifier in enumerate(subject.identifiers):
-        kind, value = stored_identifier(
-            hasher, workspace_id, identifier, field=f"{field}.identifiers[{i}]"
-        )
-        name = f"external:{identifier.namespace}" if kind is IdentifierKind.EXTERNAL else kind.value
-        keys.append((name, value))
+        keys.append(stored_key(hasher, workspace_id, identifier, field=f"{field}.identifiers[{i}]"))
     if subject.profile_id:
         if len(subject.profile_id) > 64:
             raise InvalidArgument.field(f"{field}.profile_id", "must be at most 64 characters")
@@ -84,7 +81,7 @@ def shown_subject(keys: list[list[str]]) -> privacy_pb2.DataSubject:
         if kind == "profile_id":
             subject.profile_id = value
             continue
-        identifier = identifier_proto((kind, value))
+        identifier = identifier_of((kind, value))
         if kind in ("email", "phone"):
             identifier.value = mask_hash(value)
         subject.identifiers.append(identifier)
@@ -101,8 +98,8 @@ def entry_proto(r: Any) -> pb.ConsentEntry:
         policy_version=r.policy_version,
         source=r.source,
         channel=CHANNEL_IDS[r.channel],  # type: ignore[arg-type]
-        occurred_at=to_timestamp(_aware(r.occurred_at)),
-        recorded_at=to_timestamp(_aware(r.recorded_at)),
+        occurred_at=to_timestamp(aware(r.occurred_at)),
+        recorded_at=to_timestamp(aware(r.recorded_at)),
         proof_reference=r.proof_reference,
         jurisdiction=r.jurisdiction,
         request_id=r.request_id,
@@ -158,10 +155,6 @@ def _text(value: str, field: str, low: int, high: int) -> str:
     return value
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _page_size(value: int) -> int:
     if value < 0 or value > MAX_PAGE:
         raise InvalidArgument.field("page_size", f"must be between 1 and {MAX_PAGE}")
@@ -192,12 +185,12 @@ def dsr_proto(row: Any, tasks: list[Any], *, bundle: bool) -> pb.DataSubjectRequ
         state=DSR_STATES[row.state],
         note=row.note,
         requested_by=row.requested_by,
-        created_at=to_timestamp(_aware(row.created_at)),
-        due_at=to_timestamp(_aware(row.due_at)),
+        created_at=to_timestamp(aware(row.created_at)),
+        due_at=to_timestamp(aware(row.due_at)),
         suppressed=row.suppressed,
     )
     if row.completed_at is not None:
-        out.completed_at.CopyFrom(to_timestamp(_aware(row.completed_at)))
+        out.completed_at.CopyFrom(to_timestamp(aware(row.completed_at)))
     if bundle and row.bundle is not None:
         out.bundle_json = row.bundle
     for task in tasks:
@@ -210,11 +203,11 @@ def dsr_proto(row: Any, tasks: list[Any], *, bundle: bool) -> pb.DataSubjectRequ
             export_bytes=task.export_bytes,
         )
         if task.last_attempt_at is not None:
-            item.last_attempt_at.CopyFrom(to_timestamp(_aware(task.last_attempt_at)))
+            item.last_attempt_at.CopyFrom(to_timestamp(aware(task.last_attempt_at)))
         if task.state != COMPLETED:
-            item.next_attempt_at.CopyFrom(to_timestamp(_aware(task.next_attempt_at)))
+            item.next_attempt_at.CopyFrom(to_timestamp(aware(task.next_attempt_at)))
         if task.completed_at is not None:
-            item.completed_at.CopyFrom(to_timestamp(_aware(task.completed_at)))
+            item.completed_at.CopyFrom(to_timestamp(aware(task.completed_at)))
         out.tasks.append(item)
     return out
 
@@ -291,17 +284,10 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
         workspace = workspace_of(context)
         if not 1 <= len(request.identifiers) <= 500:
             raise InvalidArgument.field("identifiers", "must hold 1-500 identifiers")
-        keys: list[Key] = []
-        for i, identifier in enumerate(request.identifiers):
-            kind, value = stored_identifier(
-                self._hasher, workspace, identifier, field=f"identifiers[{i}]"
-            )
-            name = (
-                f"external:{identifier.namespace}"
-                if kind is IdentifierKind.EXTERNAL
-                else kind.value
-            )
-            keys.append((name, value))
+        keys = [
+            stored_key(self._hasher, workspace, identifier, field=f"identifiers[{i}]")
+            for i, identifier in enumerate(request.identifiers)
+        ]
         return pb.CheckSuppressionResponse(suppressed=self._requests.suppressed(workspace, keys))
 
     def RecordConsent(

@@ -18,11 +18,12 @@ import uuid
 
 import grpc
 
-from precis.common.v1 import privacy_pb2, types_pb2
+from precis.common.v1 import privacy_pb2
 from precis.consent.v1 import consent_pb2
 from precis.ingestion.v1 import ingestion_pb2
 from precis_common.consent_check import ConsentChecker
 from precis_common.errors import Unavailable
+from precis_common.privacy import event_identifiers, identifier_of
 
 KEEP, MINIMIZE, DROP = "keep", "minimize", "drop"
 DROP_REASON = "no analytics consent for this subject; the workspace's policy drops such events"
@@ -30,17 +31,10 @@ MINIMIZED_PREFIX = "minimized:"
 
 
 def subject_of(event: ingestion_pb2.StoredEvent) -> privacy_pb2.DataSubject:
-    subject = privacy_pb2.DataSubject()
-    T = types_pb2
-    for kind, value in (
-        (T.IDENTIFIER_TYPE_USER_ID, event.user_id),
-        (T.IDENTIFIER_TYPE_ANONYMOUS_ID, event.anonymous_id),
-        (T.IDENTIFIER_TYPE_EMAIL, event.email_hash),
-        (T.IDENTIFIER_TYPE_PHONE, event.phone_hash),
-    ):
-        if value:
-            subject.identifiers.append(T.Identifier(type=kind, value=value))
-    return subject
+    """Every identifier the event carries (device and external ids included)."""
+    return privacy_pb2.DataSubject(
+        identifiers=[identifier_of(key) for _, key in event_identifiers(event)]
+    )
 
 
 def allowed(checker: ConsentChecker, workspace_id: str, event: ingestion_pb2.StoredEvent) -> bool:

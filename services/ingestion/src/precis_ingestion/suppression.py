@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,33 +21,10 @@ from precis.consent.v1 import consent_pb2
 from precis.ingestion.v1 import ingestion_pb2
 from precis_common.db import Database
 from precis_common.identifiers import PiiHasher
+from precis_common.privacy import event_identifiers
 from precis_ingestion.store import suppressed_tokens
 
 REASON = "belongs to an erased data subject (suppressed); the event was not stored"
-
-
-def identifier_fields(event: ingestion_pb2.StoredEvent) -> list[tuple[str, str, str]]:
-    """(field, kind as stored, stored value) of every identifier an accepted event carries."""
-    found: list[tuple[str, str, str]] = []
-    if event.user_id:
-        found.append(("user_id", "user_id", event.user_id))
-    if event.anonymous_id:
-        found.append(("anonymous_id", "anonymous_id", event.anonymous_id))
-    if event.email_hash:
-        found.append(("traits.email", "email", event.email_hash))
-    if event.phone_hash:
-        found.append(("traits.phone", "phone", event.phone_hash))
-    if event.context_json:
-        context = orjson.loads(event.context_json)
-        device = context.get("device")
-        if isinstance(device, dict) and isinstance(device.get("id"), str):
-            found.append(("context.device.id", "device_id", device["id"]))
-        for i, item in enumerate(context.get("external_ids") or ()):
-            namespace, value = item["namespace"], item["id"]
-            found.append(
-                (f"context.external_ids[{i}]", f"external:{namespace}", f"{namespace}:{value}")
-            )
-    return found
 
 
 class SuppressionList:
@@ -60,10 +36,12 @@ class SuppressionList:
         self, workspace_id: str, events: Sequence[ingestion_pb2.StoredEvent]
     ) -> list[str | None]:
         """Per event, the field of its first suppressed identifier, or None."""
-        fields = [identifier_fields(e) for e in events]
         tokens = [
-            [(f, self.hasher.suppression_token(workspace_id, k, v)) for f, k, v in found]
-            for found in fields
+            [
+                (field, self.hasher.suppression_token(workspace_id, kind, value))
+                for field, (kind, value) in event_identifiers(event)
+            ]
+            for event in events
         ]
         wanted = sorted({t for per_event in tokens for _, t in per_event})
         if not wanted:

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, delete, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from precis.ingestion.v1 import ingestion_pb2
+from precis_common.privacy import event_identifiers
 from precis_profile.computed import (
     ORDER_EVENT,
     fold_orders,
@@ -58,25 +59,7 @@ def load_rules(session: Session, workspace_id: str) -> MergeRules:
 
 
 def event_keys(event: ingestion_pb2.StoredEvent) -> list[Key]:
-    keys: list[Key] = []
-    if event.user_id:
-        keys.append(("user_id", event.user_id))
-    if event.email_hash:
-        keys.append(("email", event.email_hash))
-    if event.phone_hash:
-        keys.append(("phone", event.phone_hash))
-    if event.anonymous_id:
-        keys.append(("anonymous_id", event.anonymous_id))
-    if event.context_json:
-        context = orjson.loads(event.context_json)
-        device = context.get("device")
-        if isinstance(device, dict) and isinstance(device.get("id"), str):
-            keys.append(("device_id", device["id"]))
-        for item in context.get("external_ids") or ():
-            # Validated by ingestion; stored as the Privacy and lookup code expect.
-            namespace, value = item["namespace"], item["id"]
-            keys.append((f"external:{namespace}", f"{namespace}:{value}"))
-    return list(dict.fromkeys(keys))
+    return list(dict.fromkeys(key for _, key in event_identifiers(event)))
 
 
 DEFAULT_SOURCE = "api"

@@ -186,21 +186,18 @@ class ProfileStore:
                 .order_by(profile_tags.c.tag)
             ).scalars()
         )
-        computed = computed_traits(
-            stats=stats_from_json(row.order_stats),
-            traits=row.traits,
-            event_count=row.event_count,
-            first_seen=aware(row.first_seen),
-            last_seen=aware(row.last_seen),
-            breaks=self._rfm_breaks(session, row.workspace_id),
-            as_of=datetime.now(UTC),
-            clv=session.execute(
-                select(clv_predictions.c.prediction).where(
-                    clv_predictions.c.workspace_id == row.workspace_id,
-                    clv_predictions.c.profile_id == profile_id,
-                )
-            ).scalar_one_or_none(),
-            life=self._life_config(session, row.workspace_id),
+        clv = session.execute(
+            select(clv_predictions.c.prediction).where(
+                clv_predictions.c.workspace_id == row.workspace_id,
+                clv_predictions.c.profile_id == profile_id,
+            )
+        ).scalar_one_or_none()
+        computed = _computed(
+            row,
+            clv,
+            self._rfm_breaks(session, row.workspace_id),
+            self._life_config(session, row.workspace_id),
+            datetime.now(UTC),
         )
         return ProfileView(row, list(links), merged_ids, tags, computed)
 
@@ -235,23 +232,8 @@ class ProfileStore:
             if chunk is not None:
                 query = query.where(p.profile_id.in_(chunk))
             for r in session.execute(query):
-                yield (
-                    r.profile_id,
-                    {
-                        "traits": r.traits,
-                        "computed": computed_traits(
-                            stats=stats_from_json(r.order_stats),
-                            traits=r.traits,
-                            event_count=r.event_count,
-                            first_seen=aware(r.first_seen),
-                            last_seen=aware(r.last_seen),
-                            breaks=breaks,
-                            as_of=as_of,
-                            clv=r.prediction,
-                            life=life,
-                        ),
-                    },
-                )
+                computed = _computed(r, r.prediction, breaks, life, as_of)
+                yield r.profile_id, {"traits": r.traits, "computed": computed}
 
     # ---- per-workspace settings: the life-stage rule ---------------------------------------
 
@@ -1029,6 +1011,27 @@ class ProfileStore:
                 )
         self.writer.committed()
         return counts
+
+
+def _computed(
+    row: Any,
+    clv: dict[str, Any] | None,
+    breaks: QuintileBreaks | None,
+    life: LifeStageConfig,
+    as_of: datetime,
+) -> dict[str, Any]:
+    """The computed traits of a profile row (read one by one for views, in bulk for tags)."""
+    return computed_traits(
+        stats=stats_from_json(row.order_stats),
+        traits=row.traits,
+        event_count=row.event_count,
+        first_seen=aware(row.first_seen),
+        last_seen=aware(row.last_seen),
+        breaks=breaks,
+        as_of=as_of,
+        clv=clv,
+        life=life,
+    )
 
 
 def _stored_event(row: Any) -> ingestion_pb2.StoredEvent:

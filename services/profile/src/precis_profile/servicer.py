@@ -17,7 +17,8 @@ from precis_common.identifiers import IdentifierKind, PiiHasher, mask_hash
 from precis_common.privacy import (
     KIND_FROM_PROTO,
     PROTO_FROM_KIND,
-    stored_identifier,
+    identifier_of,
+    stored_key,
     subject_values,
 )
 from precis_profile import tagging
@@ -127,15 +128,14 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self._store = store
         self._hasher = hasher
 
+    def _key(self, workspace: str, identifier: types_pb2.Identifier) -> tuple[str, str]:
+        return stored_key(self._hasher, workspace, identifier, field="identifier")
+
     def GetProfile(
         self, request: profile_pb2.GetProfileRequest, context: grpc.ServicerContext
     ) -> profile_pb2.GetProfileResponse:
         workspace = workspace_of(context)
-        kind, value = stored_identifier(
-            self._hasher, workspace, request.identifier, field="identifier"
-        )
-        stored_kind = _stored_kind(kind, request.identifier.namespace)
-        view = self._store.get(workspace, stored_kind, value)
+        view = self._store.get(workspace, *self._key(workspace, request.identifier))
         return profile_pb2.GetProfileResponse(profile=to_proto(view))
 
     def ListProfiles(
@@ -153,12 +153,11 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.GetTimelineRequest, context: grpc.ServicerContext
     ) -> profile_pb2.GetTimelineResponse:
         workspace = workspace_of(context)
-        kind, value = stored_identifier(
-            self._hasher, workspace, request.identifier, field="identifier"
-        )
-        stored_kind = _stored_kind(kind, request.identifier.namespace)
         rows, token = self._store.timeline(
-            workspace, stored_kind, value, _page_size(request.page_size), request.page_token
+            workspace,
+            *self._key(workspace, request.identifier),
+            _page_size(request.page_size),
+            request.page_token,
         )
         return profile_pb2.GetTimelineResponse(
             events=[
@@ -187,10 +186,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
             )
         key = None
         if has_identifier:
-            kind, value = stored_identifier(
-                self._hasher, workspace, request.identifier, field="identifier"
-            )
-            key = (_stored_kind(kind, request.identifier.namespace), value)
+            key = self._key(workspace, request.identifier)
         resulting = self._store.unmerge(workspace, request.profile_id, key, request.merge_id)
         views = [self._store.view_by_id(workspace, pid) for pid in resulting]
         return profile_pb2.UnmergeResponse(profiles=[to_proto(v) for v in views])
@@ -207,11 +203,8 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
     ) -> profile_pb2.SetTagResponse:
         workspace = workspace_of(context)
         tag = check_tag(request.tag)
-        kind, value = stored_identifier(
-            self._hasher, workspace, request.identifier, field="identifier"
-        )
         view = self._store.set_tag(
-            workspace, _stored_kind(kind, request.identifier.namespace), value, tag, request.present
+            workspace, *self._key(workspace, request.identifier), tag, request.present
         )
         return profile_pb2.SetTagResponse(profile=to_proto(view))
 
@@ -325,12 +318,7 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         self, request: profile_pb2.GetMergeHistoryRequest, context: grpc.ServicerContext
     ) -> profile_pb2.GetMergeHistoryResponse:
         workspace = workspace_of(context)
-        kind, value = stored_identifier(
-            self._hasher, workspace, request.identifier, field="identifier"
-        )
-        records = self._store.history(
-            workspace, _stored_kind(kind, request.identifier.namespace), value
-        )
+        records = self._store.history(workspace, *self._key(workspace, request.identifier))
         return profile_pb2.GetMergeHistoryResponse(
             records=[
                 profile_pb2.MergeRecord(
@@ -348,13 +336,11 @@ class ProfileServicer(profile_pb2_grpc.ProfileServiceServicer):
         )
 
 
-def _shown_identifier(stored_kind: str, value: str) -> types_pb2.Identifier:
-    kind_text, _, namespace = stored_kind.partition(":")
-    kind = IdentifierKind(kind_text)
-    if kind is IdentifierKind.EXTERNAL:
-        value = value.split(":", 1)[1] if ":" in value else value
-    shown = mask_hash(value) if kind.is_personal else value
-    return types_pb2.Identifier(type=PROTO_FROM_KIND[kind], value=shown, namespace=namespace)
+def _shown_identifier(stored: str, value: str) -> types_pb2.Identifier:
+    identifier = identifier_of((stored, value))
+    if stored in ("email", "phone"):
+        identifier.value = mask_hash(value)
+    return identifier
 
 
 def rules_to_proto(rules: MergeRules) -> profile_pb2.MergeRules:
@@ -443,10 +429,6 @@ def definition_to_proto(d: tagging.TagDefinition) -> profile_pb2.TagDefinition:
     if d.updated_at is not None:
         out.updated_at.CopyFrom(to_timestamp(aware(d.updated_at) or d.updated_at))
     return out
-
-
-def _stored_kind(kind: IdentifierKind, namespace: str) -> str:
-    return f"external:{namespace}" if kind is IdentifierKind.EXTERNAL else kind.value
 
 
 class ProfilePrivacyServicer(privacy_pb2_grpc.PrivacyServiceServicer):

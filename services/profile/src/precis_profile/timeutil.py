@@ -1,17 +1,5 @@
-"""Times as the profile service stores and compares them."""
+"""Times as the profile service stores and compares them (shared with the other services)."""
 
-from __future__ import annotations
+from precis_common.timeutil import aware, iso
 
-from datetime import UTC, datetime
-
-
-def iso(value: datetime) -> str:
-    """One ISO format for every stored time, so that strings compare in time order."""
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes for timezone-aware columns; they are stored in UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+__all__ = ["aware", "iso"]
