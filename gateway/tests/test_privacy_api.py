@@ -91,6 +91,7 @@ def consent_service(
             "profile": f"127.0.0.1:{profile_service.port}",
         },
         consent_dsr_interval_seconds=0.2,  # the worker advances requests by itself
+        consent_ingestion_target=f"127.0.0.1:{ingestion.port}",  # consent stated in events
     )
     app = start_consent(build_consent(settings, tracer_provider=provider, configure_logs=False))
     yield app
@@ -130,6 +131,10 @@ def send_people(client: TestClient, profile_service: ProfileApp) -> None:
             "user_id": "mei",
             "anonymous_id": "anon-mei",
             "traits": {"email": EMAIL, "name": "Mei"},
+            "context": {
+                "source": "app_settings",
+                "consent": {"policy_version": "2025-05", "purposes": {"marketing_sms": True}},
+            },
         }
     ]
     mei += [
@@ -161,6 +166,17 @@ def test_export_then_erase_a_person_over_rest(
     client: TestClient, profile_service: ProfileApp
 ) -> None:
     send_people(client, profile_service)
+    # The consent Mei stated inside her identify event reached the ledger.
+    deadline = time.monotonic() + 20
+    while True:
+        state = ok(client.get("/v1/consent/user_id/mei", headers=AUTH))
+        if time.monotonic() > deadline or any(
+            p["purpose"] == "marketing_sms" and p["allowed"] for p in state["states"]
+        ):
+            break
+        time.sleep(0.05)
+    [sms] = [p for p in state["states"] if p["purpose"] == "marketing_sms"]
+    assert (sms["status"], sms["allowed"]) == ("granted", True), state
     profile = ok(client.get("/v1/profiles/email/mei.lin@example.com", headers=AUTH))
     assert profile["event_count"] == TRACKS + 1
     ok(
@@ -213,6 +229,7 @@ def test_export_then_erase_a_person_over_rest(
     bundle = ok(with_bundle)["bundle"]
     assert set(bundle) == {"consent", "ingestion", "profile"}
     assert len(bundle["ingestion"]["events"]) == TRACKS + 1
+    assert len(bundle["ingestion"]["consent_captures"]) == 1
     assert [p["profile_id"] for p in bundle["profile"]["profiles"]] == [profile["profile_id"]]
     assert bundle["consent"]["state"]["marketing_email"]["allowed"] is True
     assert EMAIL.lower() not in with_bundle.text.lower()  # hashed everywhere
@@ -239,7 +256,8 @@ def test_export_then_erase_a_person_over_rest(
     receipts = {t["service"]: {e["table"]: e["rows"] for e in t["erased"]} for t in erased["tasks"]}
     print(f"erasure receipts: {receipts}")
     assert receipts["ingestion"]["events"] == TRACKS + 1
-    assert receipts["consent"]["consent_entries"] == 1
+    assert receipts["consent"]["consent_entries"] == 2  # one over REST, one inside an event
+    assert receipts["ingestion"]["consent_captures"] == 1
     assert sum(receipts["profile"].values()) > TRACKS
     assert erased["subject"] == {"identifiers": [], "profile_id": None}  # forgotten
     assert erased["completed_at"] is not None
@@ -315,6 +333,16 @@ def test_bad_input_has_the_one_error_shape(client: TestClient) -> None:
     refused(erase(subject={"user_id": "u"}, note="x" * 1001), "note")
     refused(erase(subject={"user_id": "u"}, request_id=""), "request_id")
     refused(erase(subject={"user_id": "u"}, reason="gdpr"), "reason")
+    # A consent context inside an event is checked like the rest of the event.
+    bad_consent = {"policy_version": "v1", "purposes": {"newsletter": "granted"}}
+    refused(
+        client.post(
+            "/v1/track",
+            json={"event": "Signed Up", "user_id": "u", "context": {"consent": bad_consent}},
+            headers=AUTH,
+        ),
+        "context.consent.purposes.newsletter",
+    )
 
     # A request id names one request: reusing it for the other kind is refused.
     ok(

@@ -174,7 +174,7 @@ def test_list_profiles_pages_with_a_cursor(client: TestClient, profiles: Profile
 def test_list_profiles_defaults_to_50(client: TestClient, profiles: ProfileServer) -> None:
     body = client.get("/v1/profiles", headers=AUTH).json()
 
-    assert body == {"profiles": [], "next_cursor": None, "total_count": 0}
+    assert body == {"profiles": [], "next_cursor": None, "total_count": 0, "suppressed_counts": []}
     assert profiles.servicer.calls[0][2].page_size == 50
 
 

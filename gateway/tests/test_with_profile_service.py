@@ -161,6 +161,7 @@ def test_dry_run_over_rest_changes_nothing(
         "profiles_split": 0,
         "profiles_unchanged": 0,
         "events_evaluated": 2,
+        "suppressed_counts": [],
     }
     assert client.get("/v1/profiles", headers=AUTH).json()["total_count"] == 2
 
@@ -255,7 +256,7 @@ def test_tag_definitions_over_rest(make_client: MakeClient, profile_service: Pro
     )
     assert_error(bad, 422, "invalid_argument", "definition.rule_json.trait")
     deleted = client.delete("/v1/tag-definitions/高价值", headers=AUTH)
-    assert deleted.json() == {"profiles_untagged": 2}
+    assert deleted.json() == {"profiles_untagged": 2, "suppressed_counts": []}
     assert_error(client.delete("/v1/tag-definitions/高价值", headers=AUTH), 404, "not_found")
 
 

@@ -99,14 +99,17 @@ PROCESSES: dict[str, dict[str, Any]] = {
             "PRECIS_CONSENT_GRPC_PORT",
             "PRECIS_CONSENT_DATABASE_URL",
             "PRECIS_CONSENT_PRIVACY_TARGETS",
+            "PRECIS_CONSENT_INGESTION_TARGET",
         },
         "required": {
             "PRECIS_CONSENT_DATABASE_URL",
             "PRECIS_CONSENT_PRIVACY_TARGETS",
+            # Consent stated inside events (production refuses to start without it).
+            "PRECIS_CONSENT_INGESTION_TARGET",
             "PRECIS_PII_SECRET",
         },
         "secret_env": {"PRECIS_CONSENT_DATABASE_URL", "PRECIS_PII_SECRET"},
-        "targets": {},
+        "targets": {"PRECIS_CONSENT_INGESTION_TARGET": "ingestion"},
         "database": "consent",
         "settings": ("precis_consent.settings", "ConsentSettings"),
     },

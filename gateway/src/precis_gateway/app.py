@@ -6,17 +6,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 
 from precis_common.telemetry import Telemetry, configure_telemetry
+from precis_gateway.audit import AuditBatcher, AuditMiddleware, audit_access, consent_sender
 from precis_gateway.body_limit import BodyLimitMiddleware
 from precis_gateway.deps import ApiKeys, Stubs
 from precis_gateway.errors import install_error_handlers
 from precis_gateway.models import BatchRequest, IdentifyEvent, TrackEvent
 from precis_gateway.routers import (
+    audit,
     consent,
     events,
     health,
@@ -24,6 +26,7 @@ from precis_gateway.routers import (
     merge_rules,
     privacy,
     profiles,
+    retention,
     rfm,
     tag_definitions,
     tags,
@@ -63,9 +66,23 @@ def create_app(
             interceptors=telemetry.client_interceptors(),
         )
 
+    stubs = Stubs(channels)
+    # Accesses to personal data go to the consent service's audit log from a thread of their
+    # own: a request never waits for it (see audit.py).
+    audit_batcher = AuditBatcher(
+        consent_sender(stubs.consent),
+        batch_size=settings.gateway_audit_batch_size,
+        flush_interval=settings.gateway_audit_flush_seconds,
+        max_pending=settings.gateway_audit_max_pending,
+        max_backoff=settings.gateway_audit_max_backoff_seconds,
+        deadline=settings.gateway_deadline_seconds,
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        audit_batcher.start()
         yield
+        audit_batcher.close(settings.gateway_audit_shutdown_seconds)
         if owns_channels:
             channels.close()
         if owns_telemetry:
@@ -86,21 +103,28 @@ def create_app(
     app.state.settings = settings
     app.state.api_keys = ApiKeys(settings.gateway_api_keys)
     app.state.channels = channels
-    app.state.stubs = Stubs(channels)
+    app.state.stubs = stubs
+    app.state.audit = audit_batcher
     app.state.telemetry = telemetry
 
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.gateway_max_body_bytes)
+    app.add_middleware(AuditMiddleware, batcher=audit_batcher)
+    # Routers with routes that touch a person's data: X-Precis-Purpose is read and each such
+    # access noted (audit.AUDITED_ROUTES says which and how).
+    audited = [Depends(audit_access)]
     app.include_router(events.router)
-    app.include_router(profiles.router)
+    app.include_router(profiles.router, dependencies=audited)
     app.include_router(merge_rules.router)
-    app.include_router(tags.router)
+    app.include_router(tags.router, dependencies=audited)
     app.include_router(tag_definitions.router)
     app.include_router(life_stage.router)
     app.include_router(rfm.router)
-    app.include_router(consent.router)
+    app.include_router(consent.router, dependencies=audited)
     app.include_router(consent.defaults_router)
-    app.include_router(privacy.router)
+    app.include_router(privacy.router, dependencies=audited)
+    app.include_router(audit.router)
+    app.include_router(retention.router)
     app.include_router(health.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented hook
     telemetry.instrument_fastapi(app)

@@ -1,5 +1,5 @@
-"""Request dependencies as Annotated aliases: the caller's workspace and principal, the service
-stubs, the JSON body, and the settings."""
+"""Request dependencies as Annotated aliases: the caller (workspace, key id, scopes) and the scope
+a route requires, the service stubs, the JSON body, and the settings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from grpc_health.v1 import health_pb2_grpc
 
@@ -17,27 +17,33 @@ from precis.ingestion.v1 import ingestion_pb2_grpc
 from precis.profile.v1 import profile_pb2_grpc
 from precis_gateway.errors import ApiError
 from precis_gateway.event_payloads import parse_json
+from precis_gateway.scopes import Caller, KeyGrant, Scope
 from precis_gateway.settings import HASHED_KEY, GatewaySettings
 from precis_gateway.upstream import Channels
 
 
 class ApiKeys:
-    """API key -> workspace, holding only SHA-256 digests of the keys. Every digest is compared
-    (in constant time) on each lookup, so timing tells nothing about which keys exist."""
+    """API key -> grant (workspace and scopes), holding only SHA-256 digests of the keys. Every
+    digest is compared (in constant time) on each lookup, so timing tells nothing about which
+    keys exist. A key given as a plain workspace id holds every scope."""
 
-    def __init__(self, keys: Mapping[str, str]) -> None:
-        self._entries: list[tuple[bytes, str]] = []
-        for key, workspace in keys.items():
+    def __init__(self, keys: Mapping[str, str | KeyGrant]) -> None:
+        self._entries: list[tuple[bytes, KeyGrant]] = []
+        for key, grant in keys.items():
             digest = bytes.fromhex(key[7:]) if HASHED_KEY.match(key) else _digest(key)
-            self._entries.append((digest, workspace))
+            self._entries.append((digest, KeyGrant.of(grant)))
+
+    def grant_of(self, key: str) -> KeyGrant | None:
+        presented = _digest(key)
+        found: KeyGrant | None = None
+        for digest, grant in self._entries:
+            if hmac.compare_digest(digest, presented):
+                found = grant
+        return found
 
     def workspace_of(self, key: str) -> str | None:
-        presented = _digest(key)
-        found: str | None = None
-        for digest, workspace in self._entries:
-            if hmac.compare_digest(digest, presented):
-                found = workspace
-        return found
+        grant = self.grant_of(key)
+        return grant.workspace if grant is not None else None
 
     @staticmethod
     def key_id(key: str) -> str:
@@ -74,24 +80,54 @@ async def _settings(request: Request) -> GatewaySettings:
     return settings
 
 
-async def _workspace(
-    request: Request, api_key: Annotated[str | None, Depends(_api_key_header)]
-) -> str:
+async def _caller(request: Request) -> Caller:
+    # The header is read here rather than through _api_key_header: RequireScope declares the
+    # scheme with the route's scope for the OpenAPI document, and a dependency under a scoped
+    # security scheme is cached per scope set, which would look the key up twice per request.
+    api_key = await _api_key_header(request)
     if not api_key:
         raise ApiError(401, "unauthenticated", "an API key is required in the X-API-Key header")
     keys: ApiKeys = request.app.state.api_keys
-    workspace = keys.workspace_of(api_key)
-    if workspace is None:
+    grant = keys.grant_of(api_key)
+    if grant is None:
         raise ApiError(401, "unauthenticated", "the API key is not valid")
-    return workspace
+    caller = Caller(workspace=grant.workspace, key_id=ApiKeys.key_id(api_key), scopes=grant.scopes)
+    # Also where middleware (the audit log) finds who called, once the route has run.
+    request.state.caller = caller
+    return caller
 
 
-async def _principal(
-    _authenticated: Annotated[str, Depends(_workspace)],
-    api_key: Annotated[str | None, Depends(_api_key_header)],
-) -> str:
-    # After _workspace (FastAPI runs it once per request), so that only a valid key is named.
-    return ApiKeys.key_id(api_key or "")
+async def _workspace(caller: CallerDep) -> str:
+    return caller.workspace
+
+
+async def _principal(caller: CallerDep) -> str:
+    return caller.key_id
+
+
+class RequireScope:
+    """A dependency that lets the request through only if the key holds `scope` (403
+    `forbidden` naming the scope otherwise). Every route but health carries one, through
+    `requires(...)` in its decorator; a test walks the routes to keep it so."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def __call__(
+        self,
+        caller: CallerDep,
+        # Declares the X-API-Key scheme with this scope in the operation's `security`.
+        _scheme: Annotated[str | None, Depends(_api_key_header)],
+    ) -> Caller:
+        if not caller.has(self.scope):
+            raise ApiError(403, "forbidden", f"this API key lacks the scope {self.scope}")
+        return caller
+
+
+def requires(scope: Scope) -> Any:
+    """`dependencies=[requires(Scope.PROFILES_READ)]`: the route needs `scope`; the OpenAPI
+    document lists it in the operation's security requirement."""
+    return Security(RequireScope(scope), scopes=[scope.value])
 
 
 async def _ingestion(request: Request) -> Any:
@@ -121,6 +157,9 @@ async def _json_body(request: Request) -> Any:
 
 
 SettingsDep = Annotated[GatewaySettings, Depends(_settings)]
+# The authenticated caller: workspace, the key's non-secret id, its scopes, and is_admin
+# (privacy:admin), which decides whether aggregate counts are shown exactly.
+CallerDep = Annotated[Caller, Depends(_caller)]
 WorkspaceDep = Annotated[str, Depends(_workspace)]
 # Who calls: the API key's non-secret id (ApiKeys.key_id), for services that record the actor.
 PrincipalDep = Annotated[str, Depends(_principal)]

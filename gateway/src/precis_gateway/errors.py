@@ -43,7 +43,8 @@ class Error(BaseModel):
     code: str = Field(
         description=(
             "Stable machine-readable code: invalid_argument, not_found, already_exists, "
-            "failed_precondition, unauthenticated, permission_denied, payload_too_large, "
+            "failed_precondition, unauthenticated, forbidden (the API key lacks the route's "
+            "scope), permission_denied (a service refused), payload_too_large, "
             "resource_exhausted, method_not_allowed, unavailable, deadline_exceeded, "
             "unimplemented, bad_gateway, internal."
         ),

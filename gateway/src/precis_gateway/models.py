@@ -51,6 +51,26 @@ def _alias(name: str, camel: str) -> AliasChoices:
     return AliasChoices(name, camel)
 
 
+# Aggregate counts of profiles go through disclosure.py: a key without privacy:admin gets null
+# for a small count (and for the counts that would give it away), named in suppressed_counts.
+WITHHELD = (
+    " Null when withheld from this API key: a key without privacy:admin is not shown counts "
+    "from 1 to k-1 (k is the gateway's small-cell threshold, 10 by default), nor counts from "
+    "which such a count could be worked out; `suppressed_counts` names them."
+)
+
+
+def suppressed_counts() -> Any:
+    return Field(
+        default_factory=list,
+        description=(
+            "Paths of the counts withheld from this API key (null in this response) by the "
+            "small-cell rule; empty for keys with privacy:admin, which see exact counts."
+        ),
+        examples=[["cells.hibernating", "cells.new_customers"]],
+    )
+
+
 class _EventBase(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -293,7 +313,10 @@ class ProfilePage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
     )
-    total_count: int = Field(description="Number of live profiles in the workspace.", ge=0)
+    total_count: int | None = Field(
+        description="Number of live profiles in the workspace." + WITHHELD, ge=0
+    )
+    suppressed_counts: list[str] = suppressed_counts()
 
 
 class Health(BaseModel):
@@ -431,12 +454,23 @@ class UnmergeResult(BaseModel):
 class DryRunResult(BaseModel):
     """What candidate merge rules would do to the stored history; nothing is changed."""
 
-    profiles_before: int = Field(description="Live profiles now.")
-    profiles_after: int = Field(description="Profiles the history would give under the rules.")
-    profiles_merged: int = Field(description="Profiles that would be merged into others.")
-    profiles_split: int = Field(description="Profiles that would be split.")
-    profiles_unchanged: int = Field(description="Profiles left exactly as they are.")
-    events_evaluated: int = Field(description="Events replayed.")
+    profiles_before: int | None = Field(description="Live profiles now." + WITHHELD)
+    profiles_after: int | None = Field(
+        description=(
+            "Profiles the history would give under the rules." + WITHHELD + " The four outcome "
+            "counts are withheld together when any of them is small: they are tied to each "
+            "other and to profiles_before."
+        )
+    )
+    profiles_merged: int | None = Field(
+        description="Profiles that would be merged into others." + WITHHELD
+    )
+    profiles_split: int | None = Field(description="Profiles that would be split." + WITHHELD)
+    profiles_unchanged: int | None = Field(
+        description="Profiles left exactly as they are." + WITHHELD
+    )
+    events_evaluated: int = Field(description="Events replayed (a count of events, not people).")
+    suppressed_counts: list[str] = suppressed_counts()
 
 
 class TaggedProfiles(BaseModel):
@@ -450,9 +484,16 @@ class RfmRefresh(BaseModel):
     """The workspace's RFM boundaries as just recomputed, and the size of each cell."""
 
     as_of: datetime = Field(description="The moment recency was measured at.")
-    population: int = Field(description="Profiles with orders that were scored.")
-    cells: dict[str, int] = Field(
-        description="Profiles per RFM cell, largest first.", examples=[{"champions": 3912}]
+    population: int | None = Field(
+        description="Profiles with orders that were scored; the cells partition them." + WITHHELD
+    )
+    cells: dict[str, int | None] = Field(
+        description=(
+            "Profiles per RFM cell, largest first, then withheld cells by name." + WITHHELD + " "
+            "Next to a shown population, a small cell is withheld with at least one more (the "
+            "smallest shown ones), so that subtraction cannot recover it."
+        ),
+        examples=[{"champions": 3912, "loyal": 2750, "hibernating": None, "new_customers": None}],
     )
     clv_models: dict[str, Any] = Field(
         description=(
@@ -466,6 +507,7 @@ class RfmRefresh(BaseModel):
             "recency; null where ties left a score empty."
         )
     )
+    suppressed_counts: list[str] = suppressed_counts()
 
 
 class TagDefinitionBody(BaseModel):
@@ -503,8 +545,9 @@ class TagDefinition(TagDefinitionBody):
     """A tag definition as stored."""
 
     tag: str = Field(description="Tag name.", examples=["高价值"])
-    profile_count: int = Field(description="Profiles carrying the tag now.", ge=0)
+    profile_count: int | None = Field(description="Profiles carrying the tag now." + WITHHELD, ge=0)
     updated_at: datetime | None = Field(description="When the definition last changed.")
+    suppressed_counts: list[str] = suppressed_counts()
 
 
 class TagDefinitions(BaseModel):
@@ -512,7 +555,10 @@ class TagDefinitions(BaseModel):
 
 
 class TagDeleted(BaseModel):
-    profiles_untagged: int = Field(description="Profiles the tag was removed from.", ge=0)
+    profiles_untagged: int | None = Field(
+        description="Profiles the tag was removed from." + WITHHELD, ge=0
+    )
+    suppressed_counts: list[str] = suppressed_counts()
 
 
 class LifeStageRule(BaseModel):
@@ -1099,3 +1145,145 @@ class SuppressionCheckResult(BaseModel):
     suppressed: list[bool] = Field(
         description="One flag per identifier, in request order: true if an erased subject's."
     )
+
+
+# --- the audit log of accesses to personal data -------------------------------------------------
+
+AuditActionName = Literal["read", "export", "erase", "update"]
+
+
+class AuditLogEntry(BaseModel):
+    """One access to a person's data: who, when, what, why, and whose."""
+
+    audit_event_id: str = Field(
+        description="Unique id of the entry.", examples=["0b6f9d7e-4c1a-4e7b-9a51-0c2d3e4f5a6b"]
+    )
+    occurred_at: datetime = Field(description="When the access happened.")
+    principal: str = Field(
+        description=(
+            "Who: the API key's id for REST calls, the requester for the consent service's own "
+            "data-subject request work."
+        ),
+        examples=["key:3f9a0c2b"],
+    )
+    api_key_id: str | None = Field(
+        description="The API key used (its id, never the key), when known.",
+        examples=["key:3f9a0c2b"],
+    )
+    service: str = Field(
+        description="What served the access: `gateway`, `consent`...", examples=["gateway"]
+    )
+    operation: str = Field(
+        description="The route template or RPC.",
+        examples=["GET /v1/profiles/{identifier_type}/{value}"],
+    )
+    action: AuditActionName = Field(
+        description="read, export (data left the platform), erase or update.", examples=["read"]
+    )
+    purpose: str = Field(
+        description=(
+            "The declared purpose (`X-Precis-Purpose`), else the route's default: `unspecified`, "
+            "or `data_subject_request`."
+        ),
+        examples=["customer_support"],
+    )
+    subject: ShownSubject | None = Field(
+        description=(
+            "Whose data (email and phone masked). Null when the access concerned many people "
+            "(see `resource`), or once the person was erased: the access stays in the log, the "
+            "link to the person does not."
+        )
+    )
+    resource: str | None = Field(
+        description="What was accessed when not one person's record.",
+        examples=["data_subject_request:ticket-8812"],
+    )
+    record_count: int = Field(description="How many people's records were accessed.", ge=0)
+    trace_id: str | None = Field(
+        description="W3C trace id of the access, to find it in the traces.",
+        examples=["4bf92f3577b34da6a3ce929d0e0e4736"],
+    )
+
+
+class AuditLogPage(BaseModel):
+    entries: list[AuditLogEntry] = Field(description="Matching accesses, newest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+DataKindName = Literal[
+    "raw_events",
+    "inactive_profiles",
+    "consent_ledger",
+    "audit_log",
+    "export_bundles",
+    "segment_memberships",
+    "training_data",
+    "campaign_assignments",
+    "feed_entries",
+]
+
+
+class RetentionPolicyBody(BaseModel):
+    """How long one kind of data is kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retention_days: int = Field(
+        description=(
+            "Days to keep, 0 to keep until erased. The consent ledger keeps at least 365 days "
+            "(and always the entries in force), the audit log at least 90."
+        ),
+        ge=0,
+        le=36_500,
+        examples=[395],
+    )
+    action: Literal["delete"] = Field(
+        default="delete", description="What happens after that: deletion (the only action)."
+    )
+
+
+class RetentionPolicyView(BaseModel):
+    """A data kind's retention period in the workspace, and when it was last applied."""
+
+    data_kind: DataKindName = Field(description="The kind of data.")
+    retention_days: int = Field(description="Days kept; 0 means until erased.", ge=0)
+    action: Literal["delete"] = Field(description="What happens after that.")
+    is_default: bool = Field(description="Whether this is the built-in policy.")
+    updated_at: datetime | None = Field(description="When the workspace last set it.")
+    updated_by: str | None = Field(description="Who set it (API key id).")
+    last_applied_at: datetime | None = Field(
+        description="When the retention job last applied it here; null before the first run."
+    )
+    enforced_by: list[str] = Field(
+        description="The services that hold this kind of data and applied it in that run."
+    )
+
+
+class RetentionPolicies(BaseModel):
+    policies: list[RetentionPolicyView] = Field(description="One policy per data kind.")
+
+
+class RetentionApplyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data_kind: DataKindName | None = Field(
+        default=None, description="Only this kind; every kind with a period when omitted."
+    )
+
+
+class RetentionOutcomeView(BaseModel):
+    data_kind: DataKindName = Field(description="The kind of data.")
+    service: str = Field(description="The service that holds it.", examples=["ingestion"])
+    erased: list[ErasedRows] = Field(description="Rows deleted per table.")
+    error: str | None = Field(
+        description="Why the service could not apply it (retried on the next run)."
+    )
+
+
+class RetentionRun(BaseModel):
+    outcomes: list[RetentionOutcomeView] = Field(
+        description="One outcome per data kind and service holding it."
+    )
+    applied_at: datetime = Field(description="When the run finished.")

@@ -347,6 +347,20 @@ def test_list_profiles_reports_the_total(make_client: Any) -> None:
     assert page.next_cursor is None
 
 
+def test_a_withheld_count_stays_none_rather_than_zero(make_client: Any) -> None:
+    withheld = {"profiles": [], "next_cursor": None, "total_count": None}
+    untagged = {"profiles_untagged": None, "suppressed_counts": ["profiles_untagged"]}
+    rec = Recorder(
+        httpx.Response(200, json={**withheld, "suppressed_counts": ["total_count"]}),
+        httpx.Response(200, json=untagged),
+        httpx.Response(200, json={"profiles_untagged": 0, "suppressed_counts": []}),
+    )
+    with make_client(rec) as client:
+        assert client.list_profiles().total_count is None
+        assert client.delete_tag_definition("vip") is None
+        assert client.delete_tag_definition("vip") == 0
+
+
 def test_probes_report_readiness_without_raising_or_retrying(make_client: Any) -> None:
     rec = Recorder(
         httpx.Response(200, json={"status": "ok"}),

@@ -54,17 +54,22 @@ def every_row(database: Database) -> dict[str, list[Any]]:
 
 
 def make_consent(
-    database_url_factory: Callable[[str], str] | object, tmp_path: Path
+    database_url_factory: Callable[[str], str] | object, tmp_path: Path, **overrides: Any
 ) -> Iterator[Consent]:
+    settings: dict[str, Any] = {
+        "consent_grpc_port": 0,
+        # No other services here: data-subject requests are exercised in test_dsr.
+        "consent_privacy_targets": {},
+        "consent_dsr_interval_seconds": 0,
+        "consent_retention_interval_seconds": 0,
+        **overrides,
+    }
     app = start(
         build(
             ConsentSettings(
                 consent_database_url=database_url_factory("consent"),  # type: ignore[operator]
-                consent_grpc_port=0,
                 state_dir=tmp_path,
-                # No other services here: data-subject requests are exercised in test_dsr.
-                consent_privacy_targets={},
-                consent_dsr_interval_seconds=0,
+                **settings,
             ),
             configure_logs=False,
         )

@@ -20,6 +20,7 @@ from precis.consent.v1 import consent_pb2 as pb
 from precis.consent.v1 import consent_pb2_grpc
 from precis.ingestion.v1 import ingestion_pb2, ingestion_pb2_grpc
 from precis_common.db import Database
+from precis_common.grpc_client import PRINCIPAL_METADATA_KEY
 from precis_common.identifiers import IdentifierKind, PiiHasher
 from precis_common.settings import CommonSettings
 from precis_consent.app import ConsentApp
@@ -38,6 +39,8 @@ from precis_profile.settings import ProfileSettings
 EMAIL = "Mei.Lin@Example.com"
 PHONE = "+86 138 0013 8000"
 COMPLETED = pb.DATA_SUBJECT_REQUEST_STATE_COMPLETED
+OFFICER = "key:0ff1cer0"
+AS_OFFICER = (*WS, (PRINCIPAL_METADATA_KEY, OFFICER))
 
 
 def free_port() -> int:
@@ -120,6 +123,7 @@ def start_suite(
                     "profile": f"127.0.0.1:{profile.port}",
                 },
                 consent_dsr_interval_seconds=0,  # the test drives the worker
+                consent_retention_interval_seconds=0,
             ),
             configure_logs=False,
         )
@@ -192,7 +196,8 @@ def test_export_then_erase_a_subject_everywhere(suite: Suite) -> None:
 
     # Export, asked by email only: the subject is expanded through the profile service.
     opened = suite.stub.CreateExportRequest(
-        pb.CreateExportRequestRequest(subject=subject(email=EMAIL), request_id="exp-1"), metadata=WS
+        pb.CreateExportRequestRequest(subject=subject(email=EMAIL), request_id="exp-1"),
+        metadata=AS_OFFICER,
     ).request
     assert opened.state == pb.DATA_SUBJECT_REQUEST_STATE_PENDING
     assert [t.service for t in opened.tasks] == ["consent", "ingestion", "profile"]
@@ -207,12 +212,43 @@ def test_export_then_erase_a_subject_everywhere(suite: Suite) -> None:
     assert bundle["consent"]["state"]["marketing_email"]["allowed"] is True
     assert EMAIL.lower() not in exported.bundle_json.decode().lower()  # hashed everywhere
     assert all(t.export_bytes > 0 for t in exported.tasks)
+    # The export is in the audit log, found by any of Mei's identifiers (it was expanded).
+    [export_audit] = suite.stub.QueryAuditLog(
+        pb.QueryAuditLogRequest(subject=subject(user_id="mei")), metadata=WS
+    ).events
+    assert (export_audit.action, export_audit.principal, export_audit.purpose) == (
+        pb.AUDIT_ACTION_EXPORT,
+        OFFICER,
+        "data_subject_request",
+    )
+    assert (export_audit.service, export_audit.resource) == (
+        "consent",
+        "data_subject_request:exp-1",
+    )
+    by_profile = suite.stub.QueryAuditLog(
+        pb.QueryAuditLogRequest(subject=subject(profile_id=profile_id)), metadata=WS
+    ).events
+    assert [e.audit_event_id for e in by_profile] == [export_audit.audit_event_id]
+    # And a support agent read Mei's profile (as the gateway records it).
+    read = pb.AuditEvent(
+        audit_event_id="support-read-1",
+        principal="key:5upp0rt1",
+        api_key_id="key:5upp0rt1",
+        service="gateway",
+        operation="GET /v1/profiles/{identifier_type}/{value}",
+        action=pb.AUDIT_ACTION_READ,
+        purpose="customer_support",
+        subject=subject(phone=PHONE),
+        record_count=1,
+    )
+    read.occurred_at.GetCurrentTime()
+    suite.stub.RecordAuditEvents(pb.RecordAuditEventsRequest(events=[read]), metadata=WS)
 
     # Erasure, asked by phone only.
     started = time.perf_counter()
     suite.stub.CreateErasureRequest(
         pb.CreateErasureRequestRequest(subject=subject(phone=PHONE), request_id="era-1"),
-        metadata=WS,
+        metadata=AS_OFFICER,
     )
     erased = suite.run_until_done("era-1")
     erase_seconds = time.perf_counter() - started
@@ -240,6 +276,16 @@ def test_export_then_erase_a_subject_everywhere(suite: Suite) -> None:
                 # "mei" alone would match other words; look for it as a quoted value.
                 probe = f"'{needle}'" if needle == "mei" else needle
                 assert probe not in text, f"{service}.{table} still holds {needle!r}"
+    # The audit trail survives without the personal link: the read, the export and the erasure
+    # are still there, and none names Mei.
+    trail = suite.stub.QueryAuditLog(pb.QueryAuditLogRequest(), metadata=WS).events
+    assert [(e.action, e.principal, e.resource) for e in trail] == [
+        (pb.AUDIT_ACTION_ERASE, OFFICER, "data_subject_request:era-1"),
+        (pb.AUDIT_ACTION_READ, "key:5upp0rt1", ""),
+        (pb.AUDIT_ACTION_EXPORT, OFFICER, "data_subject_request:exp-1"),
+    ]
+    assert not any(e.HasField("subject") for e in trail)
+    assert receipts["consent"]["audit_log_subjects"] > 0
     # The other customer is untouched.
     other = suite.profile.store.get("brand-a", "user_id", "other")
     assert other.row.event_count == 6

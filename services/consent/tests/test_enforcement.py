@@ -40,13 +40,13 @@ def free_port() -> int:
 
 
 def start_ingestion(
-    database_url: str, tmp_path: Path, consent_target: str, policy: dict[str, str]
+    database_url: str, tmp_path: Path, consent_target: str, policy: dict[str, str], port: int = 0
 ) -> IngestionApp:
     return start(
         build(
             IngestionSettings(
                 ingestion_database_url=database_url,
-                ingestion_grpc_port=0,
+                ingestion_grpc_port=port,
                 ingestion_consent_target=consent_target,
                 ingestion_analytics_policy=policy,  # type: ignore[arg-type]
                 state_dir=tmp_path,

@@ -212,7 +212,7 @@ def test_privacy_export_and_erase_by_email(app: IngestionApp, channel: grpc.Chan
     bundle = privacy.ExportSubject(privacy_pb2.ExportSubjectRequest(subject=subject), metadata=WS)
     assert bundle.bundle_json.count(b'"message_id"') == 2
     receipt = privacy.EraseSubject(privacy_pb2.EraseSubjectRequest(subject=subject), metadata=WS)
-    assert [(r.table, r.rows) for r in receipt.erased] == [("events", 2)]
+    assert [(r.table, r.rows) for r in receipt.erased] == [("events", 2), ("consent_captures", 0)]
     assert stored_count(app) == 1
     again = privacy.EraseSubject(privacy_pb2.EraseSubjectRequest(subject=subject), metadata=WS)
     assert again.erased[0].rows == 0

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
+from precis.common.v1 import types_pb2
+from precis.consent.v1 import consent_pb2 as pb
 from precis.ingestion.v1 import ingestion_pb2
 from precis_common.errors import InvalidArgument
 from precis_common.identifiers import PiiHasher
@@ -183,3 +185,104 @@ def test_context_identifiers_are_checked() -> None:
         "context.external_ids[0].id",
         "context.external_ids[1]",
     }
+
+
+def consent_event(consent: object) -> ingestion_pb2.Event:
+    return ingestion_pb2.Event(
+        event="Consent Updated",
+        user_id="u1",
+        anonymous_id="a1",
+        traits_json=b"",
+        context_json=orjson.dumps({"consent": consent, "device": {"id": "d-9"}}),
+    )
+
+
+def test_consent_context_becomes_a_ledger_request_for_the_event_s_subject() -> None:
+    accepted = validate_event(
+        consent_event(
+            {
+                "policy_version": "v7",
+                "purposes": {"marketing_email": "granted", "analytics": False},
+                "legal_basis": "consent",
+                "jurisdiction": "DE",
+                "channel": "app",
+            }
+        ),
+        workspace_id="w",
+        hasher=HASHER,
+        received_at=NOW,
+        expected_type=TRACK,
+    )
+    capture = accepted.consent
+    assert capture is not None
+    assert capture.request_id == accepted.stored.message_id
+    assert [(c.purpose, c.status) for c in capture.choices] == [
+        (pb.PURPOSE_MARKETING_EMAIL, pb.CONSENT_STATUS_GRANTED),
+        (pb.PURPOSE_ANALYTICS, pb.CONSENT_STATUS_DENIED),
+    ]
+    assert capture.policy_version == "v7" and capture.jurisdiction == "DE"
+    assert capture.channel == pb.CAPTURE_CHANNEL_APP and capture.source == "event"
+    assert capture.occurred_at.ToDatetime(tzinfo=UTC) == NOW
+    assert [(i.type, i.value) for i in capture.subject.identifiers] == [
+        (types_pb2.IDENTIFIER_TYPE_USER_ID, "u1"),
+        (types_pb2.IDENTIFIER_TYPE_ANONYMOUS_ID, "a1"),
+        (types_pb2.IDENTIFIER_TYPE_DEVICE_ID, "d-9"),
+    ]
+    # Events without a consent context carry none.
+    plain = validate_event(
+        ingestion_pb2.Event(event="x", user_id="u1"),
+        workspace_id="w",
+        hasher=HASHER,
+        received_at=NOW,
+        expected_type=TRACK,
+    )
+    assert plain.consent is None
+
+
+@pytest.mark.parametrize(
+    ("consent", "field", "reason"),
+    [
+        ("yes", "context.consent", "must be a JSON object"),
+        ({"purposes": {"analytics": "granted"}}, "context.consent.policy_version", "is required"),
+        ({"policy_version": "1"}, "context.consent.purposes", "is required"),
+        ({"policy_version": "1", "purposes": {}}, "context.consent.purposes", "is required"),
+        (
+            {"policy_version": "1", "purposes": {"newsletter": "granted"}},
+            "context.consent.purposes.newsletter",
+            "is not a consent purpose",
+        ),
+        (
+            {"policy_version": "1", "purposes": {"analytics": "maybe"}},
+            "context.consent.purposes.analytics",
+            "must be granted, denied or withdrawn",
+        ),
+        (
+            {"policy_version": "1", "purposes": {"analytics": True}, "jurisdiction": "Germany"},
+            "context.consent.jurisdiction",
+            "ISO 3166",
+        ),
+        (
+            {"policy_version": "1", "purposes": {"analytics": True}, "channel": "fax"},
+            "context.consent.channel",
+            "must be one of",
+        ),
+        (
+            {"policy_version": "1", "purposes": {"analytics": True}, "legal_basis": "whim"},
+            "context.consent.legal_basis",
+            "must be one of",
+        ),
+        (
+            {"policy_version": "1", "purposes": {"analytics": True}, "proof_reference": 7},
+            "context.consent.proof_reference",
+            "at most 512",
+        ),
+        (
+            {"policy_version": "1", "purposes": {"analytics": True}, "purpose": "x"},
+            "context.consent.purpose",
+            "is not a known field",
+        ),
+    ],
+)
+def test_a_bad_consent_context_names_the_field(consent: object, field: str, reason: str) -> None:
+    found = fields(consent_event(consent))
+    assert field in found and reason in found[field], found

@@ -11,6 +11,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route can answer, all with the one error body."""
     descriptions = {
         401: "Missing or unknown API key.",
+        403: "The API key lacks the scope this route requires (`forbidden`).",
         404: "Not found.",
         412: "The request cannot be carried out in the resource's current state.",
         413: "The request body is over the size limit.",

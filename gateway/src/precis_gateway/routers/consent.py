@@ -24,7 +24,7 @@ from precis_gateway.consent_views import (
     status_proto,
     subject_proto,
 )
-from precis_gateway.deps import ConsentStub, SettingsDep, WorkspaceDep
+from precis_gateway.deps import ConsentStub, SettingsDep, WorkspaceDep, requires
 from precis_gateway.models import (
     MAX_JURISDICTION,
     CheckConsentBody,
@@ -43,6 +43,7 @@ from precis_gateway.models import (
 )
 from precis_gateway.profile_views import identifier_from_path
 from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
+from precis_gateway.scopes import Scope
 from precis_gateway.upstream import call
 
 SERVICE = "consent"
@@ -50,12 +51,12 @@ SERVICE = "consent"
 router = APIRouter(
     prefix="/v1/consent",
     tags=["consent"],
-    responses=error_responses(401, 422, *UPSTREAM_ERRORS),
+    responses=error_responses(401, 403, 422, *UPSTREAM_ERRORS),
 )
 defaults_router = APIRouter(
     prefix="/v1/consent-defaults",
     tags=["consent"],
-    responses=error_responses(401, 422, *UPSTREAM_ERRORS),
+    responses=error_responses(401, 403, 422, *UPSTREAM_ERRORS),
 )
 
 IdentifierType = Annotated[
@@ -95,6 +96,7 @@ Jurisdiction = Annotated[
         "subject marked as a minor only a guardian may decide (412 without `guardian`)."
     ),
     responses=error_responses(412),
+    dependencies=[requires(Scope.CONSENT_WRITE)],
 )
 def record_consent(
     body: RecordConsentBody, workspace: WorkspaceDep, stub: ConsentStub, settings: SettingsDep
@@ -145,6 +147,7 @@ def record_consent(
         "Whether each purpose is allowed for the subject now, in request order. Subjects "
         "without entries get the defaults of their jurisdiction."
     ),
+    dependencies=[requires(Scope.CONSENT_READ)],
 )
 def check_consent(
     body: CheckConsentBody, workspace: WorkspaceDep, stub: ConsentStub, settings: SettingsDep
@@ -177,6 +180,7 @@ def check_consent(
     "/{identifier_type}/{value}/history",
     summary="A subject's consent history",
     description="The subject's ledger entries, newest first, with cursor pagination.",
+    dependencies=[requires(Scope.CONSENT_READ)],
 )
 def list_consent_history(
     identifier_type: IdentifierType,
@@ -217,6 +221,7 @@ def list_consent_history(
     "/{identifier_type}/{value}/minor",
     summary="A subject's minor status",
     description="Whether the subject is marked as a minor, and its guardian.",
+    dependencies=[requires(Scope.CONSENT_READ)],
 )
 def get_minor_status(
     identifier_type: IdentifierType,
@@ -244,6 +249,7 @@ def get_minor_status(
         "Marks the subject as a minor (a guardian is required) or not. While it is a minor, "
         "nothing is allowed by default and only the guardian's grants count."
     ),
+    dependencies=[requires(Scope.CONSENT_WRITE)],
 )
 def set_minor_status(
     identifier_type: IdentifierType,
@@ -290,6 +296,7 @@ def set_minor_status(
         "Decisions recorded only under another of the person's identifiers count when that "
         "identifier is named too: `POST /v1/consent/check` takes all of them."
     ),
+    dependencies=[requires(Scope.CONSENT_READ)],
 )
 def get_consent_state(
     identifier_type: IdentifierType,
@@ -322,6 +329,7 @@ def get_consent_state(
         "The workspace's default consent per jurisdiction: those set, plus the fallback `*` "
         "(built-in opt-in defaults until set). With `jurisdiction`, the defaults in force there."
     ),
+    dependencies=[requires(Scope.WORKSPACE_ADMIN)],
 )
 def get_consent_defaults(
     workspace: WorkspaceDep,
@@ -358,6 +366,7 @@ def get_consent_defaults(
         "(CN, the EU/EEA, the UK and `*`), marketing, ads targeting, sharing, transfer and "
         "sensitive data may not default to granted (422)."
     ),
+    dependencies=[requires(Scope.WORKSPACE_ADMIN)],
 )
 def set_consent_defaults(
     jurisdiction: Jurisdiction,

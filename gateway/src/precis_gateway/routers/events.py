@@ -9,7 +9,7 @@ from opentelemetry import trace
 
 from precis.ingestion.v1 import ingestion_pb2
 from precis_common.telemetry import ATTR_BATCH_SIZE, ATTR_MESSAGE_ID, ATTR_WORKSPACE
-from precis_gateway.deps import IngestionStub, JsonBody, SettingsDep, WorkspaceDep
+from precis_gateway.deps import IngestionStub, JsonBody, SettingsDep, WorkspaceDep, requires
 from precis_gateway.event_payloads import (
     IDENTIFY,
     TRACK,
@@ -20,10 +20,11 @@ from precis_gateway.event_payloads import (
 )
 from precis_gateway.models import BatchResult, EventResult
 from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
+from precis_gateway.scopes import Scope
 from precis_gateway.upstream import call
 
 router = APIRouter(
-    prefix="/v1", tags=["events"], responses=error_responses(401, 413, 422, *UPSTREAM_ERRORS)
+    prefix="/v1", tags=["events"], responses=error_responses(401, 403, 413, 422, *UPSTREAM_ERRORS)
 )
 
 
@@ -51,6 +52,7 @@ def _annotate(workspace: str, **attributes: Any) -> None:
     summary="Record a track event",
     description="Something a customer did. Idempotent per message_id: resending is safe.",
     openapi_extra=_request_body("TrackEvent", "One track event."),
+    dependencies=[requires(Scope.EVENTS_WRITE)],
 )
 def track(
     workspace: WorkspaceDep, body: JsonBody, stub: IngestionStub, settings: SettingsDep
@@ -72,6 +74,7 @@ def track(
     summary="Record an identify event",
     description="Who a customer is: identifiers and traits. Idempotent per message_id.",
     openapi_extra=_request_body("IdentifyEvent", "One identify event."),
+    dependencies=[requires(Scope.EVENTS_WRITE)],
 )
 def identify(
     workspace: WorkspaceDep, body: JsonBody, stub: IngestionStub, settings: SettingsDep
@@ -97,6 +100,7 @@ def identify(
         "500 events is refused as a whole (422)."
     ),
     openapi_extra=_request_body("BatchRequest", "Up to 500 events (512 KiB)."),
+    dependencies=[requires(Scope.EVENTS_WRITE)],
 )
 def batch(
     workspace: WorkspaceDep, body: JsonBody, stub: IngestionStub, settings: SettingsDep

@@ -6,15 +6,16 @@ import orjson
 from fastapi import APIRouter
 
 from precis.profile.v1 import profile_pb2
-from precis_gateway.deps import ProfileStub, SettingsDep, WorkspaceDep
+from precis_gateway.deps import ProfileStub, SettingsDep, WorkspaceDep, requires
 from precis_gateway.models import LifeStageRule, LifeStageRuleState
 from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
+from precis_gateway.scopes import Scope
 from precis_gateway.upstream import call
 
 router = APIRouter(
     prefix="/v1/life-stage-rule",
     tags=["profiles"],
-    responses=error_responses(401, 422, *UPSTREAM_ERRORS),
+    responses=error_responses(401, 403, 422, *UPSTREAM_ERRORS),
 )
 
 
@@ -22,7 +23,12 @@ def _state(rule_json: bytes, is_default: bool) -> LifeStageRuleState:
     return LifeStageRuleState(**orjson.loads(rule_json), is_default=is_default)
 
 
-@router.get("", summary="Get the life-stage rule", description="The rule in force.")
+@router.get(
+    "",
+    summary="Get the life-stage rule",
+    description="The rule in force.",
+    dependencies=[requires(Scope.WORKSPACE_ADMIN)],
+)
 def get_life_stage_rule(
     workspace: WorkspaceDep, stub: ProfileStub, settings: SettingsDep
 ) -> LifeStageRuleState:
@@ -56,6 +62,7 @@ def _set(
         "Stages are computed when a profile is read, so every profile shows the new stages at "
         "once; rule tags on computed.life_stage are re-evaluated before this returns."
     ),
+    dependencies=[requires(Scope.WORKSPACE_ADMIN)],
 )
 def set_life_stage_rule(
     body: LifeStageRule, workspace: WorkspaceDep, stub: ProfileStub, settings: SettingsDep
@@ -63,7 +70,11 @@ def set_life_stage_rule(
     return _set(orjson.dumps(body.model_dump(exclude_none=True)), workspace, stub, settings)
 
 
-@router.delete("", summary="Restore the default life-stage rule")
+@router.delete(
+    "",
+    summary="Restore the default life-stage rule",
+    dependencies=[requires(Scope.WORKSPACE_ADMIN)],
+)
 def reset_life_stage_rule(
     workspace: WorkspaceDep, stub: ProfileStub, settings: SettingsDep
 ) -> LifeStageRuleState:

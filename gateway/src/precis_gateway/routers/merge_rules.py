@@ -5,16 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from precis.profile.v1 import profile_pb2
-from precis_gateway.deps import ProfileStub, SettingsDep, WorkspaceDep
+from precis_gateway.deps import CallerDep, ProfileStub, SettingsDep, WorkspaceDep, requires
+from precis_gateway.disclosure import disclose, disclose_together
 from precis_gateway.models import DryRunResult, MergeRule, MergeRules
 from precis_gateway.profile_views import identifier_type_name, identifier_type_to_proto
 from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
+from precis_gateway.scopes import Scope
 from precis_gateway.upstream import call
 
 router = APIRouter(
     prefix="/v1/merge-rules",
     tags=["identity"],
-    responses=error_responses(401, 422, *UPSTREAM_ERRORS),
+    responses=error_responses(401, 403, 422, *UPSTREAM_ERRORS),
 )
 
 
@@ -48,7 +50,12 @@ def _to_model(rules: profile_pb2.MergeRules) -> MergeRules:
     )
 
 
-@router.get("", summary="Get the merge rules", description="The rules in force, by priority.")
+@router.get(
+    "",
+    summary="Get the merge rules",
+    description="The rules in force, by priority.",
+    dependencies=[requires(Scope.WORKSPACE_ADMIN)],
+)
 def get_merge_rules(
     workspace: WorkspaceDep, stub: ProfileStub, settings: SettingsDep
 ) -> MergeRules:
@@ -69,6 +76,7 @@ def get_merge_rules(
         "Types left out keep their defaults. The rules apply to events processed from now on; "
         "profiles merged earlier are not re-evaluated."
     ),
+    dependencies=[requires(Scope.WORKSPACE_ADMIN)],
 )
 def set_merge_rules(
     body: MergeRules, workspace: WorkspaceDep, stub: ProfileStub, settings: SettingsDep
@@ -93,9 +101,14 @@ def set_merge_rules(
         "replay in memory."
     ),
     responses=error_responses(412),
+    dependencies=[requires(Scope.WORKSPACE_ADMIN)],
 )
 def dry_run_merge_rules(
-    body: MergeRules, workspace: WorkspaceDep, stub: ProfileStub, settings: SettingsDep
+    body: MergeRules,
+    workspace: WorkspaceDep,
+    caller: CallerDep,
+    stub: ProfileStub,
+    settings: SettingsDep,
 ) -> DryRunResult:
     response = call(
         stub.DryRunMergeRules,
@@ -105,11 +118,26 @@ def dry_run_merge_rules(
         # A replay of the whole history takes longer than an ordinary read.
         deadline=max(settings.gateway_deadline_seconds, 60.0),
     )
+    k = settings.gateway_small_cell_k
+    before = disclose({"profiles_before": response.profiles_before}, caller, k=k)
+    # after = before - merged + pieces split off, and unchanged is what the others leave of
+    # before: one small outcome could be worked out from the rest, so they go together.
+    outcomes = disclose_together(
+        {
+            "profiles_after": response.profiles_after,
+            "profiles_merged": response.profiles_merged,
+            "profiles_split": response.profiles_split,
+            "profiles_unchanged": response.profiles_unchanged,
+        },
+        caller,
+        k=k,
+    )
     return DryRunResult(
-        profiles_before=response.profiles_before,
-        profiles_after=response.profiles_after,
-        profiles_merged=response.profiles_merged,
-        profiles_split=response.profiles_split,
-        profiles_unchanged=response.profiles_unchanged,
+        profiles_before=before["profiles_before"],
+        profiles_after=outcomes["profiles_after"],
+        profiles_merged=outcomes["profiles_merged"],
+        profiles_split=outcomes["profiles_split"],
+        profiles_unchanged=outcomes["profiles_unchanged"],
         events_evaluated=response.events_evaluated,
+        suppressed_counts=before.suppressed + outcomes.suppressed,
     )

@@ -20,7 +20,7 @@ from precis_gateway.consent_views import (
     privacy_state_proto,
     subject_proto,
 )
-from precis_gateway.deps import ConsentStub, PrincipalDep, SettingsDep, WorkspaceDep
+from precis_gateway.deps import ConsentStub, PrincipalDep, SettingsDep, WorkspaceDep, requires
 from precis_gateway.models import (
     PrivacyRequest,
     PrivacyRequestBody,
@@ -32,6 +32,7 @@ from precis_gateway.models import (
 )
 from precis_gateway.profile_views import identifier_type_to_proto
 from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
+from precis_gateway.scopes import Scope
 from precis_gateway.settings import GatewaySettings
 from precis_gateway.upstream import call
 
@@ -40,7 +41,7 @@ SERVICE = "consent"
 router = APIRouter(
     prefix="/v1/privacy",
     tags=["privacy"],
-    responses=error_responses(401, 422, *UPSTREAM_ERRORS),
+    responses=error_responses(401, 403, 422, *UPSTREAM_ERRORS),
 )
 
 RequestId = Annotated[
@@ -98,6 +99,7 @@ def _open(
         "Opens an access and portability request: once completed, the request holds one JSON "
         f"bundle of everything each service keeps about the person (`include_bundle`). {_OPENED}"
     ),
+    dependencies=[requires(Scope.PRIVACY_ADMIN)],
 )
 def request_export(
     body: PrivacyRequestBody,
@@ -119,6 +121,7 @@ def request_export(
         "identifiers go on the suppression list at once, so events arriving later are "
         f"recognized. Once completed, the request no longer names the person. {_OPENED}"
     ),
+    dependencies=[requires(Scope.PRIVACY_ADMIN)],
 )
 def request_erasure(
     body: PrivacyRequestBody,
@@ -134,6 +137,7 @@ def request_erasure(
     "/requests",
     summary="List data-subject requests",
     description="The workspace's export and erasure requests, newest first, with their tasks.",
+    dependencies=[requires(Scope.PRIVACY_ADMIN)],
 )
 def list_privacy_requests(
     workspace: WorkspaceDep,
@@ -176,6 +180,7 @@ def list_privacy_requests(
         "completed export carries the bundle."
     ),
     responses=error_responses(404),
+    dependencies=[requires(Scope.PRIVACY_ADMIN)],
 )
 def get_privacy_request(
     request_id: RequestId,
@@ -206,6 +211,7 @@ def get_privacy_request(
         "data arriving under it must not bring the person back. The list holds keyed hashes "
         "that match no stored value, never the identifiers themselves."
     ),
+    dependencies=[requires(Scope.PRIVACY_ADMIN)],
 )
 def check_suppression(
     body: SuppressionCheckBody,

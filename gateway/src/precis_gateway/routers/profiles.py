@@ -10,7 +10,8 @@ from fastapi import APIRouter, Path, Query
 
 from precis.profile.v1 import profile_pb2
 from precis_common.identifiers import MAX_IDENTIFIER_LENGTH
-from precis_gateway.deps import ProfileStub, SettingsDep, WorkspaceDep
+from precis_gateway.deps import CallerDep, ProfileStub, SettingsDep, WorkspaceDep, requires
+from precis_gateway.disclosure import disclose
 from precis_gateway.errors import ApiError, ErrorDetail
 from precis_gateway.models import (
     MergeHistory,
@@ -24,12 +25,13 @@ from precis_gateway.models import (
 )
 from precis_gateway.profile_views import identifier_from_path, identifier_type_name, profile_view
 from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
+from precis_gateway.scopes import Scope
 from precis_gateway.upstream import call
 
 router = APIRouter(
     prefix="/v1/profiles",
     tags=["profiles"],
-    responses=error_responses(401, 422, 501, *UPSTREAM_ERRORS),
+    responses=error_responses(401, 403, 422, 501, *UPSTREAM_ERRORS),
 )
 
 
@@ -37,9 +39,11 @@ router = APIRouter(
     "",
     summary="List profiles",
     description="Profiles of the workspace, newest first, with cursor pagination.",
+    dependencies=[requires(Scope.PROFILES_READ)],
 )
 def list_profiles(
     workspace: WorkspaceDep,
+    caller: CallerDep,
     stub: ProfileStub,
     settings: SettingsDep,
     page_size: Annotated[int, Query(ge=1, le=500, description="Profiles per page.")] = 50,
@@ -55,10 +59,12 @@ def list_profiles(
         workspace=workspace,
         deadline=settings.gateway_deadline_seconds,
     )
+    shown = disclose({"total_count": response.total_count}, caller, k=settings.gateway_small_cell_k)
     return ProfilePage(
         profiles=[profile_view(p) for p in response.profiles],
         next_cursor=response.next_page_token or None,
-        total_count=response.total_count,
+        total_count=shown["total_count"],
+        suppressed_counts=shown.suppressed,
     )
 
 
@@ -71,6 +77,7 @@ def list_profiles(
         "counts of both are recomputed from their own events; the two never merge again."
     ),
     responses=error_responses(404, 412),
+    dependencies=[requires(Scope.PROFILES_WRITE)],
 )
 def unmerge(
     body: UnmergeRequest,
@@ -131,6 +138,7 @@ def _set_tag(
     summary="Tag a profile",
     description="Adds a tag (标签) to the profile; tagging twice is harmless.",
     responses=error_responses(404),
+    dependencies=[requires(Scope.PROFILES_WRITE)],
 )
 def add_tag(
     workspace: WorkspaceDep,
@@ -148,6 +156,7 @@ def add_tag(
     summary="Untag a profile",
     description="Removes a tag from the profile; removing a tag it lacks is harmless.",
     responses=error_responses(404),
+    dependencies=[requires(Scope.PROFILES_WRITE)],
 )
 def remove_tag(
     workspace: WorkspaceDep,
@@ -168,6 +177,7 @@ def remove_tag(
         "that allowed it) and identifiers its events carried that merge rules kept off it."
     ),
     responses=error_responses(404),
+    dependencies=[requires(Scope.PROFILES_READ)],
 )
 def get_merge_history(
     workspace: WorkspaceDep,
@@ -212,6 +222,7 @@ def get_merge_history(
         "into it), newest first, with cursor pagination."
     ),
     responses=error_responses(404),
+    dependencies=[requires(Scope.PROFILES_READ)],
 )
 def get_timeline(
     workspace: WorkspaceDep,
@@ -268,6 +279,7 @@ def get_timeline(
         "clear and hashed before lookup."
     ),
     responses=error_responses(404),
+    dependencies=[requires(Scope.PROFILES_READ)],
 )
 def get_profile(
     workspace: WorkspaceDep,

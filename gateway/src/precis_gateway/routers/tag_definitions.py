@@ -9,15 +9,17 @@ import orjson
 from fastapi import APIRouter, Path
 
 from precis.profile.v1 import profile_pb2
-from precis_gateway.deps import ProfileStub, SettingsDep, WorkspaceDep
+from precis_gateway.deps import CallerDep, ProfileStub, SettingsDep, WorkspaceDep, requires
+from precis_gateway.disclosure import disclose
 from precis_gateway.models import TagDefinition, TagDefinitionBody, TagDefinitions, TagDeleted
 from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
+from precis_gateway.scopes import Caller, Scope
 from precis_gateway.upstream import call
 
 router = APIRouter(
     prefix="/v1/tag-definitions",
     tags=["profiles"],
-    responses=error_responses(401, 422, *UPSTREAM_ERRORS),
+    responses=error_responses(401, 403, 422, *UPSTREAM_ERRORS),
 )
 
 TagName = Annotated[str, Path(min_length=1, max_length=64, description="Tag name.")]
@@ -25,20 +27,28 @@ _KINDS = {"manual": profile_pb2.TAG_KIND_MANUAL, "rule": profile_pb2.TAG_KIND_RU
 _NAMES = {v: k for k, v in _KINDS.items()}
 
 
-def _model(d: profile_pb2.TagDefinition) -> TagDefinition:
+def _model(d: profile_pb2.TagDefinition, caller: Caller, k: int) -> TagDefinition:
+    # Each count stands alone: tags overlap, so no total is shown that they would add up to.
+    shown = disclose({"profile_count": d.profile_count}, caller, k=k)
     return TagDefinition(
         tag=d.tag,
         kind=_NAMES[d.kind],  # type: ignore[arg-type]  # the two kinds above
         rule=orjson.loads(d.rule_json) if d.rule_json else None,
         description=d.description,
-        profile_count=d.profile_count,
+        profile_count=shown["profile_count"],
         updated_at=d.updated_at.ToDatetime(tzinfo=UTC) if d.HasField("updated_at") else None,
+        suppressed_counts=shown.suppressed,
     )
 
 
-@router.get("", summary="List tag definitions", description="Every definition, by tag name.")
+@router.get(
+    "",
+    summary="List tag definitions",
+    description="Every definition, by tag name.",
+    dependencies=[requires(Scope.WORKSPACE_ADMIN)],
+)
 def list_tag_definitions(
-    workspace: WorkspaceDep, stub: ProfileStub, settings: SettingsDep
+    workspace: WorkspaceDep, caller: CallerDep, stub: ProfileStub, settings: SettingsDep
 ) -> TagDefinitions:
     response = call(
         stub.ListTagDefinitions,
@@ -47,7 +57,8 @@ def list_tag_definitions(
         workspace=workspace,
         deadline=settings.gateway_deadline_seconds,
     )
-    return TagDefinitions(definitions=[_model(d) for d in response.definitions])
+    k = settings.gateway_small_cell_k
+    return TagDefinitions(definitions=[_model(d, caller, k) for d in response.definitions])
 
 
 @router.put(
@@ -59,11 +70,13 @@ def list_tag_definitions(
         "recency moves with time). Turning a rule tag manual keeps its holders; turning a "
         "manual tag into a rule tag replaces them by the rule's matches."
     ),
+    dependencies=[requires(Scope.WORKSPACE_ADMIN)],
 )
 def put_tag_definition(
     tag: TagName,
     body: TagDefinitionBody,
     workspace: WorkspaceDep,
+    caller: CallerDep,
     stub: ProfileStub,
     settings: SettingsDep,
 ) -> TagDefinition:
@@ -83,7 +96,7 @@ def put_tag_definition(
         # Evaluating a new rule reads every profile of the workspace.
         deadline=max(settings.gateway_deadline_seconds, 60.0),
     )
-    return _model(response.definition)
+    return _model(response.definition, caller, settings.gateway_small_cell_k)
 
 
 @router.delete(
@@ -91,9 +104,14 @@ def put_tag_definition(
     summary="Delete a tag definition",
     description="Removes the definition and the tag from every profile.",
     responses=error_responses(404),
+    dependencies=[requires(Scope.WORKSPACE_ADMIN)],
 )
 def delete_tag_definition(
-    tag: TagName, workspace: WorkspaceDep, stub: ProfileStub, settings: SettingsDep
+    tag: TagName,
+    workspace: WorkspaceDep,
+    caller: CallerDep,
+    stub: ProfileStub,
+    settings: SettingsDep,
 ) -> TagDeleted:
     response = call(
         stub.DeleteTagDefinition,
@@ -102,4 +120,9 @@ def delete_tag_definition(
         workspace=workspace,
         deadline=max(settings.gateway_deadline_seconds, 60.0),
     )
-    return TagDeleted(profiles_untagged=response.profiles_untagged)
+    shown = disclose(
+        {"profiles_untagged": response.profiles_untagged}, caller, k=settings.gateway_small_cell_k
+    )
+    return TagDeleted(
+        profiles_untagged=shown["profiles_untagged"], suppressed_counts=shown.suppressed
+    )

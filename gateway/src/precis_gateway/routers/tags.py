@@ -7,14 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from precis.profile.v1 import profile_pb2
-from precis_gateway.deps import ProfileStub, SettingsDep, WorkspaceDep
+from precis_gateway.deps import ProfileStub, SettingsDep, WorkspaceDep, requires
 from precis_gateway.models import TaggedProfiles
 from precis_gateway.profile_views import profile_view
 from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
+from precis_gateway.scopes import Scope
 from precis_gateway.upstream import call
 
 router = APIRouter(
-    prefix="/v1/tags", tags=["profiles"], responses=error_responses(401, 422, *UPSTREAM_ERRORS)
+    prefix="/v1/tags", tags=["profiles"], responses=error_responses(401, 403, 422, *UPSTREAM_ERRORS)
 )
 
 
@@ -22,6 +23,7 @@ router = APIRouter(
     "/{tag}/profiles",
     summary="Profiles carrying a tag",
     description="Profiles with the tag, in a stable order, with cursor pagination.",
+    dependencies=[requires(Scope.PROFILES_READ)],
 )
 def list_tagged_profiles(
     workspace: WorkspaceDep,

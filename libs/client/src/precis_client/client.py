@@ -223,11 +223,13 @@ class PrecisClient:
         body = self._object(self._request("GET", "/v1/tag-definitions", retryable=True))
         return list(body.get("definitions") or [])
 
-    def delete_tag_definition(self, tag: str) -> int:
-        """Delete a tag definition and remove the tag from every profile; returns how many."""
+    def delete_tag_definition(self, tag: str) -> int | None:
+        """Delete a tag definition and remove the tag from every profile; returns how many (None
+        when the small-cell rule withheld the count from this key)."""
         path = f"/v1/tag-definitions/{quote(tag, safe='')}"
         body = self._object(self._request("DELETE", path, retryable=True))
-        return int(body.get("profiles_untagged") or 0)
+        untagged = body.get("profiles_untagged")
+        return None if untagged is None else int(untagged)
 
     def set_life_stage_rule(self, rule: Mapping[str, Any] | None) -> dict[str, Any]:
         """Replace the workspace's life-stage rule (None restores the default)."""

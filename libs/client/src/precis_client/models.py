@@ -244,11 +244,13 @@ class Profile:
 
 @dataclass(frozen=True, slots=True)
 class ProfilePage:
-    """One page of ``GET /v1/profiles``; ``next_cursor`` is None on the last page."""
+    """One page of ``GET /v1/profiles``; ``next_cursor`` is None on the last page.
+    ``total_count`` is None when the gateway withheld it: a count from 1 to k-1 shown to a key
+    without privacy:admin (the small-cell rule)."""
 
     profiles: tuple[Profile, ...]
     next_cursor: str | None
-    total_count: int
+    total_count: int | None
 
     @classmethod
     def from_json(cls, data: object) -> ProfilePage:
@@ -257,7 +259,7 @@ class ProfilePage:
         return cls(
             profiles=tuple(Profile.from_json(p) for p in data["profiles"]),
             next_cursor=_str_or_none(data.get("next_cursor")) or None,
-            total_count=int(data.get("total_count") or 0),
+            total_count=None if data.get("total_count") is None else int(data["total_count"]),
         )
 
 

@@ -166,7 +166,9 @@ class ConsentChecker:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            # The follower only touches this object's memory: a long poll to a consent service
+            # that stopped first is not waited out (the thread is a daemon).
+            self._thread.join(timeout=0.5)
         self._thread = None
 
     @property

@@ -277,6 +277,8 @@ class FeedConsumer:
         self._on_applied = on_applied
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._call: Any = None  # the long poll in flight, cancelled by stop() when it can be
+        self._fetching = False
         self.last_error: str | None = None
 
     def position(self) -> int:
@@ -293,18 +295,25 @@ class FeedConsumer:
         )
         entries: list[feed_pb2.FeedEntry] = []
         # Feed reads span workspaces; the metadata names the reader for the producer's logs.
-        for response in self._stub.ReadFeed(
+        call = self._stub.ReadFeed(
             request, timeout=wait_ms / 1000 + 30, metadata=workspace_metadata("system")
-        ):
-            entries.extend(response.entries)
+        )
+        self._call = call
+        self._fetching = True
+        try:
+            for response in call:
+                entries.extend(response.entries)
+        finally:
+            self._call = None
+            self._fetching = False
         return entries
 
     def run_once(self, wait_ms: int = 0) -> int:
         """Read one batch after the cursor and apply it; returns the number of entries applied."""
         after = self.position()
         entries = self.fetch(after, wait_ms)
-        if not entries:
-            return 0
+        if not entries or self._stop.is_set():
+            return 0  # stopping: what was read is read again by the next start
         links = [
             link for link in (link_from_traceparent(e.traceparent) for e in entries[:128]) if link
         ]
@@ -349,6 +358,15 @@ class FeedConsumer:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        # A thread waiting on the network is not waited out: a long poll to a producer that
+        # stopped first can take until its deadline, and once it returns the thread applies
+        # nothing more (run_once checks for the stop). A call through the OpenTelemetry client
+        # interceptor is a plain generator that cannot be cancelled; a bare call is cancelled.
+        cancel = getattr(self._call, "cancel", None)
+        if cancel is not None:
+            cancel()
+        if self._thread is not None and self._fetching:
+            timeout = min(timeout, 0.5)
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -362,6 +380,8 @@ class FeedConsumer:
             except _CursorMoved:
                 continue
             except (grpc.RpcError, Unavailable) as exc:
+                if self._stop.is_set():
+                    break
                 self.last_error = str(exc)
                 log.warning(
                     "feed %s unavailable (%s); retrying in %.1fs",

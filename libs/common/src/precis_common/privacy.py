@@ -13,6 +13,14 @@ from precis_common.errors import InvalidArgument
 from precis_common.identifiers import IdentifierKind, PiiHasher
 
 _HASH = re.compile(r"^[0-9a-f]{64}$")
+# A jurisdiction whose consent rules apply: an ISO 3166 country or subdivision code, or "*".
+JURISDICTION = re.compile(r"^(\*|[A-Z]{2}(-[A-Z0-9]{1,3})?)$")
+# The declared purpose of an access to personal data, as the audit log keeps it: a consent
+# purpose name ("marketing_email") or an operational one ("customer_support").
+ACCESS_PURPOSE = re.compile(r"^[a-z0-9_]{1,64}$")
+# The audit log's resource naming a data-subject request ("data_subject_request:<request id>"):
+# reading its bundle is an export of the request's subject's data.
+DSR_RESOURCE = "data_subject_request:"
 
 KIND_FROM_PROTO = {
     types_pb2.IDENTIFIER_TYPE_USER_ID: IdentifierKind.USER_ID,

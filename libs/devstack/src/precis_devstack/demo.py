@@ -156,7 +156,9 @@ def wait_for_profiles(
     last_growth = started
     while True:
         try:
+            # None (a small count withheld from a key without privacy:admin) is no progress.
             count = client.list_profiles(page_size=1).total_count
+            count = best if count is None else count
         except PrecisError as exc:
             count = best
             if progress is not None:

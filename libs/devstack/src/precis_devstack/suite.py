@@ -277,6 +277,8 @@ def suite_specs(
             "PRECIS_CONSENT_PRIVACY_TARGETS": json.dumps(
                 {"ingestion": ingestion_target, "profile": f"{HOST}:{profile_port}"}
             ),
+            # Consent stated inside events, from ingestion's consent_captures feed.
+            "PRECIS_CONSENT_INGESTION_TARGET": ingestion_target,
         },
         "gateway": {
             "PRECIS_GATEWAY_HOST": HOST,

@@ -17,6 +17,10 @@ as PiiHasher.suppression_token values, keyed hashes that match no stored value a
 list can tell that an incoming identifier belongs to an erased subject (CheckSuppression) while
 a scan of every table for the subject's identifiers, their hashes and its profile id finds
 nothing once the erasure completes.
+
+Audit: a completed export records an EXPORT of its subject's data in the audit log, a completed
+erasure an ERASE that names no one (the subject is gone), both with the requester as principal
+and the purpose "data_subject_request", in the transaction that completes the request.
 """
 
 from __future__ import annotations
@@ -40,8 +44,10 @@ from precis_common.errors import InvalidArgument, NotFound
 from precis_common.feed import NewEntry, to_timestamp
 from precis_common.grpc_client import workspace_metadata
 from precis_common.identifiers import PiiHasher
-from precis_common.privacy import identifier_of
+from precis_common.privacy import DSR_RESOURCE, identifier_of
 from precis_common.timeutil import aware
+from precis_consent import audit
+from precis_consent.audit import AuditEntry, AuditLog
 from precis_consent.service import (
     ConsentStore,
     Key,
@@ -64,6 +70,7 @@ LOOKUP = "profile"  # the service that knows every identifier of a subject
 DUE = timedelta(days=30)  # GDPR article 12(3): one month
 ATTENTION_AFTER = 10
 MAX_BACKOFF_S = 300.0
+AUDIT_PURPOSE = "data_subject_request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +120,14 @@ class DataSubjectRequests:
         hasher: PiiHasher,
         local: ConsentStore,
         targets: Mapping[str, Target],
+        *,
+        audit_log: AuditLog,
     ) -> None:
         self.db = database
         self.hasher = hasher
         self.local = local
         self.targets = dict(targets)
+        self.audit_log = audit_log
 
     def services(self) -> list[str]:
         return sorted({*self.targets, LOCAL})
@@ -519,6 +529,7 @@ class DataSubjectRequests:
                 .where(t.workspace_id == workspace_id, t.request_id == request_id)
                 .values(part=None)
             )
+            self.audit_log.record_in(session, workspace_id, [_audit_entry(workspace_id, row)])
 
     def _forget(self, workspace_id: str, keys: Sequence[Sequence[str]]) -> list[list[str]]:
         return [
@@ -556,6 +567,26 @@ class DsrWorker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+def _audit_entry(workspace_id: str, row: Any) -> AuditEntry:
+    """The audit event of a request that just completed: an export of its subject's data, or an
+    erasure that names no one."""
+    export = row.kind == EXPORT
+    return AuditEntry(
+        audit_event_id=audit.dsr_audit_event_id(workspace_id, row.request_id, row.kind),
+        occurred_at=datetime.now(UTC),
+        principal=row.requested_by,
+        api_key_id="",  # the requester's key is known to the gateway, which records it
+        service=LOCAL,
+        operation=f"data_subject_request/{row.kind}",
+        action=audit.EXPORT if export else audit.ERASE,
+        purpose=AUDIT_PURPOSE,
+        keys=tuple((k, v) for k, v in row.subject if k != "suppressed") if export else (),
+        resource=DSR_RESOURCE + row.request_id,
+        record_count=1,
+        trace_id=audit.current_trace_id(),
+    )
 
 
 def _error(exc: grpc.RpcError) -> str:

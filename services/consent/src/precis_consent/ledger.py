@@ -21,7 +21,6 @@ Decisions written down here:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +28,7 @@ from typing import Any
 
 from precis.consent.v1 import consent_pb2 as pb
 from precis_common.errors import InvalidArgument, Violation
+from precis_common.privacy import JURISDICTION
 
 PURPOSES: dict[int, str] = {
     pb.PURPOSE_ANALYTICS: "analytics",
@@ -90,7 +90,6 @@ _GDPR = (
     "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO GB"
 )
 REGULATED = frozenset(["CN", FALLBACK, *_GDPR.split(" ")])
-JURISDICTION = re.compile(r"^(\*|[A-Z]{2}(-[A-Z0-9]{1,3})?)$")
 DEFAULT_MINOR_AGE = 14  # PIPL article 28: personal information of children under 14 is sensitive
 BUILT_IN_GRANTED = frozenset({"analytics", "personalization"})
 

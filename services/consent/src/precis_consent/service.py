@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +42,9 @@ from precis_consent.store import (
 )
 
 Key = tuple[str, str]
+# Erases a subject from another table of this database inside ConsentStore.erase's transaction
+# (the audit log's subject links); returns rows affected per table.
+SubjectEraser = Callable[[Session, str, Sequence[Key]], dict[str, int]]
 SETTINGS_ROW = ""  # consent_defaults row holding the workspace's settings
 CHUNK = 400
 
@@ -77,109 +80,120 @@ class SubjectState:
 
 
 class ConsentStore:
-    def __init__(self, database: Database, writer: FeedWriter) -> None:
+    def __init__(
+        self, database: Database, writer: FeedWriter, erasers: Sequence[SubjectEraser] = ()
+    ) -> None:
         self.db = database
         self.writer = writer
+        self.erasers = list(erasers)
 
     # ---- recording -------------------------------------------------------------------------
 
     def record(self, workspace_id: str, capture: Capture) -> tuple[list[Any], SubjectState]:
         """Append one entry per choice and update the state; idempotent per request_id."""
         with self.db.write() as session:
-            self.writer.lock(session)  # one writer of consent at a time: states stay consistent
-            e = consent_entries.c
-            existing = session.execute(
-                select(consent_entries)
-                .where(e.workspace_id == workspace_id, e.request_id == capture.request_id)
-                .order_by(e.purpose)
-            ).all()
-            if existing:
-                keys: list[Key] = [(k[0], k[1]) for k in existing[0].subject]
-                return list(existing), self._state(session, workspace_id, keys, "")
-            now = datetime.now(UTC)
-            minor = self._minor(session, workspace_id, capture.keys)
-            if minor is not None and minor.applies(now) and not capture.guardian:
-                raise FailedPrecondition(
-                    "the subject is marked as a minor: a guardian must decide (set guardian)"
-                )
-            jurisdiction = capture.jurisdiction or self._jurisdiction(
-                session, workspace_id, capture.keys, ""
-            )
-            defaults = self._defaults(session, workspace_id, jurisdiction)
-            bundled = [
-                c.purpose
-                for c in capture.choices
-                if c.status == GRANTED and defaults.default(c.purpose).separate
-            ]
-            if bundled and len(capture.choices) > 1:
-                raise InvalidArgument.field(
-                    "choices",
-                    f"{', '.join(bundled)} needs its own, separate consent (PIPL): record it in a "
-                    "request of its own",
-                )
-            before = self._state(session, workspace_id, capture.keys, jurisdiction)
-            rows: list[dict[str, Any]] = []
-            for choice in capture.choices:
-                row = {
-                    "entry_id": str(uuid.uuid4()),
-                    "workspace_id": workspace_id,
-                    "request_id": capture.request_id,
-                    "purpose": choice.purpose,
-                    "status": choice.status,
-                    "legal_basis": capture.legal_basis,
-                    "policy_version": capture.policy_version,
-                    "source": capture.source,
-                    "channel": capture.channel,
-                    "occurred_at": capture.occurred_at,
-                    "recorded_at": now,
-                    "proof_reference": capture.proof_reference,
-                    "jurisdiction": jurisdiction,
-                    "subject": [list(k) for k in capture.keys],
-                    "guardian": [list(k) for k in capture.guardian],
-                }
-                rows.append(row)
-            session.execute(consent_entries.insert(), rows)
-            session.execute(
-                consent_entry_keys.insert(),
-                [
-                    {
-                        "workspace_id": workspace_id,
-                        "kind": kind,
-                        "value": value,
-                        "entry_id": row["entry_id"],
-                        "occurred_at": capture.occurred_at,
-                    }
-                    for row in rows
-                    # The guardian's identifiers too: their decisions are theirs to export.
-                    for kind, value in dict.fromkeys([*capture.keys, *capture.guardian])
-                ],
-            )
-            self._update_state(session, workspace_id, capture, rows, jurisdiction)
-            after = self._state(session, workspace_id, capture.keys, jurisdiction)
-            notices = []
-            for row in rows:
-                purpose = str(row["purpose"])
-                old, new = before.decisions[purpose], after.decisions[purpose]
-                if new.entry_id != row["entry_id"]:
-                    continue  # an older decision than the one in force: ledger only
-                notices.append(
-                    self._notice(
-                        workspace_id,
-                        pb.CONSENT_CHANGE_KIND_RECORDED,
-                        capture.keys,
-                        purpose,
-                        old,
-                        new,
-                        jurisdiction,
-                    )
-                )
-            self.writer.append(session, notices)
-            stored = session.execute(
-                select(consent_entries)
-                .where(e.entry_id.in_([r["entry_id"] for r in rows]))
-                .order_by(e.purpose)
-            ).all()
+            result = self.record_in(session, workspace_id, capture)
         self.writer.committed()
+        return result
+
+    def record_in(
+        self, session: Session, workspace_id: str, capture: Capture
+    ) -> tuple[list[Any], SubjectState]:
+        """record() inside the caller's transaction (a feed consumer's); the caller calls
+        writer.committed() once it has committed."""
+        self.writer.lock(session)  # one writer of consent at a time: states stay consistent
+        e = consent_entries.c
+        existing = session.execute(
+            select(consent_entries)
+            .where(e.workspace_id == workspace_id, e.request_id == capture.request_id)
+            .order_by(e.purpose)
+        ).all()
+        if existing:
+            keys: list[Key] = [(k[0], k[1]) for k in existing[0].subject]
+            return list(existing), self._state(session, workspace_id, keys, "")
+        now = datetime.now(UTC)
+        minor = self._minor(session, workspace_id, capture.keys)
+        if minor is not None and minor.applies(now) and not capture.guardian:
+            raise FailedPrecondition(
+                "the subject is marked as a minor: a guardian must decide (set guardian)"
+            )
+        jurisdiction = capture.jurisdiction or self._jurisdiction(
+            session, workspace_id, capture.keys, ""
+        )
+        defaults = self._defaults(session, workspace_id, jurisdiction)
+        bundled = [
+            c.purpose
+            for c in capture.choices
+            if c.status == GRANTED and defaults.default(c.purpose).separate
+        ]
+        if bundled and len(capture.choices) > 1:
+            raise InvalidArgument.field(
+                "choices",
+                f"{', '.join(bundled)} needs its own, separate consent (PIPL): record it in a "
+                "request of its own",
+            )
+        before = self._state(session, workspace_id, capture.keys, jurisdiction)
+        rows: list[dict[str, Any]] = []
+        for choice in capture.choices:
+            row = {
+                "entry_id": str(uuid.uuid4()),
+                "workspace_id": workspace_id,
+                "request_id": capture.request_id,
+                "purpose": choice.purpose,
+                "status": choice.status,
+                "legal_basis": capture.legal_basis,
+                "policy_version": capture.policy_version,
+                "source": capture.source,
+                "channel": capture.channel,
+                "occurred_at": capture.occurred_at,
+                "recorded_at": now,
+                "proof_reference": capture.proof_reference,
+                "jurisdiction": jurisdiction,
+                "subject": [list(k) for k in capture.keys],
+                "guardian": [list(k) for k in capture.guardian],
+            }
+            rows.append(row)
+        session.execute(consent_entries.insert(), rows)
+        session.execute(
+            consent_entry_keys.insert(),
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "kind": kind,
+                    "value": value,
+                    "entry_id": row["entry_id"],
+                    "occurred_at": capture.occurred_at,
+                }
+                for row in rows
+                # The guardian's identifiers too: their decisions are theirs to export.
+                for kind, value in dict.fromkeys([*capture.keys, *capture.guardian])
+            ],
+        )
+        self._update_state(session, workspace_id, capture, rows, jurisdiction)
+        after = self._state(session, workspace_id, capture.keys, jurisdiction)
+        notices = []
+        for row in rows:
+            purpose = str(row["purpose"])
+            old, new = before.decisions[purpose], after.decisions[purpose]
+            if new.entry_id != row["entry_id"]:
+                continue  # an older decision than the one in force: ledger only
+            notices.append(
+                self._notice(
+                    workspace_id,
+                    pb.CONSENT_CHANGE_KIND_RECORDED,
+                    capture.keys,
+                    purpose,
+                    old,
+                    new,
+                    jurisdiction,
+                )
+            )
+        self.writer.append(session, notices)
+        stored = session.execute(
+            select(consent_entries)
+            .where(e.entry_id.in_([r["entry_id"] for r in rows]))
+            .order_by(e.purpose)
+        ).all()
         return list(stored), after
 
     def _update_state(
@@ -599,7 +613,8 @@ class ConsentStore:
 
     def erase(self, workspace_id: str, keys: Sequence[Key]) -> dict[str, int]:
         """Delete the subject's ledger entries, states and minor status. Entries it decided as
-        someone's guardian keep the decision but lose the guardian's identifiers."""
+        someone's guardian keep the decision but lose the guardian's identifiers. The `erasers`
+        run in the same transaction (the audit log keeps accesses, not whose they were)."""
         e, k, s, m = consent_entries.c, consent_entry_keys.c, consent_state.c, minors.c
         counts = {
             "consent_entries": 0,
@@ -676,6 +691,9 @@ class ConsentStore:
                     "minors",
                     delete(minors).where(m.workspace_id == workspace_id, _keys_match(m, chunk)),
                 )
+            for eraser in self.erasers:
+                for table, rows in eraser(session, workspace_id, keys).items():
+                    counts[table] = counts.get(table, 0) + rows
         return counts
 
 

@@ -18,8 +18,11 @@ from precis_common.feed import to_timestamp
 from precis_common.grpc_client import PRINCIPAL_METADATA_KEY
 from precis_common.grpc_server import workspace_of
 from precis_common.identifiers import PiiHasher, mask_hash
-from precis_common.privacy import identifier_of, stored_key
+from precis_common.privacy import ACCESS_PURPOSE, identifier_of, stored_key
+from precis_common.retention import DATA_KINDS
 from precis_common.timeutil import aware
+from precis_consent import audit
+from precis_consent.audit import AuditEntry, AuditLog, AuditQuery, AuditRecord
 from precis_consent.dsr import (
     COMPLETED,
     ERASURE,
@@ -44,6 +47,7 @@ from precis_consent.ledger import (
     check_jurisdiction,
     validate_defaults,
 )
+from precis_consent.retention import Policy, Retention, data_kind_name
 from precis_consent.service import Capture, Choice, ConsentStore, Key
 
 MAX_IDENTIFIERS = 20
@@ -176,6 +180,11 @@ DSR_STATE_NAMES = {v: k for k, v in DSR_STATES.items()}
 PRINCIPAL_METADATA = PRINCIPAL_METADATA_KEY
 
 
+def principal_of(context: grpc.ServicerContext) -> str:
+    """Who calls, as the gateway names it (an API key's id), at most 128 characters."""
+    return str(dict(context.invocation_metadata()).get(PRINCIPAL_METADATA, ""))[:128]
+
+
 def dsr_proto(row: Any, tasks: list[Any], *, bundle: bool) -> pb.DataSubjectRequest:
     keys = [k for k in row.subject if k[0] != "suppressed"]
     out = pb.DataSubjectRequest(
@@ -212,13 +221,275 @@ def dsr_proto(row: Any, tasks: list[Any], *, bundle: bool) -> pb.DataSubjectRequ
     return out
 
 
+def parse_capture(hasher: PiiHasher, workspace: str, request: pb.RecordConsentRequest) -> Capture:
+    """A validated RecordConsentRequest (also used for the consent that events state)."""
+    request_id = request.request_id or str(uuid.uuid4())
+    _text(request_id, "request_id", 1, 128)
+    keys = subject_keys(hasher, workspace, request.subject, "subject")
+    if not request.choices:
+        raise InvalidArgument.field("choices", "at least one purpose choice is required")
+    choices: list[Choice] = []
+    for i, choice in enumerate(request.choices):
+        purpose = _purpose(choice.purpose, f"choices[{i}].purpose")
+        status = STATUSES.get(choice.status)
+        if status is None:
+            raise InvalidArgument.field(
+                f"choices[{i}].status", "must be GRANTED, DENIED or WITHDRAWN"
+            )
+        if any(c.purpose == purpose for c in choices):
+            raise InvalidArgument.field(f"choices[{i}].purpose", "appears twice")
+        choices.append(Choice(purpose, status))
+    legal_basis = LEGAL_BASES.get(request.legal_basis or pb.LEGAL_BASIS_CONSENT)
+    if legal_basis is None:
+        raise InvalidArgument.field("legal_basis", "unknown legal basis")
+    channel = CHANNELS.get(request.channel)
+    if channel is None:
+        raise InvalidArgument.field("channel", "unknown capture channel")
+    now = datetime.now(UTC)
+    occurred_at = now
+    if request.HasField("occurred_at"):
+        occurred_at = request.occurred_at.ToDatetime(tzinfo=UTC)
+        if occurred_at > now + CLOCK_SKEW:
+            raise InvalidArgument.field("occurred_at", "must not be in the future")
+        if occurred_at < EARLIEST:
+            raise InvalidArgument.field("occurred_at", "must be after 1970-01-01")
+    jurisdiction = request.jurisdiction
+    if jurisdiction:
+        check_jurisdiction(jurisdiction, "jurisdiction")
+    guardian: list[Key] = []
+    if request.HasField("guardian") and (
+        request.guardian.identifiers or request.guardian.profile_id
+    ):
+        guardian = subject_keys(hasher, workspace, request.guardian, "guardian")
+        if set(guardian) & set(keys):
+            raise InvalidArgument.field("guardian", "must be another person than the subject")
+    return Capture(
+        request_id=request_id,
+        keys=keys,
+        choices=choices,
+        legal_basis=legal_basis,
+        policy_version=_text(request.policy_version, "policy_version", 1, 64),
+        source=_text(request.source, "source", 1, 128),
+        channel=channel,
+        occurred_at=occurred_at,
+        proof_reference=_text(request.proof_reference, "proof_reference", 0, 512),
+        jurisdiction=jurisdiction,
+        guardian=guardian,
+    )
+
+
+AUDIT_ACTIONS: dict[int, str] = {
+    pb.AUDIT_ACTION_READ: audit.READ,
+    pb.AUDIT_ACTION_EXPORT: audit.EXPORT,
+    pb.AUDIT_ACTION_ERASE: audit.ERASE,
+    pb.AUDIT_ACTION_UPDATE: audit.UPDATE,
+}
+AUDIT_ACTION_IDS = {v: k for k, v in AUDIT_ACTIONS.items()}
+MAX_AUDIT_EVENTS = 500
+_PURPOSE_RULE = "must be 1-64 characters of a-z, 0-9 and _"
+
+
+def _audit_action(value: int, field: str) -> str:
+    action = AUDIT_ACTIONS.get(value)
+    if action is None:
+        raise InvalidArgument.field(field, "must be READ, EXPORT, ERASE or UPDATE")
+    return action
+
+
+def _given(subject: privacy_pb2.DataSubject) -> bool:
+    return bool(subject.identifiers or subject.profile_id)
+
+
+def audit_entry(hasher: PiiHasher, workspace: str, event: pb.AuditEvent, field: str) -> AuditEntry:
+    """A validated AuditEvent of RecordAuditEvents, its subject as stored keys."""
+    audit_event_id = _text(event.audit_event_id, f"{field}.audit_event_id", 1, 128)
+    if not event.HasField("occurred_at"):
+        raise InvalidArgument.field(f"{field}.occurred_at", "is required")
+    occurred_at = event.occurred_at.ToDatetime(tzinfo=UTC)
+    if occurred_at > datetime.now(UTC) + CLOCK_SKEW:
+        raise InvalidArgument.field(f"{field}.occurred_at", "must not be in the future")
+    if occurred_at < EARLIEST:
+        raise InvalidArgument.field(f"{field}.occurred_at", "must be after 1970-01-01")
+    if not ACCESS_PURPOSE.match(event.purpose):
+        raise InvalidArgument.field(f"{field}.purpose", _PURPOSE_RULE)
+    keys: list[Key] = []
+    if _given(event.subject):
+        keys = subject_keys(hasher, workspace, event.subject, f"{field}.subject")
+    resource = _text(event.resource, f"{field}.resource", 0, 256)
+    if not keys and not resource:
+        raise InvalidArgument.field(
+            f"{field}.subject", "whose data was accessed: a subject or a resource is required"
+        )
+    if event.record_count < 0:
+        raise InvalidArgument.field(f"{field}.record_count", "must not be negative")
+    if event.trace_id and not audit.TRACE_ID.match(event.trace_id):
+        raise InvalidArgument.field(f"{field}.trace_id", "must be 32 lower-case hex digits")
+    return AuditEntry(
+        audit_event_id=audit_event_id,
+        occurred_at=occurred_at,
+        principal=_text(event.principal, f"{field}.principal", 1, 128),
+        api_key_id=_text(event.api_key_id, f"{field}.api_key_id", 0, 64),
+        service=_text(event.service, f"{field}.service", 1, 64),
+        operation=_text(event.operation, f"{field}.operation", 1, 256),
+        action=_audit_action(event.action, f"{field}.action"),
+        purpose=event.purpose,
+        keys=tuple(keys),
+        resource=resource,
+        record_count=event.record_count,
+        trace_id=event.trace_id,
+    )
+
+
+def audit_query(hasher: PiiHasher, workspace: str, request: pb.QueryAuditLogRequest) -> AuditQuery:
+    """The filters of a QueryAuditLogRequest, validated."""
+    keys: list[Key] = []
+    if _given(request.subject):
+        keys = subject_keys(hasher, workspace, request.subject, "subject")
+    if request.purpose and not ACCESS_PURPOSE.match(request.purpose):
+        raise InvalidArgument.field("purpose", _PURPOSE_RULE)
+    start = request.start.ToDatetime(tzinfo=UTC) if request.HasField("start") else None
+    end = request.end.ToDatetime(tzinfo=UTC) if request.HasField("end") else None
+    if start is not None and end is not None and end <= start:
+        raise InvalidArgument.field("end", "must be after start")
+    return AuditQuery(
+        keys=tuple(keys),
+        principal=_text(request.principal, "principal", 0, 128),
+        api_key_id=_text(request.api_key_id, "api_key_id", 0, 64),
+        actions=tuple(_audit_action(a, f"actions[{i}]") for i, a in enumerate(request.actions)),
+        purpose=request.purpose,
+        start=start,
+        end=end,
+    )
+
+
+def audit_event_proto(record: AuditRecord) -> pb.AuditEvent:
+    out = pb.AuditEvent(
+        audit_event_id=record.audit_event_id,
+        occurred_at=to_timestamp(record.occurred_at),
+        principal=record.principal,
+        api_key_id=record.api_key_id,
+        service=record.service,
+        operation=record.operation,
+        action=AUDIT_ACTION_IDS[record.action],  # type: ignore[arg-type]
+        purpose=record.purpose,
+        resource=record.resource,
+        record_count=record.record_count,
+        trace_id=record.trace_id,
+    )
+    if record.keys:
+        out.subject.CopyFrom(shown_subject([list(k) for k in record.keys]))
+    return out
+
+
+def retention_proto(policy: Policy) -> pb.RetentionPolicy:
+    out = pb.RetentionPolicy(
+        data_kind=DATA_KINDS[policy.data_kind],  # type: ignore[arg-type]
+        retention_days=policy.retention_days,
+        action=pb.RETENTION_ACTION_DELETE,
+        is_default=policy.is_default,
+        updated_by=policy.updated_by,
+        enforced_by=policy.enforced_by,
+    )
+    if policy.updated_at is not None:
+        out.updated_at.CopyFrom(to_timestamp(policy.updated_at))
+    if policy.last_applied_at is not None:
+        out.last_applied_at.CopyFrom(to_timestamp(policy.last_applied_at))
+    return out
+
+
 class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
     def __init__(
-        self, store: ConsentStore, hasher: PiiHasher, requests: DataSubjectRequests
+        self,
+        store: ConsentStore,
+        hasher: PiiHasher,
+        requests: DataSubjectRequests,
+        audit_log: AuditLog,
+        retention: Retention | None = None,
     ) -> None:
         self._store = store
         self._hasher = hasher
         self._requests = requests
+        self._audit_log = audit_log
+        self._retention = retention or Retention(requests.db, audit_log, {})
+
+    # ---- retention -------------------------------------------------------------------------
+
+    def GetRetentionPolicy(
+        self, request: pb.GetRetentionPolicyRequest, context: grpc.ServicerContext
+    ) -> pb.GetRetentionPolicyResponse:
+        kind = data_kind_name(request.data_kind)
+        policy = self._retention.policy(workspace_of(context), kind)
+        return pb.GetRetentionPolicyResponse(policy=retention_proto(policy))
+
+    def ListRetentionPolicies(
+        self, request: pb.ListRetentionPoliciesRequest, context: grpc.ServicerContext
+    ) -> pb.ListRetentionPoliciesResponse:
+        policies = self._retention.policies(workspace_of(context))
+        return pb.ListRetentionPoliciesResponse(policies=[retention_proto(p) for p in policies])
+
+    def SetRetentionPolicy(
+        self, request: pb.SetRetentionPolicyRequest, context: grpc.ServicerContext
+    ) -> pb.SetRetentionPolicyResponse:
+        kind = data_kind_name(request.policy.data_kind, "policy.data_kind")
+        policy = self._retention.set_policy(
+            workspace_of(context),
+            kind,
+            request.policy.retention_days,
+            request.policy.action,
+            principal_of(context),
+        )
+        return pb.SetRetentionPolicyResponse(policy=retention_proto(policy))
+
+    def ApplyRetentionPolicies(
+        self, request: pb.ApplyRetentionPoliciesRequest, context: grpc.ServicerContext
+    ) -> pb.ApplyRetentionPoliciesResponse:
+        kinds = (
+            [data_kind_name(request.data_kind)]
+            if request.data_kind != pb.DATA_KIND_UNSPECIFIED
+            else None
+        )
+        outcomes = self._retention.apply_workspace(workspace_of(context), kinds)
+        return pb.ApplyRetentionPoliciesResponse(
+            outcomes=[
+                pb.RetentionOutcome(
+                    data_kind=DATA_KINDS[o.data_kind],  # type: ignore[arg-type]
+                    service=o.service,
+                    erased=[
+                        privacy_pb2.ErasedRows(table=t, rows=n) for t, n in sorted(o.erased.items())
+                    ],
+                    error=o.error,
+                )
+                for o in outcomes
+            ],
+            applied_at=to_timestamp(datetime.now(UTC)),
+        )
+
+    # ---- audit log -------------------------------------------------------------------------
+
+    def RecordAuditEvents(
+        self, request: pb.RecordAuditEventsRequest, context: grpc.ServicerContext
+    ) -> pb.RecordAuditEventsResponse:
+        workspace = workspace_of(context)
+        if not 1 <= len(request.events) <= MAX_AUDIT_EVENTS:
+            raise InvalidArgument.field("events", f"must hold 1-{MAX_AUDIT_EVENTS} events")
+        entries = [
+            audit_entry(self._hasher, workspace, event, f"events[{i}]")
+            for i, event in enumerate(request.events)
+        ]
+        recorded, duplicates = self._audit_log.record(workspace, entries)
+        return pb.RecordAuditEventsResponse(recorded=recorded, duplicates=duplicates)
+
+    def QueryAuditLog(
+        self, request: pb.QueryAuditLogRequest, context: grpc.ServicerContext
+    ) -> pb.QueryAuditLogResponse:
+        workspace = workspace_of(context)
+        query = audit_query(self._hasher, workspace, request)
+        found, token = self._audit_log.query(
+            workspace, query, _page_size(request.page_size), request.page_token
+        )
+        return pb.QueryAuditLogResponse(
+            events=[audit_event_proto(r) for r in found], next_page_token=token
+        )
 
     # ---- data-subject requests -------------------------------------------------------------
 
@@ -235,8 +506,7 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
         _text(request_id, "request_id", 1, 128)
         keys = subject_keys(self._hasher, workspace, who, "subject")
         _text(note, "note", 0, 1000)
-        principal = dict(context.invocation_metadata()).get(PRINCIPAL_METADATA, "")
-        row = self._requests.create(workspace, kind, request_id, keys, note, str(principal)[:128])
+        row = self._requests.create(workspace, kind, request_id, keys, note, principal_of(context))
         _, tasks = self._requests.get(workspace, row.request_id)
         return dsr_proto(row, tasks, bundle=False)
 
@@ -302,59 +572,7 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
         )
 
     def _capture(self, workspace: str, request: pb.RecordConsentRequest) -> Capture:
-        request_id = request.request_id or str(uuid.uuid4())
-        _text(request_id, "request_id", 1, 128)
-        keys = subject_keys(self._hasher, workspace, request.subject, "subject")
-        if not request.choices:
-            raise InvalidArgument.field("choices", "at least one purpose choice is required")
-        choices: list[Choice] = []
-        for i, choice in enumerate(request.choices):
-            purpose = _purpose(choice.purpose, f"choices[{i}].purpose")
-            status = STATUSES.get(choice.status)
-            if status is None:
-                raise InvalidArgument.field(
-                    f"choices[{i}].status", "must be GRANTED, DENIED or WITHDRAWN"
-                )
-            if any(c.purpose == purpose for c in choices):
-                raise InvalidArgument.field(f"choices[{i}].purpose", "appears twice")
-            choices.append(Choice(purpose, status))
-        legal_basis = LEGAL_BASES.get(request.legal_basis or pb.LEGAL_BASIS_CONSENT)
-        if legal_basis is None:
-            raise InvalidArgument.field("legal_basis", "unknown legal basis")
-        channel = CHANNELS.get(request.channel)
-        if channel is None:
-            raise InvalidArgument.field("channel", "unknown capture channel")
-        now = datetime.now(UTC)
-        occurred_at = now
-        if request.HasField("occurred_at"):
-            occurred_at = request.occurred_at.ToDatetime(tzinfo=UTC)
-            if occurred_at > now + CLOCK_SKEW:
-                raise InvalidArgument.field("occurred_at", "must not be in the future")
-            if occurred_at < EARLIEST:
-                raise InvalidArgument.field("occurred_at", "must be after 1970-01-01")
-        jurisdiction = request.jurisdiction
-        if jurisdiction:
-            check_jurisdiction(jurisdiction, "jurisdiction")
-        guardian: list[Key] = []
-        if request.HasField("guardian") and (
-            request.guardian.identifiers or request.guardian.profile_id
-        ):
-            guardian = subject_keys(self._hasher, workspace, request.guardian, "guardian")
-            if set(guardian) & set(keys):
-                raise InvalidArgument.field("guardian", "must be another person than the subject")
-        return Capture(
-            request_id=request_id,
-            keys=keys,
-            choices=choices,
-            legal_basis=legal_basis,
-            policy_version=_text(request.policy_version, "policy_version", 1, 64),
-            source=_text(request.source, "source", 1, 128),
-            channel=channel,
-            occurred_at=occurred_at,
-            proof_reference=_text(request.proof_reference, "proof_reference", 0, 512),
-            jurisdiction=jurisdiction,
-            guardian=guardian,
-        )
+        return parse_capture(self._hasher, workspace, request)
 
     def GetConsentState(
         self, request: pb.GetConsentStateRequest, context: grpc.ServicerContext

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from precis_common.settings import CommonSettings
 
@@ -24,6 +24,32 @@ class ConsentSettings(CommonSettings):
     consent_dsr_interval_seconds: float = Field(
         default=1.0, ge=0, description="How often open data-subject requests advance (0: never)."
     )
+
+    consent_retention_interval_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description=(
+            "How often the retention job applies every workspace's retention policies in every "
+            "service (the first run 30 s after start; 0: never, apply on demand only)."
+        ),
+    )
+    consent_ingestion_target: str = Field(
+        default="",
+        description=(
+            "host:port of the ingestion service, whose consent_captures feed brings the consent "
+            "that events state in context.consent; it is recorded in the ledger. Empty: such "
+            "consent is not recorded; refused in production."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _event_consent_in_production(self) -> ConsentSettings:
+        if self.environment == "production" and not self.consent_ingestion_target:
+            raise ValueError(
+                "PRECIS_CONSENT_INGESTION_TARGET must be set in production: without it, consent "
+                "stated inside events never reaches the ledger"
+            )
+        return self
 
     @property
     def database_url(self) -> str:

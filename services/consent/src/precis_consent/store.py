@@ -1,5 +1,6 @@
 """Consent's tables: the append-only ledger, the current state per identifier and purpose (a read
-model of the ledger), workspace defaults, minors, and the consent_changes feed.
+model of the ledger), workspace defaults, minors, data-subject requests, the audit log of accesses
+to personal data, and the consent_changes feed.
 
 Identifiers are stored as the other services store them: `kind` is user_id, anonymous_id, email,
 phone, device_id, external:<namespace> or profile_id; email and phone values are keyed hashes."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -19,7 +21,7 @@ from sqlalchemy import (
     Table,
 )
 
-from precis_common.feed import feed_table
+from precis_common.feed import cursor_table, feed_table
 
 metadata = MetaData()
 
@@ -153,4 +155,78 @@ suppressions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# The audit log of accesses to personal data: reads, exports, erasures and updates, who made
+# them (principal, API key id), when and for which declared purpose. A row names no one: whose
+# data was accessed lives in audit_log_subjects, so that erasing a subject removes the personal
+# link and keeps the fact of the access (precis_consent.audit).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("audit_event_id", String(128), primary_key=True),  # the writer's idempotency key
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("principal", String(128), nullable=False),
+    Column("api_key_id", String(64), nullable=False),
+    Column("service", String(64), nullable=False),
+    Column("operation", String(256), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("resource", String(256), nullable=False),
+    Column("record_count", BigInteger, nullable=False),
+    Column("trace_id", String(32), nullable=False),
+    Index("ix_audit_log_time", "workspace_id", "occurred_at"),
+    Index("ix_audit_log_principal", "workspace_id", "principal", "occurred_at"),
+    Index("ix_audit_log_api_key", "workspace_id", "api_key_id", "occurred_at"),
+)
+
+# Whose data an audit event was about: one row per stored key (kind, value) of the subject,
+# email and phone as keyed hashes. The (workspace, kind, value, occurred_at, event) index makes
+# "accesses to this subject's data in a time window" a covering range scan per identifier; the
+# primary key serves the way back, from an event to its subject.
+audit_log_subjects = Table(
+    "audit_log_subjects",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("audit_event_id", String(128), primary_key=True),
+    Column("kind", String(80), primary_key=True),
+    Column("value", String(512), primary_key=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Index(
+        "ix_audit_log_subjects_key",
+        "workspace_id",
+        "kind",
+        "value",
+        "occurred_at",
+        "audit_event_id",
+    ),
+)
+
+# A workspace's retention period per data kind (precis_consent.retention); none: built-in.
+retention_policies = Table(
+    "retention_policies",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("data_kind", String(40), primary_key=True),
+    Column("retention_days", Integer, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(128), nullable=False),
+)
+
+# The last run of the retention job per workspace ("*": the built-in periods) and data kind:
+# when, which services hold the kind and applied it, what each deleted or why it could not.
+retention_runs = Table(
+    "retention_runs",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("data_kind", String(40), primary_key=True),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+    Column("enforced_by", JSON, nullable=False),
+    Column("outcomes", JSON, nullable=False),
+)
+
 consent_changes = feed_table(metadata, "consent_changes")
+
+# Where the consent service is in the feeds it follows (ingestion's consent_captures).
+feed_cursors = cursor_table(metadata)

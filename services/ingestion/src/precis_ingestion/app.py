@@ -20,7 +20,7 @@ from precis_common.telemetry import Telemetry
 from precis_ingestion.ingestor import EventStore
 from precis_ingestion.servicer import IngestionPrivacyServicer, IngestionServicer
 from precis_ingestion.settings import IngestionSettings
-from precis_ingestion.store import events, feed_cursors
+from precis_ingestion.store import consent_captures, events, feed_cursors
 from precis_ingestion.suppression import SuppressionList
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -71,7 +71,8 @@ def build(
     )
     telemetry, database, hasher = runtime.telemetry, runtime.database, runtime.hasher
     writer = FeedWriter(events)
-    store = EventStore(database, writer)
+    captures = FeedWriter(consent_captures)
+    store = EventStore(database, writer, captures)
     suppression = SuppressionList(database, hasher)
     channel: grpc.Channel | None = None
     consumer: FeedConsumer | None = None
@@ -103,7 +104,7 @@ def build(
     )
     server.add(
         feed_pb2_grpc.add_FeedServiceServicer_to_server,
-        FeedServicer(database, [writer]),
+        FeedServicer(database, [writer, captures]),
         "precis.common.v1.FeedService",
     )
     server.add(

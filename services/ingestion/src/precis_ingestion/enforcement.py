@@ -37,7 +37,18 @@ def subject_of(event: ingestion_pb2.StoredEvent) -> privacy_pb2.DataSubject:
     )
 
 
-def allowed(checker: ConsentChecker, workspace_id: str, event: ingestion_pb2.StoredEvent) -> bool:
+def allowed(
+    checker: ConsentChecker,
+    workspace_id: str,
+    event: ingestion_pb2.StoredEvent,
+    *,
+    stated: bool | None = None,
+) -> bool:
+    """Whether the event's subject allows analytics. `stated` is what the event itself says
+    (its context.consent): a denial decides at once; a grant decides unless the ledger knows the
+    subject as a minor, whose own grant does not count (a guardian's is needed)."""
+    if stated is False:
+        return False
     try:
         result = checker.check(workspace_id, subject_of(event), [consent_pb2.PURPOSE_ANALYTICS])
     except grpc.RpcError as exc:
@@ -45,7 +56,10 @@ def allowed(checker: ConsentChecker, workspace_id: str, event: ingestion_pb2.Sto
             f"the consent service could not be asked about analytics consent ({exc.code().name}); "
             "retry"
         ) from None
-    return bool(result.decisions[0].allowed)
+    decision = result.decisions[0]
+    if stated and decision.reason != consent_pb2.DECISION_REASON_MINOR_WITHOUT_GUARDIAN:
+        return True
+    return bool(decision.allowed)
 
 
 def minimize(event: ingestion_pb2.StoredEvent) -> None:

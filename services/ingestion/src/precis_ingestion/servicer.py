@@ -10,6 +10,7 @@ import orjson
 from google.protobuf.json_format import MessageToDict
 
 from precis.common.v1 import privacy_pb2, privacy_pb2_grpc, types_pb2
+from precis.consent.v1 import consent_pb2
 from precis.ingestion.v1 import ingestion_pb2, ingestion_pb2_grpc
 from precis_common.consent_check import ConsentChecker
 from precis_common.errors import FailedPrecondition, InvalidArgument
@@ -17,9 +18,12 @@ from precis_common.feed import to_timestamp
 from precis_common.grpc_server import workspace_of
 from precis_common.identifiers import PiiHasher
 from precis_common.privacy import subject_values
-from precis_ingestion import enforcement
+from precis_common.retention import RetentionScope
+from precis_common.retention import response as retention_response
+from precis_ingestion import consent_context, enforcement
 from precis_ingestion.enforcement import KEEP, MINIMIZE
 from precis_ingestion.ingestor import EventStore, decode
+from precis_ingestion.store import consent_captures, events
 from precis_ingestion.suppression import REASON as SUPPRESSED_REASON
 from precis_ingestion.suppression import SuppressionList
 from precis_ingestion.validation import (
@@ -56,7 +60,8 @@ class IngestionServicer(ingestion_pb2_grpc.IngestionServiceServicer):
         policy = self._policy(workspace)
         if policy == KEEP or self._checker is None:
             return True
-        if enforcement.allowed(self._checker, workspace, item.stored):
+        stated = consent_context.stated_analytics(item.consent)
+        if enforcement.allowed(self._checker, workspace, item.stored, stated=stated):
             return True
         if policy == MINIMIZE:
             enforcement.minimize(item.stored)
@@ -78,9 +83,12 @@ class IngestionServicer(ingestion_pb2_grpc.IngestionServiceServicer):
             [field] = self._suppression.refused(workspace, [accepted.stored])
             if field is not None:
                 raise InvalidArgument.field(field, SUPPRESSED_REASON)
+        captures = [accepted.consent] if accepted.consent is not None else []
         if not self._consented(workspace, accepted):
+            # The consent the event stated still reaches the ledger (consent_context.py).
+            self._store.store(workspace, [], captures)
             raise FailedPrecondition(f"consent: {enforcement.DROP_REASON}")
-        result = self._store.store(workspace, [accepted])
+        result = self._store.store(workspace, [accepted], captures)
         message_id = accepted.stored.message_id
         return ingestion_pb2.EventResult(
             index=0,
@@ -146,6 +154,7 @@ class IngestionServicer(ingestion_pb2_grpc.IngestionServiceServicer):
                     )
                 )
             accepted = kept
+        captures = [item.consent for _, item in accepted if item.consent is not None]
         consented: list[tuple[int, Accepted]] = []
         for index, item in accepted:
             if self._consented(workspace, item):
@@ -158,7 +167,7 @@ class IngestionServicer(ingestion_pb2_grpc.IngestionServiceServicer):
                 )
             )
         accepted = consented
-        stored = self._store.store(workspace, [a for _, a in accepted])
+        stored = self._store.store(workspace, [a for _, a in accepted], captures)
         seen: set[str] = set()
         for index, item in accepted:
             message_id = item.stored.message_id
@@ -201,8 +210,8 @@ class IngestionServicer(ingestion_pb2_grpc.IngestionServiceServicer):
 
 
 class IngestionPrivacyServicer(privacy_pb2_grpc.PrivacyServiceServicer):
-    """Export and erasure of a subject's raw events (matched by user id, anonymous id, and the
-    keyed hashes of email and phone)."""
+    """Export and erasure of a subject's raw events and the consent its events stated (matched
+    by user id, anonymous id, and the keyed hashes of email and phone)."""
 
     def __init__(self, store: EventStore, hasher: PiiHasher) -> None:
         self._store = store
@@ -222,9 +231,36 @@ class IngestionPrivacyServicer(privacy_pb2_grpc.PrivacyServiceServicer):
                 raw = getattr(stored, key)
                 doc[key.removesuffix("_json")] = orjson.loads(raw) if raw else {}
             events.append(doc)
+        captures = [
+            MessageToDict(
+                consent_pb2.RecordConsentRequest.FromString(payload),
+                preserving_proto_field_name=True,
+            )
+            for payload in self._store.subject_rows(workspace, values, consent_captures)
+        ]
         return privacy_pb2.ExportSubjectResponse(
-            service="ingestion", bundle_json=orjson.dumps({"events": events})
+            service="ingestion",
+            bundle_json=orjson.dumps({"events": events, "consent_captures": captures}),
         )
+
+    def ApplyRetention(
+        self, request: privacy_pb2.ApplyRetentionRequest, context: grpc.ServicerContext
+    ) -> privacy_pb2.ApplyRetentionResponse:
+        """raw_events: events by event time. consent_ledger: the consent captures (copies of
+        what events stated, on their way to the ledger) by the time they were received."""
+        scope = RetentionScope.from_request(request)
+        held = {
+            "raw_events": (events, events.c.event_time),
+            "consent_ledger": (consent_captures, consent_captures.c.created_at),
+        }
+        if scope.data_kind not in held:
+            return retention_response("ingestion", None)
+        table, time = held[scope.data_kind]
+        condition = scope.expired(table.c.workspace_id, time)
+        if condition is None:
+            return retention_response("ingestion", {table.name: 0})
+        deleted, more = self._store.expire(table, condition, scope.max_rows)
+        return retention_response("ingestion", {table.name: deleted}, more)
 
     def EraseSubject(
         self, request: privacy_pb2.EraseSubjectRequest, context: grpc.ServicerContext
@@ -234,6 +270,6 @@ class IngestionPrivacyServicer(privacy_pb2_grpc.PrivacyServiceServicer):
         rows = self._store.erase_subject(workspace, values)
         return privacy_pb2.EraseSubjectResponse(
             service="ingestion",
-            erased=[privacy_pb2.ErasedRows(table="events", rows=rows)],
+            erased=[privacy_pb2.ErasedRows(table=t, rows=n) for t, n in rows.items()],
             erased_at=to_timestamp(datetime.now(UTC)),
         )

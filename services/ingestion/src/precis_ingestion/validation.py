@@ -8,7 +8,8 @@ Limits (stated in the README and enforced here):
   - identify traits: at most 200 per event, names 1-128 printable characters, each value at
     most 8 KiB of JSON nested at most 5 levels deep (the profile service keeps at most 500
     distinct traits per profile; a null value deletes a trait);
-  - context.source (where traits came from, recorded per trait): 1-64 characters.
+  - context.source (where traits came from, recorded per trait): 1-64 characters;
+  - context.consent (choices stated with the event): see consent_context.py.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from typing import Any
 import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from precis.consent.v1 import consent_pb2
 from precis.ingestion.v1 import ingestion_pb2
 from precis_common.errors import InvalidArgument, Violation
 from precis_common.identifiers import MAX_IDENTIFIER_LENGTH, PiiHasher
+from precis_common.privacy import event_identifiers, identifier_of
+from precis_ingestion import consent_context
 
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_EVENTS = 500
@@ -52,6 +56,8 @@ class Accepted:
 
     stored: ingestion_pb2.StoredEvent
     event_time: datetime
+    # The consent the event states (context.consent), ready for the ledger; None if it has none.
+    consent: consent_pb2.RecordConsentRequest | None = None
 
 
 def _json_object(raw: bytes, field: str, violations: list[Violation]) -> dict[str, Any]:
@@ -152,6 +158,7 @@ def validate_event(
         not isinstance(source, str) or not source.strip() or len(source) > MAX_SOURCE
     ):
         v.append(Violation("context.source", f"must be a string of 1-{MAX_SOURCE} characters"))
+    consent = consent_context.parse(context["consent"], v) if "consent" in context else None
 
     email_hash = phone_hash = ""
     for key in PERSONAL_TRAITS:
@@ -192,7 +199,15 @@ def validate_event(
     )
     stored.timestamp.FromDatetime(event_time)
     stored.received_at.FromDatetime(received_at)
-    return Accepted(stored=stored, event_time=event_time)
+    if consent is not None:
+        # Taken now, before any minimization strips the event of who it is about.
+        consent.request_id = message_id
+        consent.subject.identifiers.extend(
+            identifier_of(key) for _, key in event_identifiers(stored)
+        )
+        consent.source = source if isinstance(source, str) else "event"
+        consent.occurred_at.FromDatetime(min(event_time, received_at))
+    return Accepted(stored=stored, event_time=event_time, consent=consent)
 
 
 def _depth(value: Any) -> int:

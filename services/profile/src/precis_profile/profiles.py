@@ -8,7 +8,7 @@ import base64
 import logging
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +26,7 @@ from precis_common.db import Database, affected
 from precis_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from precis_common.feed import FeedWriter, NewEntry, entry_span, to_timestamp
 from precis_common.identifiers import IdentifierKind
+from precis_common.retention import RetentionScope
 from precis_common.telemetry import ATTR_PROFILE_ID
 from precis_profile import tagging
 from precis_profile.computed import (
@@ -818,20 +819,7 @@ class ProfileStore:
                 pid = self.find(session, workspace_id, kind.value, value)
                 if pid:
                     found.add(pid)
-        # Profiles merged into the subject's are the subject's too.
-        frontier = set(found)
-        while frontier:
-            more = (
-                set(
-                    session.execute(
-                        select(profiles.c.profile_id).where(profiles.c.merged_into.in_(frontier))
-                    ).scalars()
-                )
-                - found
-            )
-            found |= more
-            frontier = more
-        return found
+        return _with_merged(session, found)
 
     def export(
         self, workspace_id: str, values: dict[IdentifierKind, set[str]], profile_id: str
@@ -915,102 +903,183 @@ class ProfileStore:
     def erase(
         self, workspace_id: str, values: dict[IdentifierKind, set[str]], profile_id: str
     ) -> dict[str, int]:
-        counts: dict[str, int] = {}
         with self.db.write() as session:
             ids = self.subject_profiles(session, workspace_id, values, profile_id)
             # The subject's identifiers also go when no profile holds them any more.
             keys = [(k.value, v) for k, vals in values.items() for v in vals]
-            id_filter = identities.c.profile_id.in_(ids) if ids else None
-            key_filter = (
-                or_(*[and_(identities.c.kind == k, identities.c.value == v) for k, v in keys])
-                if keys
-                else None
-            )
-            clauses = [c for c in (id_filter, key_filter) if c is not None]
-            counts["identities"] = (
-                affected(
-                    session.execute(
-                        delete(identities).where(
-                            identities.c.workspace_id == workspace_id, or_(*clauses)
-                        )
-                    )
-                )
-                if clauses
-                else 0
-            )
-            if ids:
-                counts["merges"] = affected(
-                    session.execute(
-                        delete(merges).where(
-                            or_(merges.c.profile_id.in_(ids), merges.c.other_profile_id.in_(ids))
-                        )
-                    )
-                )
-                counts["profile_changes"] = affected(
-                    session.execute(
-                        delete(profile_changes).where(profile_changes.c.profile_id.in_(ids))
-                    )
-                )
-                counts["clv_predictions"] = affected(
-                    session.execute(
-                        delete(clv_predictions).where(
-                            clv_predictions.c.workspace_id == workspace_id,
-                            clv_predictions.c.profile_id.in_(ids),
-                        )
-                    )
-                )
-                counts["profile_tags"] = affected(
-                    session.execute(
-                        delete(profile_tags).where(
-                            profile_tags.c.workspace_id == workspace_id,
-                            profile_tags.c.profile_id.in_(ids),
-                        )
-                    )
-                )
-                counts["identity_conflicts"] = affected(
-                    session.execute(
-                        delete(identity_conflicts).where(
-                            identity_conflicts.c.workspace_id == workspace_id,
-                            or_(
-                                identity_conflicts.c.profile_id.in_(ids),
-                                identity_conflicts.c.other_profile_id.in_(ids),
-                                *(
-                                    and_(
-                                        identity_conflicts.c.kind == k,
-                                        identity_conflicts.c.value == v,
-                                    )
-                                    for k, v in keys
-                                ),
-                            ),
-                        )
-                    )
-                )
-                counts["profile_events"] = affected(
-                    session.execute(
-                        delete(profile_events).where(
-                            profile_events.c.workspace_id == workspace_id,
-                            profile_events.c.profile_id.in_(ids),
-                        )
-                    )
-                )
-                counts["profiles"] = affected(
-                    session.execute(delete(profiles).where(profiles.c.profile_id.in_(ids)))
-                )
-                # No profile.deleted notice: it would keep the profile id after the erasure.
-                # Every service holding copies is erased through its own PrivacyService by the
-                # consent service's orchestration, with a receipt, which a notice cannot prove.
-            else:
-                counts.update(
-                    merges=0,
-                    profile_changes=0,
-                    profile_tags=0,
-                    clv_predictions=0,
-                    identity_conflicts=0,
-                    profile_events=0,
-                    profiles=0,
-                )
+            counts = self._erase(session, workspace_id, ids, keys)
         self.writer.committed()
         return counts
+
+    def expire_inactive(self, scope: RetentionScope) -> tuple[dict[str, int], bool]:
+        """Retention of inactive profiles: erase up to scope.max_rows live profiles whose last
+        event (or creation, if they have none) is past their workspace's cutoff, exactly as a
+        data-subject erasure would (with the profiles merged into them); returns rows deleted
+        per table and whether more such profiles remain."""
+        p = profiles.c
+        condition = scope.expired(p.workspace_id, func.coalesce(p.last_seen, p.created_at))
+        if condition is None:
+            return {"profiles": 0}, False
+        totals: Counter[str] = Counter()
+        with self.db.write() as session:
+            rows = session.execute(
+                select(p.workspace_id, p.profile_id)
+                .where(condition, p.merged_into.is_(None))
+                .order_by(p.workspace_id, p.profile_id)
+                .limit(scope.max_rows + 1)
+            ).all()
+            more = len(rows) > scope.max_rows
+            chosen: dict[str, list[str]] = defaultdict(list)
+            for row in rows[: scope.max_rows]:
+                chosen[row.workspace_id].append(row.profile_id)
+            for workspace_id, ids in sorted(chosen.items()):
+                for start in range(0, len(ids), 200):
+                    subject = _with_merged(session, set(ids[start : start + 200]))
+                    totals.update(self._erase(session, workspace_id, subject, []))
+        self.writer.committed()
+        return dict(totals), more
+
+    def expire_events(self, scope: RetentionScope) -> tuple[dict[str, int], bool]:
+        """Retention of raw events: the profile's copies of events past the cutoff (by event
+        time). Computed traits already counted them and keep them; an unmerge recomputes from
+        the events that remain."""
+        e = profile_events.c
+        condition = scope.expired(e.workspace_id, e.event_time)
+        if condition is None:
+            return {"profile_events": 0}, False
+        with self.db.write() as session:
+            keys = session.execute(
+                select(e.workspace_id, e.message_id).where(condition).limit(scope.max_rows + 1)
+            ).all()
+            more = len(keys) > scope.max_rows
+            deleted = 0
+            by_workspace: dict[str, list[str]] = defaultdict(list)
+            for key in keys[: scope.max_rows]:
+                by_workspace[key.workspace_id].append(key.message_id)
+            for workspace_id, ids in by_workspace.items():
+                for start in range(0, len(ids), 500):
+                    deleted += affected(
+                        session.execute(
+                            delete(profile_events).where(
+                                e.workspace_id == workspace_id,
+                                e.message_id.in_(ids[start : start + 500]),
+                            )
+                        )
+                    )
+        return {"profile_events": deleted}, more
+
+    def _erase(
+        self, session: Session, workspace_id: str, ids: set[str], keys: list[tuple[str, str]]
+    ) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        id_filter = identities.c.profile_id.in_(ids) if ids else None
+        key_filter = (
+            or_(*[and_(identities.c.kind == k, identities.c.value == v) for k, v in keys])
+            if keys
+            else None
+        )
+        clauses = [c for c in (id_filter, key_filter) if c is not None]
+        counts["identities"] = (
+            affected(
+                session.execute(
+                    delete(identities).where(
+                        identities.c.workspace_id == workspace_id, or_(*clauses)
+                    )
+                )
+            )
+            if clauses
+            else 0
+        )
+        if ids:
+            counts["merges"] = affected(
+                session.execute(
+                    delete(merges).where(
+                        or_(merges.c.profile_id.in_(ids), merges.c.other_profile_id.in_(ids))
+                    )
+                )
+            )
+            counts["profile_changes"] = affected(
+                session.execute(
+                    delete(profile_changes).where(profile_changes.c.profile_id.in_(ids))
+                )
+            )
+            counts["clv_predictions"] = affected(
+                session.execute(
+                    delete(clv_predictions).where(
+                        clv_predictions.c.workspace_id == workspace_id,
+                        clv_predictions.c.profile_id.in_(ids),
+                    )
+                )
+            )
+            counts["profile_tags"] = affected(
+                session.execute(
+                    delete(profile_tags).where(
+                        profile_tags.c.workspace_id == workspace_id,
+                        profile_tags.c.profile_id.in_(ids),
+                    )
+                )
+            )
+            counts["identity_conflicts"] = affected(
+                session.execute(
+                    delete(identity_conflicts).where(
+                        identity_conflicts.c.workspace_id == workspace_id,
+                        or_(
+                            identity_conflicts.c.profile_id.in_(ids),
+                            identity_conflicts.c.other_profile_id.in_(ids),
+                            *(
+                                and_(
+                                    identity_conflicts.c.kind == k,
+                                    identity_conflicts.c.value == v,
+                                )
+                                for k, v in keys
+                            ),
+                        ),
+                    )
+                )
+            )
+            counts["profile_events"] = affected(
+                session.execute(
+                    delete(profile_events).where(
+                        profile_events.c.workspace_id == workspace_id,
+                        profile_events.c.profile_id.in_(ids),
+                    )
+                )
+            )
+            counts["profiles"] = affected(
+                session.execute(delete(profiles).where(profiles.c.profile_id.in_(ids)))
+            )
+            # No profile.deleted notice: it would keep the profile id after the erasure.
+            # Every service holding copies is erased through its own PrivacyService by the
+            # consent service's orchestration, with a receipt, which a notice cannot prove.
+        else:
+            counts.update(
+                merges=0,
+                profile_changes=0,
+                profile_tags=0,
+                clv_predictions=0,
+                identity_conflicts=0,
+                profile_events=0,
+                profiles=0,
+            )
+        return counts
+
+
+def _with_merged(session: Session, found: set[str]) -> set[str]:
+    """The profiles and every profile merged into them (transitively)."""
+    found = set(found)
+    frontier = set(found)
+    while frontier:
+        more = (
+            set(
+                session.execute(
+                    select(profiles.c.profile_id).where(profiles.c.merged_into.in_(frontier))
+                ).scalars()
+            )
+            - found
+        )
+        found |= more
+        frontier = more
+    return found
 
 
 def _computed(

@@ -21,6 +21,8 @@ from precis_common.privacy import (
     stored_key,
     subject_values,
 )
+from precis_common.retention import RetentionScope
+from precis_common.retention import response as retention_response
 from precis_profile import tagging
 from precis_profile.computed import breaks_to_json
 from precis_profile.identity import MergeRules, TypeRule, validate_rules
@@ -460,6 +462,20 @@ class ProfilePrivacyServicer(privacy_pb2_grpc.PrivacyServiceServicer):
         return privacy_pb2.ExportSubjectResponse(
             service="profile", bundle_json=orjson.dumps(bundle)
         )
+
+    def ApplyRetention(
+        self, request: privacy_pb2.ApplyRetentionRequest, context: grpc.ServicerContext
+    ) -> privacy_pb2.ApplyRetentionResponse:
+        """inactive_profiles: profiles whose last event is past the cutoff are erased (max_rows
+        counts profiles). raw_events: the profile's copies of events past the cutoff."""
+        scope = RetentionScope.from_request(request)
+        if scope.data_kind == "inactive_profiles":
+            counts, more = self._store.expire_inactive(scope)
+        elif scope.data_kind == "raw_events":
+            counts, more = self._store.expire_events(scope)
+        else:
+            return retention_response("profile", None)
+        return retention_response("profile", counts, more)
 
     def EraseSubject(
         self, request: privacy_pb2.EraseSubjectRequest, context: grpc.ServicerContext

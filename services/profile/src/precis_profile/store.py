@@ -88,6 +88,7 @@ profile_events = Table(
     Column("traits_json", LargeBinary, nullable=False),
     Column("identifiers", JSON, nullable=False),
     Index("ix_profile_events_timeline", "profile_id", "event_time", "message_id"),
+    Index("ix_profile_events_workspace_time", "workspace_id", "event_time"),  # retention
 )
 
 # A workspace's merge rules (precis_profile.identity.MergeRules as JSON); none means defaults.

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from precis.common.v1 import types_pb2 as precis_dot_common_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eprecis/common/v1/privacy.proto\x12\x10precis.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cprecis/common/v1/types.proto\"T\n\x0b\x44\x61taSubject\x12\x31\n\x0bidentifiers\x18\x01 \x03(\x0b\x32\x1c.precis.common.v1.Identifier\x12\x12\n\nprofile_id\x18\x02 \x01(\t\"F\n\x14\x45xportSubjectRequest\x12.\n\x07subject\x18\x01 \x01(\x0b\x32\x1d.precis.common.v1.DataSubject\"=\n\x15\x45xportSubjectResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x13\n\x0b\x62undle_json\x18\x02 \x01(\x0c\"E\n\x13\x45raseSubjectRequest\x12.\n\x07subject\x18\x01 \x01(\x0b\x32\x1d.precis.common.v1.DataSubject\")\n\nErasedRows\x12\r\n\x05table\x18\x01 \x01(\t\x12\x0c\n\x04rows\x18\x02 \x01(\x03\"\x84\x01\n\x14\x45raseSubjectResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12,\n\x06\x65rased\x18\x02 \x03(\x0b\x32\x1c.precis.common.v1.ErasedRows\x12-\n\terased_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xdb\x01\n\x0ePrivacyService\x12\x65\n\rExportSubject\x12&.precis.common.v1.ExportSubjectRequest\x1a\'.precis.common.v1.ExportSubjectResponse\"\x03\x90\x02\x01\x12\x62\n\x0c\x45raseSubject\x12%.precis.common.v1.EraseSubjectRequest\x1a&.precis.common.v1.EraseSubjectResponse\"\x03\x90\x02\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eprecis/common/v1/privacy.proto\x12\x10precis.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cprecis/common/v1/types.proto\"T\n\x0b\x44\x61taSubject\x12\x31\n\x0bidentifiers\x18\x01 \x03(\x0b\x32\x1c.precis.common.v1.Identifier\x12\x12\n\nprofile_id\x18\x02 \x01(\t\"F\n\x14\x45xportSubjectRequest\x12.\n\x07subject\x18\x01 \x01(\x0b\x32\x1d.precis.common.v1.DataSubject\"=\n\x15\x45xportSubjectResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x13\n\x0b\x62undle_json\x18\x02 \x01(\x0c\"E\n\x13\x45raseSubjectRequest\x12.\n\x07subject\x18\x01 \x01(\x0b\x32\x1d.precis.common.v1.DataSubject\")\n\nErasedRows\x12\r\n\x05table\x18\x01 \x01(\t\x12\x0c\n\x04rows\x18\x02 \x01(\x03\"\x84\x01\n\x14\x45raseSubjectResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12,\n\x06\x65rased\x18\x02 \x03(\x0b\x32\x1c.precis.common.v1.ErasedRows\x12-\n\terased_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"S\n\x0fRetentionCutoff\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12*\n\x06\x63utoff\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa7\x01\n\x15\x41pplyRetentionRequest\x12\x11\n\tdata_kind\x18\x01 \x01(\t\x12\x32\n\x0e\x64\x65\x66\x61ult_cutoff\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\nworkspaces\x18\x03 \x03(\x0b\x32!.precis.common.v1.RetentionCutoff\x12\x10\n\x08max_rows\x18\x04 \x01(\x05\"s\n\x16\x41pplyRetentionResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12,\n\x06\x65rased\x18\x02 \x03(\x0b\x32\x1c.precis.common.v1.ErasedRows\x12\x0c\n\x04more\x18\x03 \x01(\x08\x12\x0c\n\x04held\x18\x04 \x01(\x08\x32\xc5\x02\n\x0ePrivacyService\x12\x65\n\rExportSubject\x12&.precis.common.v1.ExportSubjectRequest\x1a\'.precis.common.v1.ExportSubjectResponse\"\x03\x90\x02\x01\x12\x62\n\x0c\x45raseSubject\x12%.precis.common.v1.EraseSubjectRequest\x1a&.precis.common.v1.EraseSubjectResponse\"\x03\x90\x02\x02\x12h\n\x0e\x41pplyRetention\x12\'.precis.common.v1.ApplyRetentionRequest\x1a(.precis.common.v1.ApplyRetentionResponse\"\x03\x90\x02\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,6 +37,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PRIVACYSERVICE'].methods_by_name['ExportSubject']._serialized_options = b'\220\002\001'
   _globals['_PRIVACYSERVICE'].methods_by_name['EraseSubject']._loaded_options = None
   _globals['_PRIVACYSERVICE'].methods_by_name['EraseSubject']._serialized_options = b'\220\002\002'
+  _globals['_PRIVACYSERVICE'].methods_by_name['ApplyRetention']._loaded_options = None
+  _globals['_PRIVACYSERVICE'].methods_by_name['ApplyRetention']._serialized_options = b'\220\002\002'
   _globals['_DATASUBJECT']._serialized_start=115
   _globals['_DATASUBJECT']._serialized_end=199
   _globals['_EXPORTSUBJECTREQUEST']._serialized_start=201
@@ -49,6 +51,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ERASEDROWS']._serialized_end=448
   _globals['_ERASESUBJECTRESPONSE']._serialized_start=451
   _globals['_ERASESUBJECTRESPONSE']._serialized_end=583
-  _globals['_PRIVACYSERVICE']._serialized_start=586
-  _globals['_PRIVACYSERVICE']._serialized_end=805
+  _globals['_RETENTIONCUTOFF']._serialized_start=585
+  _globals['_RETENTIONCUTOFF']._serialized_end=668
+  _globals['_APPLYRETENTIONREQUEST']._serialized_start=671
+  _globals['_APPLYRETENTIONREQUEST']._serialized_end=838
+  _globals['_APPLYRETENTIONRESPONSE']._serialized_start=840
+  _globals['_APPLYRETENTIONRESPONSE']._serialized_end=955
+  _globals['_PRIVACYSERVICE']._serialized_start=958
+  _globals['_PRIVACYSERVICE']._serialized_end=1283
 # @@protoc_insertion_point(module_scope)

@@ -55,3 +55,35 @@ class EraseSubjectResponse(_message.Message):
     erased: _containers.RepeatedCompositeFieldContainer[ErasedRows]
     erased_at: _timestamp_pb2.Timestamp
     def __init__(self, service: _Optional[str] = ..., erased: _Optional[_Iterable[_Union[ErasedRows, _Mapping]]] = ..., erased_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RetentionCutoff(_message.Message):
+    __slots__ = ("workspace_id", "cutoff")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    CUTOFF_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    cutoff: _timestamp_pb2.Timestamp
+    def __init__(self, workspace_id: _Optional[str] = ..., cutoff: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ApplyRetentionRequest(_message.Message):
+    __slots__ = ("data_kind", "default_cutoff", "workspaces", "max_rows")
+    DATA_KIND_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_CUTOFF_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACES_FIELD_NUMBER: _ClassVar[int]
+    MAX_ROWS_FIELD_NUMBER: _ClassVar[int]
+    data_kind: str
+    default_cutoff: _timestamp_pb2.Timestamp
+    workspaces: _containers.RepeatedCompositeFieldContainer[RetentionCutoff]
+    max_rows: int
+    def __init__(self, data_kind: _Optional[str] = ..., default_cutoff: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., workspaces: _Optional[_Iterable[_Union[RetentionCutoff, _Mapping]]] = ..., max_rows: _Optional[int] = ...) -> None: ...
+
+class ApplyRetentionResponse(_message.Message):
+    __slots__ = ("service", "erased", "more", "held")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ERASED_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    erased: _containers.RepeatedCompositeFieldContainer[ErasedRows]
+    more: bool
+    held: bool
+    def __init__(self, service: _Optional[str] = ..., erased: _Optional[_Iterable[_Union[ErasedRows, _Mapping]]] = ..., more: _Optional[bool] = ..., held: _Optional[bool] = ...) -> None: ...

@@ -45,6 +45,11 @@ class PrivacyServiceStub:
                 request_serializer=precis_dot_common_dot_v1_dot_privacy__pb2.EraseSubjectRequest.SerializeToString,
                 response_deserializer=precis_dot_common_dot_v1_dot_privacy__pb2.EraseSubjectResponse.FromString,
                 _registered_method=True)
+        self.ApplyRetention = channel.unary_unary(
+                '/precis.common.v1.PrivacyService/ApplyRetention',
+                request_serializer=precis_dot_common_dot_v1_dot_privacy__pb2.ApplyRetentionRequest.SerializeToString,
+                response_deserializer=precis_dot_common_dot_v1_dot_privacy__pb2.ApplyRetentionResponse.FromString,
+                _registered_method=True)
 
 
 class PrivacyServiceServicer:
@@ -66,6 +71,16 @@ class PrivacyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApplyRetention(self, request, context):
+        """Deletes this service's data of one kind that is older than its retention cutoff, in every
+        workspace (the consent service's retention job calls it; the workspace metadata is
+        "system"). Deletes at most max_rows rows per call and says whether more remain. A kind the
+        service does not hold is answered with no rows. Repeating it is safe.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PrivacyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -78,6 +93,11 @@ def add_PrivacyServiceServicer_to_server(servicer, server):
                     servicer.EraseSubject,
                     request_deserializer=precis_dot_common_dot_v1_dot_privacy__pb2.EraseSubjectRequest.FromString,
                     response_serializer=precis_dot_common_dot_v1_dot_privacy__pb2.EraseSubjectResponse.SerializeToString,
+            ),
+            'ApplyRetention': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyRetention,
+                    request_deserializer=precis_dot_common_dot_v1_dot_privacy__pb2.ApplyRetentionRequest.FromString,
+                    response_serializer=precis_dot_common_dot_v1_dot_privacy__pb2.ApplyRetentionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,6 +155,33 @@ class PrivacyService:
             '/precis.common.v1.PrivacyService/EraseSubject',
             precis_dot_common_dot_v1_dot_privacy__pb2.EraseSubjectRequest.SerializeToString,
             precis_dot_common_dot_v1_dot_privacy__pb2.EraseSubjectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyRetention(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/precis.common.v1.PrivacyService/ApplyRetention',
+            precis_dot_common_dot_v1_dot_privacy__pb2.ApplyRetentionRequest.SerializeToString,
+            precis_dot_common_dot_v1_dot_privacy__pb2.ApplyRetentionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -566,20 +566,24 @@ class CheckSuppressionResponse(_message.Message):
     def __init__(self, suppressed: _Optional[_Iterable[bool]] = ...) -> None: ...
 
 class RetentionPolicy(_message.Message):
-    __slots__ = ("data_kind", "retention_days", "action", "is_default", "updated_at", "updated_by")
+    __slots__ = ("data_kind", "retention_days", "action", "is_default", "updated_at", "updated_by", "last_applied_at", "enforced_by")
     DATA_KIND_FIELD_NUMBER: _ClassVar[int]
     RETENTION_DAYS_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
+    LAST_APPLIED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENFORCED_BY_FIELD_NUMBER: _ClassVar[int]
     data_kind: DataKind
     retention_days: int
     action: RetentionAction
     is_default: bool
     updated_at: _timestamp_pb2.Timestamp
     updated_by: str
-    def __init__(self, data_kind: _Optional[_Union[DataKind, str]] = ..., retention_days: _Optional[int] = ..., action: _Optional[_Union[RetentionAction, str]] = ..., is_default: _Optional[bool] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ...) -> None: ...
+    last_applied_at: _timestamp_pb2.Timestamp
+    enforced_by: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, data_kind: _Optional[_Union[DataKind, str]] = ..., retention_days: _Optional[int] = ..., action: _Optional[_Union[RetentionAction, str]] = ..., is_default: _Optional[bool] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ..., last_applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enforced_by: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetRetentionPolicyRequest(_message.Message):
     __slots__ = ("data_kind",)
@@ -614,6 +618,32 @@ class SetRetentionPolicyResponse(_message.Message):
     POLICY_FIELD_NUMBER: _ClassVar[int]
     policy: RetentionPolicy
     def __init__(self, policy: _Optional[_Union[RetentionPolicy, _Mapping]] = ...) -> None: ...
+
+class ApplyRetentionPoliciesRequest(_message.Message):
+    __slots__ = ("data_kind",)
+    DATA_KIND_FIELD_NUMBER: _ClassVar[int]
+    data_kind: DataKind
+    def __init__(self, data_kind: _Optional[_Union[DataKind, str]] = ...) -> None: ...
+
+class RetentionOutcome(_message.Message):
+    __slots__ = ("data_kind", "service", "erased", "error")
+    DATA_KIND_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ERASED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    data_kind: DataKind
+    service: str
+    erased: _containers.RepeatedCompositeFieldContainer[_privacy_pb2.ErasedRows]
+    error: str
+    def __init__(self, data_kind: _Optional[_Union[DataKind, str]] = ..., service: _Optional[str] = ..., erased: _Optional[_Iterable[_Union[_privacy_pb2.ErasedRows, _Mapping]]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ApplyRetentionPoliciesResponse(_message.Message):
+    __slots__ = ("outcomes", "applied_at")
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_AT_FIELD_NUMBER: _ClassVar[int]
+    outcomes: _containers.RepeatedCompositeFieldContainer[RetentionOutcome]
+    applied_at: _timestamp_pb2.Timestamp
+    def __init__(self, outcomes: _Optional[_Iterable[_Union[RetentionOutcome, _Mapping]]] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AuditEvent(_message.Message):
     __slots__ = ("audit_event_id", "occurred_at", "principal", "api_key_id", "service", "operation", "action", "purpose", "subject", "resource", "record_count", "trace_id")

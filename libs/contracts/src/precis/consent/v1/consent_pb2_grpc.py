@@ -115,6 +115,11 @@ class ConsentServiceStub:
                 request_serializer=precis_dot_consent_dot_v1_dot_consent__pb2.SetRetentionPolicyRequest.SerializeToString,
                 response_deserializer=precis_dot_consent_dot_v1_dot_consent__pb2.SetRetentionPolicyResponse.FromString,
                 _registered_method=True)
+        self.ApplyRetentionPolicies = channel.unary_unary(
+                '/precis.consent.v1.ConsentService/ApplyRetentionPolicies',
+                request_serializer=precis_dot_consent_dot_v1_dot_consent__pb2.ApplyRetentionPoliciesRequest.SerializeToString,
+                response_deserializer=precis_dot_consent_dot_v1_dot_consent__pb2.ApplyRetentionPoliciesResponse.FromString,
+                _registered_method=True)
         self.RecordAuditEvents = channel.unary_unary(
                 '/precis.consent.v1.ConsentService/RecordAuditEvents',
                 request_serializer=precis_dot_consent_dot_v1_dot_consent__pb2.RecordAuditEventsRequest.SerializeToString,
@@ -251,6 +256,14 @@ class ConsentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApplyRetentionPolicies(self, request, context):
+        """Applies the workspace's retention policies now, in every service holding the data (the
+        scheduled job does the same for every workspace), and reports what each deleted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RecordAuditEvents(self, request, context):
         """Appends entries to the audit log of reads, exports and erasures of personal data (written by
         the gateway and the services). Idempotent per audit_event_id.
@@ -349,6 +362,11 @@ def add_ConsentServiceServicer_to_server(servicer, server):
                     servicer.SetRetentionPolicy,
                     request_deserializer=precis_dot_consent_dot_v1_dot_consent__pb2.SetRetentionPolicyRequest.FromString,
                     response_serializer=precis_dot_consent_dot_v1_dot_consent__pb2.SetRetentionPolicyResponse.SerializeToString,
+            ),
+            'ApplyRetentionPolicies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyRetentionPolicies,
+                    request_deserializer=precis_dot_consent_dot_v1_dot_consent__pb2.ApplyRetentionPoliciesRequest.FromString,
+                    response_serializer=precis_dot_consent_dot_v1_dot_consent__pb2.ApplyRetentionPoliciesResponse.SerializeToString,
             ),
             'RecordAuditEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordAuditEvents,
@@ -794,6 +812,33 @@ class ConsentService:
             '/precis.consent.v1.ConsentService/SetRetentionPolicy',
             precis_dot_consent_dot_v1_dot_consent__pb2.SetRetentionPolicyRequest.SerializeToString,
             precis_dot_consent_dot_v1_dot_consent__pb2.SetRetentionPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyRetentionPolicies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/precis.consent.v1.ConsentService/ApplyRetentionPolicies',
+            precis_dot_consent_dot_v1_dot_consent__pb2.ApplyRetentionPoliciesRequest.SerializeToString,
+            precis_dot_consent_dot_v1_dot_consent__pb2.ApplyRetentionPoliciesResponse.FromString,
             options,
             channel_credentials,
             insecure,
