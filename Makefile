@@ -62,9 +62,12 @@ test: install check
 
 # Benchmarks of the real processes and the CLV fit: writes tests/bench/results.json and RESULTS.md
 # (full sizes, 2-3 minutes on 2 cores). BENCH_ARGS=--quick: seconds, written under .precis/bench.
+# Then consent checks (consent.json) and data-subject export and erasure (privacy.json, which
+# adds section 5 to RESULTS.md).
 bench: install
 	$(UV) run --frozen python -m tests.bench $(BENCH_ARGS)
 	$(UV) run --frozen python -m tests.bench.bench_consent
+	$(UV) run --frozen python -m tests.bench.bench_privacy
 
 clean:
 	rm -rf $(STATE_DIR)

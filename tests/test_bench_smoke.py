@@ -5,11 +5,13 @@ not judge, and this machine is shared."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
+from tests.bench import bench_privacy
 from tests.bench.harness import machine_facts, percentile, running_suite
 from tests.bench.run import Sizes, measure_clv, measure_suite, write_results
 
@@ -75,3 +77,39 @@ def test_quick_benchmarks_report_sane_numbers(tmp_path: Path) -> None:
     assert json.loads(json_path.read_text(encoding="utf-8"))["lookup"] == lookup
     summary = md_path.read_text(encoding="utf-8")
     assert "| profile lookup at 40 req/s |" in summary and "## 4. CLV fit on CDNOW" in summary
+
+
+def test_data_subject_request_benchmark_reports_sane_numbers(tmp_path: Path) -> None:
+    # With the suite benchmark's committed results next to it, RESULTS.md gets section 5.
+    shutil.copy(Path(bench_privacy.__file__).with_name("results.json"), tmp_path)
+    sizes = ["--subjects", "2", "--events-per-subject", "20", "--background-events", "100"]
+    bench_privacy.main([*sizes, "--out", str(tmp_path)])
+    result = json.loads((tmp_path / "privacy.json").read_text(encoding="utf-8"))
+
+    assert (result["subjects"], result["events_per_subject"], result["background_people"]) == (
+        2,
+        20,
+        10,
+    )
+    assert result["load"]["events"] == 140 and result["load"]["consent_records"] == 12
+    export, erasure = result["export"], result["erasure"]
+    for latency in (export["latency"], export["server_latency"], erasure["latency"]):
+        assert latency["count"] == 2 and 0 < latency["p50_ms"] <= latency["max_ms"]
+    assert 0 < export["bytes"]["p50"] <= export["bytes"]["max"]
+    assert set(export["bytes_by_service"]) == {"consent", "ingestion", "profile"}
+    assert all(size["p50"] > 0 for size in export["bytes_by_service"].values())
+    assert erasure["rows"]["p50"] > 20
+    assert set(erasure["rows_by_service"]) == {"consent", "ingestion", "profile"}
+    assert erasure["rows_by_service"]["ingestion"]["events"] == {"p50": 20, "max": 20}
+    assert erasure["rows_by_service"]["consent"]["consent_entries"]["p50"] > 0
+    [first, _] = result["per_subject"]
+    assert first["export"]["contents"]["ingestion_events"] == 20
+    assert first["export"]["contents"]["profile_events"] == 20
+    checks = result["checks"]
+    assert checks["erasures_verified"] == 2
+    assert (checks["events_before"], checks["events_after"]) == (140, 100)
+    assert checks["live_profiles_after"] == checks["live_profiles_before"] - 2 == 10
+    assert result["machine"]["cpu_count"] > 0
+    summary = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert "## 5. Data-subject requests: export and erasure" in summary
+    assert "| export / erasure of a subject with 20 events, all services |" in summary

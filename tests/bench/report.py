@@ -10,7 +10,13 @@ def _ms(summary: dict[str, Any], key: str) -> str:
     return "-" if value is None else f"{value:,.1f} ms"
 
 
-def render_markdown(results: dict[str, Any]) -> str:
+def _bytes(value: int) -> str:
+    return f"{value / 1024:,.1f} KiB" if value >= 1024 else f"{value} B"
+
+
+def render_markdown(results: dict[str, Any], privacy: dict[str, Any] | None = None) -> str:
+    """RESULTS.md from results.json's content, with the data-subject request benchmark
+    (privacy.json, written by bench_privacy) as section 5 when given."""
     machine = results["machine"]
     sizes = results["sizes"]
     names = ", ".join(results.get("suite_processes", []))
@@ -69,6 +75,14 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"| CLV fit, BG/NBD + Gamma-Gamma, {clv['customers']:,} CDNOW customers | "
             f"**{clv['fit_seconds_median']:.2f} s** (median of {clv['runs']}); fit and score "
             f"every profile {clv['fit_and_score_seconds_median']:.2f} s |"
+        )
+    if privacy:
+        ex, er = privacy["export"], privacy["erasure"]
+        lines.append(
+            f"| export / erasure of a subject with {privacy['events_per_subject']:,} events, "
+            f"all services | export p50 **{_ms(ex['latency'], 'p50_ms')}** "
+            f"({_bytes(ex['bytes']['p50'])}), erasure p50 **{_ms(er['latency'], 'p50_ms')}** "
+            f"({er['rows']['p50']:,} rows) |"
         )
     lines.append("")
     cpu_lines = [
@@ -202,15 +216,91 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"(log-likelihood {gg['log_likelihood']}, {gg['repeat_buyers']:,} repeat buyers)",
             "",
         ]
+    if privacy:
+        lines += _privacy_section(privacy)
     lines += [
         "## Reproduce",
         "",
         "```bash",
         "make bench                                        # full sizes, rewrites these files",
         "python3 -m uv run --frozen python -m tests.bench --quick   # seconds; .precis/bench/",
+        *(
+            ["python3 -m uv run --frozen python -m tests.bench.bench_privacy   # section 5 only"]
+            if privacy
+            else []
+        ),
         "```",
         "",
         f"Sizes: `{sizes}`. Percentiles are nearest-rank (always an observed value).",
         "",
     ]
     return "\n".join(lines)
+
+
+def _privacy_section(privacy: dict[str, Any]) -> list[str]:
+    ex, er, load, checks = privacy["export"], privacy["erasure"], privacy["load"], privacy["checks"]
+    machine = privacy["machine"]
+    by_service = ", ".join(
+        f"{service} {_bytes(size['p50'])}" for service, size in ex["bytes_by_service"].items()
+    )
+    by_table = "; ".join(
+        f"{service}: "
+        + ", ".join(f"{table} {rows['p50']:,}" for table, rows in tables.items() if rows["max"])
+        for service, tables in er["rows_by_service"].items()
+    )
+    lat, srv = ex["latency"], ex["server_latency"]
+    elat, esrv = er["latency"], er["server_latency"]
+    lines = [
+        "## 5. Data-subject requests: export and erasure",
+        "",
+        f"{privacy['subjects']} data subjects with {privacy['events_per_subject']:,} events "
+        "each (anonymous browsing on two devices, an identify with email and phone, then "
+        f"logged-in events) among {privacy['background_events']:,} events of "
+        f"{privacy['background_people']:,} other people, everyone with a consent record; "
+        "ingestion, profile and consent in one process, each on its SQLite file, over loopback "
+        f"gRPC (`tests/bench/bench_privacy.py`, {machine['date']}, commit "
+        f"`{machine['git_commit']}`"
+        + (
+            f" with {machine['git_tracked_files_modified']} tracked files modified"
+            if machine.get("git_tracked_files_modified")
+            else ""
+        )
+        + "). For each subject in turn, an export then an erasure "
+        "through the consent service, timed from the `CreateExportRequest` / "
+        "`CreateErasureRequest` call to the first `GetDataSubjectRequest` answer showing "
+        f"COMPLETED (polled every {privacy['poll_interval_seconds'] * 1000:g} ms). The consent "
+        "service's worker picks open requests up by itself every "
+        f"{privacy['dsr_worker_interval_seconds']:g} s (1 s by default in production): that "
+        "wait is part of every time.",
+        "",
+        "| request | p50 | max | created -> completed, p50 | max |",
+        "|---|---|---|---|---|",
+        f"| export | {_ms(lat, 'p50_ms')} | {_ms(lat, 'max_ms')} | {_ms(srv, 'p50_ms')} "
+        f"| {_ms(srv, 'max_ms')} |",
+        f"| erasure | {_ms(elat, 'p50_ms')} | {_ms(elat, 'max_ms')} | {_ms(esrv, 'p50_ms')} "
+        f"| {_ms(esrv, 'max_ms')} |",
+        "",
+        f"- export bundle: p50 {_bytes(ex['bytes']['p50'])}, max {_bytes(ex['bytes']['max'])} "
+        f"(p50 by service: {by_service})",
+        f"- erased per subject: p50 {er['rows']['p50']:,} rows, max {er['rows']['max']:,} "
+        f"({by_table})",
+        f"- checked after each of the {checks['erasures_verified']} erasures: `GetProfile` by "
+        "each of the subject's identifiers is NOT_FOUND, every service's `ExportSubject` "
+        "returns nothing, every identifier is on the suppression list and the request no "
+        "longer names the subject; at the end ingestion holds "
+        f"{checks['events_after']:,} of {checks['events_before']:,} events and "
+        f"{checks['live_profiles_after']:,} of {checks['live_profiles_before']:,} profiles are "
+        "live: exactly the other people's",
+        f"- load: {load['events']:,} events sent in {load['send_seconds']:.1f} s and applied to "
+        f"profiles {load['applied_seconds']:.1f} s after the first batch; "
+        f"{load['consent_records']:,} consent records in {load['consent_seconds']:.1f} s",
+    ]
+    cpu = privacy.get("cpu")
+    if cpu:
+        lines.append(
+            f"- CPU while the requests ran: {cpu['process_cpu_seconds']:g} s in the benchmark's "
+            f"process (services and requester), {cpu['other_cpu_seconds']:g} s by anything else "
+            "on the machine (well above zero: someone else's work ran alongside and the times "
+            "are pessimistic)"
+        )
+    return [*lines, ""]
