@@ -312,8 +312,10 @@ class FeedConsumer:
         """Read one batch after the cursor and apply it; returns the number of entries applied."""
         after = self.position()
         entries = self.fetch(after, wait_ms)
-        if not entries or self._stop.is_set():
-            return 0  # stopping: what was read is read again by the next start
+        if not entries:
+            return 0
+        if self._stop.is_set() and threading.current_thread() is self._thread:
+            return 0  # the follower was stopped while it waited: the next start reads it again
         links = [
             link for link in (link_from_traceparent(e.traceparent) for e in entries[:128]) if link
         ]
