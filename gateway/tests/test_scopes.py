@@ -95,12 +95,12 @@ def _required_scope(route: APIRoute) -> Scope | None:
     return found[0] if found else None
 
 
-def _call(client: TestClient, path: str, route: APIRoute, key: str) -> Any:
+def _call(client: TestClient, path: str, route: APIRoute, key: str, **headers: str) -> Any:
     path = re.sub(r"\{(\w+)(:path)?\}", lambda m: _PATH_VALUES.get(m[1], "x"), path)
     method = sorted(route.methods or ())[0]
     # An empty body: a key without the scope must be refused before the body is looked at.
     body: dict[str, Any] = {"json": {}} if method in {"POST", "PUT"} else {}
-    return client.request(method, path, headers={"X-API-Key": key}, **body)
+    return client.request(method, path, headers={"X-API-Key": key, **headers}, **body)
 
 
 def test_every_route_but_health_requires_a_scope(client: TestClient) -> None:
@@ -137,7 +137,10 @@ def test_each_route_refuses_a_key_without_its_scope_and_admits_one_with_only_it(
         if scope is None:
             continue
         where = f"{sorted(route.methods or ())} {path}"
-        refused = _call(client, path, route, _key(f"all-but-{scope}"))
+        # ... and before its headers: an invalid declared purpose is not judged either.
+        refused = _call(
+            client, path, route, _key(f"all-but-{scope}"), **{"X-Precis-Purpose": "Not Valid!"}
+        )
         error = assert_error(refused, 403, "forbidden")
         assert error["message"] == f"this API key lacks the scope {scope.value}", where
         admitted = _call(client, path, route, _key(f"only-{scope}"))

@@ -40,7 +40,7 @@ from precis.consent.v1 import consent_pb2_grpc
 from precis_common.grpc_client import workspace_metadata
 from precis_common.privacy import ACCESS_PURPOSE, DSR_RESOURCE
 from precis_gateway.consent_views import subject_proto
-from precis_gateway.deps import CallerDep
+from precis_gateway.deps import CallerDep, route_scope_checks
 from precis_gateway.errors import ApiError, ErrorDetail, current_trace_id
 from precis_gateway.models import ConsentSubject
 from precis_gateway.profile_views import identifier_from_path
@@ -262,6 +262,10 @@ async def audit_access(
     ] = None,
 ) -> None:
     """Validate the declared purpose and note the access if the route is audited."""
+    # Added at router level, this runs before the route's own scope check: a key without the
+    # scope is refused (403) before its header is judged (422).
+    for check in route_scope_checks(request.scope.get("route")):
+        check.check(caller)
     if purpose is not None and not ACCESS_PURPOSE.match(purpose):
         raise ApiError.invalid(
             [ErrorDetail(field=PURPOSE_HEADER, reason="must be 1-64 characters of a-z, 0-9 and _")]

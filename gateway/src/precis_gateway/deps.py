@@ -119,9 +119,23 @@ class RequireScope:
         # Declares the X-API-Key scheme with this scope in the operation's `security`.
         _scheme: Annotated[str | None, Depends(_api_key_header)],
     ) -> Caller:
+        return self.check(caller)
+
+    def check(self, caller: Caller) -> Caller:
         if not caller.has(self.scope):
             raise ApiError(403, "forbidden", f"this API key lacks the scope {self.scope}")
         return caller
+
+
+def route_scope_checks(route: Any) -> list[RequireScope]:
+    """The scope checks a route declares (for dependencies that must refuse a key without the
+    scope before doing their own validation: FastAPI runs router-level dependencies first)."""
+    dependant = getattr(route, "dependant", None)
+    return [
+        d.call
+        for d in (dependant.dependencies if dependant is not None else [])
+        if isinstance(d.call, RequireScope)
+    ]
 
 
 def requires(scope: Scope) -> Any:
