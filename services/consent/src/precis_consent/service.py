@@ -73,6 +73,16 @@ class Capture:
 
 
 @dataclass(frozen=True, slots=True)
+class Known:
+    """What a recording has already read about its subject: its minor status, and the defaults
+    of one jurisdiction."""
+
+    minor: Minor | None
+    jurisdiction: str
+    defaults: JurisdictionDefaults
+
+
+@dataclass(frozen=True, slots=True)
 class SubjectState:
     decisions: dict[str, Decision]
     jurisdiction: str
@@ -117,10 +127,12 @@ class ConsentStore:
             raise FailedPrecondition(
                 "the subject is marked as a minor: a guardian must decide (set guardian)"
             )
+        latest = self._latest(session, workspace_id, capture.keys)
         jurisdiction = capture.jurisdiction or self._jurisdiction(
-            session, workspace_id, capture.keys, ""
+            session, workspace_id, capture.keys, "", latest
         )
         defaults = self._defaults(session, workspace_id, jurisdiction)
+        known = Known(minor, jurisdiction, defaults)
         bundled = [
             c.purpose
             for c in capture.choices
@@ -132,7 +144,9 @@ class ConsentStore:
                 f"{', '.join(bundled)} needs its own, separate consent (PIPL): record it in a "
                 "request of its own",
             )
-        before = self._state(session, workspace_id, capture.keys, jurisdiction)
+        before = self._state(
+            session, workspace_id, capture.keys, jurisdiction, latest=latest, known=known
+        )
         rows: list[dict[str, Any]] = []
         for choice in capture.choices:
             row = {
@@ -170,7 +184,7 @@ class ConsentStore:
             ],
         )
         self._update_state(session, workspace_id, capture, rows, jurisdiction)
-        after = self._state(session, workspace_id, capture.keys, jurisdiction)
+        after = self._state(session, workspace_id, capture.keys, jurisdiction, known=known)
         notices = []
         for row in rows:
             purpose = str(row["purpose"])
@@ -288,13 +302,26 @@ class ConsentStore:
             return self._state(session, workspace_id, keys, jurisdiction)
 
     def _state(
-        self, session: Session, workspace_id: str, keys: Sequence[Key], jurisdiction: str
+        self,
+        session: Session,
+        workspace_id: str,
+        keys: Sequence[Key],
+        jurisdiction: str,
+        *,
+        latest: dict[str, Latest] | None = None,
+        known: Known | None = None,
     ) -> SubjectState:
+        """The subject's decisions now. `latest` and `known` (its minor status and the defaults
+        of one jurisdiction) save queries when the caller has just read them."""
         now = datetime.now(UTC)
-        latest = self._latest(session, workspace_id, keys)
+        if latest is None:
+            latest = self._latest(session, workspace_id, keys)
         where = self._jurisdiction(session, workspace_id, keys, jurisdiction, latest)
-        defaults = self._defaults(session, workspace_id, where)
-        minor = self._minor(session, workspace_id, keys)
+        if known is not None and known.jurisdiction == where:
+            defaults = known.defaults
+        else:
+            defaults = self._defaults(session, workspace_id, where)
+        minor = known.minor if known is not None else self._minor(session, workspace_id, keys)
         decisions = {
             purpose: decide(purpose, latest.get(purpose), defaults, minor, now)
             for purpose in PURPOSE_IDS
