@@ -1,0 +1,153 @@
+"""Segmentation's read model: the tables rules are compiled against (see README.md, "Read model").
+
+Every table is keyed by workspace first. Times are stored in UTC; date-valued traits inside the
+JSON documents are canonical UTC strings (`canonical_time`), so that ordering them as strings is
+ordering them in time, the same way on SQLite, PostgreSQL and in Python."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+FACT_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+# Event properties copied into numeric columns, so that the most common sums (revenue per
+# window) read a column of the covering index instead of parsing JSON for every event.
+PROMOTED_NUMERIC_PROPERTIES = ("revenue", "quantity")
+
+# One row per profile: its traits (last write wins, from profile_changes) and computed traits
+# (order_count, revenue, rfm_cell, life_stage, first_seen, last_seen, clv, ...) as JSON objects.
+seg_profiles = Table(
+    "seg_profiles",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("profile_id", String(64), primary_key=True),
+    Column("traits", JSON, nullable=False),
+    Column("computed", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+seg_profile_tags = Table(
+    "seg_profile_tags",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("profile_id", String(64), primary_key=True),
+    Column("tag", String(128), primary_key=True),
+    # "Who has tag X" is the question rules ask; the primary key answers "tags of profile P".
+    Index("ix_seg_profile_tags_tag", "workspace_id", "tag", "profile_id"),
+)
+
+# One row per event. A windowed count or sum is
+#   WHERE workspace_id = ? AND event = ? AND occurred_at BETWEEN ? AND ? GROUP BY profile_id
+# which the window index answers in order, without touching the table on PostgreSQL for counts
+# and for sums of the promoted columns (INCLUDE). Property filters read the JSON document.
+seg_event_facts = Table(
+    "seg_event_facts",
+    metadata,
+    Column("fact_id", FACT_ID, primary_key=True, autoincrement=True),
+    Column("workspace_id", String(64), nullable=False),
+    Column("profile_id", String(64), nullable=False),
+    Column("event", String(128), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("properties", JSON, nullable=False),
+    Column("revenue", Float, nullable=True),
+    Column("quantity", Float, nullable=True),
+    # Ingestion's message id: replays of the feed do not count an event twice.
+    Column("message_id", String(128), nullable=True),
+    Index(
+        "ix_seg_event_facts_window",
+        "workspace_id",
+        "event",
+        "occurred_at",
+        "profile_id",
+        postgresql_include=["revenue", "quantity"],
+    ),
+    # Merges, erasures and incremental refresh work per profile.
+    Index("ix_seg_event_facts_profile", "workspace_id", "profile_id", "occurred_at"),
+    Index("ux_seg_event_facts_message", "workspace_id", "message_id", unique=True),
+)
+
+# Current consent per profile and purpose (from consent_changes). No row means not allowed:
+# marketing purposes are opt-in.
+seg_consent = Table(
+    "seg_consent",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("profile_id", String(64), primary_key=True),
+    Column("purpose", String(32), primary_key=True),
+    Column("allowed", Boolean, nullable=False),
+    Index("ix_seg_consent_purpose", "workspace_id", "purpose", "allowed", "profile_id"),
+)
+
+# Materialized membership of every segment; rules that reference a segment read it here.
+seg_memberships = Table(
+    "seg_memberships",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("segment_id", String(64), primary_key=True),
+    Column("profile_id", String(64), primary_key=True),
+    Column("entered_at", DateTime(timezone=True), nullable=False),
+    Index("ix_seg_memberships_profile", "workspace_id", "profile_id"),
+)
+
+
+def canonical_time(moment: datetime) -> str:
+    """The form date-valued traits and properties are stored in: UTC, second precision,
+    fixed width (`2026-11-28T10:15:00Z`), so string order is time order."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc(moment: datetime) -> datetime:
+    """An aware UTC datetime (naive input is taken as UTC); what the DateTime columns hold."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _numeric(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def event_fact_row(
+    *,
+    workspace_id: str,
+    profile_id: str,
+    event: str,
+    occurred_at: datetime,
+    properties: Mapping[str, Any],
+    message_id: str | None = None,
+) -> dict[str, Any]:
+    """The seg_event_facts row of one event, with its promoted numeric columns filled in the one
+    way the compiler relies on (the column equals the property when it is a JSON number)."""
+    row: dict[str, Any] = {
+        "workspace_id": workspace_id,
+        "profile_id": profile_id,
+        "event": event,
+        "occurred_at": utc(occurred_at),
+        "properties": dict(properties),
+        "message_id": message_id,
+    }
+    for name in PROMOTED_NUMERIC_PROPERTIES:
+        row[name] = _numeric(properties.get(name))
+    return row

@@ -1,0 +1,18 @@
+"""Fixtures of the segmentation tests: the read model migrated on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from segmentation_support import ReadModel, make_read_model
+
+
+@pytest.fixture
+def read_model(database_url_factory: object) -> Iterator[ReadModel]:
+    yield from make_read_model(database_url_factory)
