@@ -16,7 +16,6 @@ import random
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,18 +84,6 @@ class PrivacySuite:
     privacy: dict[str, privacy_pb2_grpc.PrivacyServiceStub]
 
     def stop(self) -> None:
-        # Feed followers first, together, while every producer still answers: each returns
-        # from its long poll within a second, whereas a long poll to a server that has already
-        # stopped is only given up at its deadline (and the services are mutual producers).
-        followers: list[Callable[[], None]] = [self.profile.consumer.stop]
-        for consumer in (self.ingestion.consumer, self.consent.consumer):
-            if consumer is not None:
-                followers.append(consumer.stop)
-        if self.ingestion.checker is not None:
-            followers.append(self.ingestion.checker.stop)
-        with ThreadPoolExecutor(len(followers)) as pool:
-            for stopped in [pool.submit(stop) for stop in followers]:
-                stopped.result()
         for channel in self.channels:
             channel.close()
         for app in (self.consent, self.profile, self.ingestion):

@@ -49,10 +49,6 @@ def pair(
         port=ingestion_port,
     )
     yield consent, ingestion
-    # Each follows the other's feed: stop the followers while both producers still answer, so
-    # that no long poll waits on a server that is gone.
-    if consent.app.consumer is not None:
-        consent.app.consumer.stop()
     ingestion.stop(0)
     next(consents, None)
 

@@ -404,13 +404,13 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
         hasher: PiiHasher,
         requests: DataSubjectRequests,
         audit_log: AuditLog,
-        retention: Retention | None = None,
+        retention: Retention,
     ) -> None:
         self._store = store
         self._hasher = hasher
         self._requests = requests
         self._audit_log = audit_log
-        self._retention = retention or Retention(requests.db, audit_log, {})
+        self._retention = retention
 
     # ---- retention -------------------------------------------------------------------------
 
