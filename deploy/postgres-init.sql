@@ -4,7 +4,7 @@
 CREATE DATABASE ingestion OWNER precis;
 CREATE DATABASE profile OWNER precis;
 CREATE DATABASE consent OWNER precis;
+CREATE DATABASE segmentation OWNER precis;
 -- Future services, one database each, when they are deployed:
--- CREATE DATABASE segmentation OWNER precis;
 -- CREATE DATABASE recommendation OWNER precis;
 -- CREATE DATABASE measurement OWNER precis;

@@ -113,6 +113,30 @@ PROCESSES: dict[str, dict[str, Any]] = {
         "database": "consent",
         "settings": ("precis_consent.settings", "ConsentSettings"),
     },
+    "segmentation": {
+        "module": "precis_segmentation",
+        "package_dir": ROOT / "services/segmentation/src/precis_segmentation",
+        "port": 50054,
+        "port_env": "PRECIS_SEGMENTATION_GRPC_PORT",
+        "protocol": "grpc",
+        # Both targets are feed consumers that retry until the producer is up.
+        "env": {
+            "PRECIS_SEGMENTATION_GRPC_PORT",
+            "PRECIS_SEGMENTATION_DATABASE_URL",
+            "PRECIS_SEGMENTATION_PROFILE_TARGET",
+            "PRECIS_SEGMENTATION_CONSENT_TARGET",
+        },
+        "required": {
+            "PRECIS_SEGMENTATION_DATABASE_URL",
+            "PRECIS_SEGMENTATION_PROFILE_TARGET",
+            "PRECIS_SEGMENTATION_CONSENT_TARGET",
+            "PRECIS_PII_SECRET",
+        },
+        "secret_env": {"PRECIS_SEGMENTATION_DATABASE_URL", "PRECIS_PII_SECRET"},
+        "targets": {"PRECIS_SEGMENTATION_PROFILE_TARGET": "profile"},
+        "database": "segmentation",
+        "settings": ("precis_segmentation.settings", "SegmentationSettings"),
+    },
     "gateway": {
         "module": "precis_gateway",
         "package_dir": ROOT / "gateway/src/precis_gateway",
@@ -125,12 +149,14 @@ PROCESSES: dict[str, dict[str, Any]] = {
             "PRECIS_GATEWAY_INGESTION_TARGET",
             "PRECIS_GATEWAY_PROFILE_TARGET",
             "PRECIS_GATEWAY_CONSENT_TARGET",
+            "PRECIS_GATEWAY_SEGMENTATION_TARGET",
             "PRECIS_GATEWAY_API_KEYS",
         },
         "required": {
             "PRECIS_GATEWAY_INGESTION_TARGET",
             "PRECIS_GATEWAY_PROFILE_TARGET",
             "PRECIS_GATEWAY_CONSENT_TARGET",
+            "PRECIS_GATEWAY_SEGMENTATION_TARGET",
             "PRECIS_GATEWAY_API_KEYS",
             "PRECIS_PII_SECRET",
         },
@@ -139,6 +165,7 @@ PROCESSES: dict[str, dict[str, Any]] = {
             "PRECIS_GATEWAY_INGESTION_TARGET": "ingestion",
             "PRECIS_GATEWAY_PROFILE_TARGET": "profile",
             "PRECIS_GATEWAY_CONSENT_TARGET": "consent",
+            "PRECIS_GATEWAY_SEGMENTATION_TARGET": "segmentation",
         },
         "database": None,
         "settings": ("precis_gateway.settings", "GatewaySettings"),
@@ -150,6 +177,7 @@ EXTERNAL_SECRETS = {
     "precis-ingestion-database",
     "precis-profile-database",
     "precis-consent-database",
+    "precis-segmentation-database",
     "precis-gateway-api-keys",
 }
 
@@ -843,10 +871,11 @@ def test_compose_precis_services_follow_the_contract() -> None:
 def test_privacy_services_are_found() -> None:
     """The source scan has teeth: the services known to hold personal data are found, and the
     gateway (which holds none) is not."""
-    assert privacy_services() == {"ingestion", "profile", "consent"}
+    assert privacy_services() == {"ingestion", "profile", "consent", "segmentation"}
     assert expected_privacy_targets() == {
         "ingestion": "ingestion:50051",
         "profile": "profile:50052",
+        "segmentation": "segmentation:50054",
     }
 
 

@@ -17,6 +17,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from precis.common.v1 import feed_pb2, feed_pb2_grpc
 from precis_common.db import Database
 from precis_common.feed import (
+    RESPONSE_BYTES,
+    RESPONSE_ENTRIES,
     FeedConsumer,
     FeedServicer,
     FeedWriter,
@@ -227,6 +229,33 @@ def test_read_feed_long_polls_until_an_append_arrives(db: Database, feed_server:
     )
     assert [e.kind for r in responses for e in r.entries] == ["wake"]
     assert time.monotonic() - started < 4
+
+
+def test_read_feed_splits_a_read_into_responses_the_client_accepts(
+    db: Database, feed_server: Any
+) -> None:
+    """Twelve 700 KiB entries (8.4 MiB) and one of 3 MiB would not fit one 4 MiB message: each
+    response stays under RESPONSE_BYTES unless a single entry is larger, and comes alone then;
+    small entries still come RESPONSE_ENTRIES at a time."""
+    server, writer = feed_server
+    big = [NewEntry("w1", f"big{i}", bytes([i]) * 700 * 1024) for i in range(12)]
+    huge = NewEntry("w1", "huge", b"h" * 3 * 1024 * 1024)
+    small = [NewEntry("w1", f"small{i}", b"s") for i in range(RESPONSE_ENTRIES + 100)]
+    with db.write() as session:
+        writer.append(session, [*big[:6], huge, *big[6:], *small])
+    stub = feed_pb2_grpc.FeedServiceStub(open_channel(f"127.0.0.1:{server.port}"))
+    responses = list(
+        stub.ReadFeed(feed_pb2.ReadFeedRequest(feed="changes", max_entries=1000), timeout=30)
+    )
+    entries = [e for r in responses for e in r.entries]
+    assert [e.kind for e in entries] == [e.kind for e in (*big[:6], huge, *big[6:], *small)]
+    assert [e.payload for e in entries[:6]] == [e.payload for e in big[:6]]
+    assert [e.seq for e in entries] == sorted(e.seq for e in entries)
+    for r in responses:
+        assert r.ByteSize() <= RESPONSE_BYTES or len(r.entries) == 1
+        assert 1 <= len(r.entries) <= RESPONSE_ENTRIES
+    assert [len(r.entries) for r in responses if r.entries[0].kind == "huge"] == [1]
+    assert len(responses) >= 8  # 2 MiB hold two 700 KiB entries
 
 
 def test_read_feed_rejects_bad_requests(feed_server: Any) -> None:

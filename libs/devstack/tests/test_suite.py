@@ -168,8 +168,10 @@ def test_consent_runs_as_its_own_process_behind_the_gateway(layout: state.StateL
         pii_secret="s" * 32,
     )
     by_name = {s.name: s for s in specs}
-    # Started in order and each waited for: consent before the gateway, whose readiness needs it.
-    assert [s.name for s in specs] == list(NAMES) == ["ingestion", "profile", "consent", "gateway"]
+    # Started in order and each waited for: consent and segmentation before the gateway, whose
+    # readiness needs them.
+    assert [s.name for s in specs] == list(NAMES)
+    assert list(NAMES) == ["ingestion", "profile", "consent", "segmentation", "gateway"]
     consent = by_name["consent"]
     assert consent.argv[1:] == ("-m", "precis_consent")
     assert (consent.port, consent.probe) == (15053, "grpc")
@@ -179,7 +181,7 @@ def test_consent_runs_as_its_own_process_behind_the_gateway(layout: state.StateL
     assert by_name["gateway"].env["PRECIS_GATEWAY_CONSENT_TARGET"] == "127.0.0.1:15053"
     # The services share nothing but the PII secret: each has its own database file.
     urls = {s.env.get(f"PRECIS_{s.name.upper()}_DATABASE_URL") for s in specs}
-    assert len(urls - {None}) == 3
+    assert len(urls - {None}) == 4
     assert {s.env["PRECIS_PII_SECRET"] for s in specs} == {"s" * 32}
     overridden = suite_specs(
         layout,
@@ -198,14 +200,15 @@ def test_consent_runs_as_its_own_process_behind_the_gateway(layout: state.StateL
 def test_consent_is_told_where_every_other_privacy_service_listens(
     layout: state.StateLayout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Data-subject requests reach ingestion and profile on the ports this suite runs them on,
-    not on the defaults (the e2e suites start everything on free ports)."""
+    """Data-subject requests reach ingestion, profile and segmentation on the ports this suite
+    runs them on, not on the defaults (the e2e suites start everything on free ports)."""
     specs = suite_specs(
         layout,
         gateway_port=18080,
         ingestion_port=15051,
         profile_port=15052,
         consent_port=15053,
+        segmentation_port=15054,
         api_key="k",
         pii_secret="s" * 32,
     )
@@ -215,12 +218,38 @@ def test_consent_is_told_where_every_other_privacy_service_listens(
     assert ConsentSettings().consent_privacy_targets == {
         "ingestion": "127.0.0.1:15051",
         "profile": "127.0.0.1:15052",
+        "segmentation": "127.0.0.1:15054",
     }
+
+
+def test_segmentation_follows_profile_and_consent_on_the_suites_ports(
+    layout: state.StateLayout,
+) -> None:
+    specs = suite_specs(
+        layout,
+        gateway_port=18080,
+        ingestion_port=15051,
+        profile_port=15052,
+        consent_port=15053,
+        segmentation_port=15054,
+        api_key="k",
+        pii_secret="s" * 32,
+    )
+    by_name = {s.name: s for s in specs}
+    segmentation = by_name["segmentation"]
+    assert segmentation.argv[1:] == ("-m", "precis_segmentation")
+    assert (segmentation.port, segmentation.probe) == (15054, "grpc")
+    assert segmentation.env["PRECIS_SEGMENTATION_PROFILE_TARGET"] == "127.0.0.1:15052"
+    assert segmentation.env["PRECIS_SEGMENTATION_CONSENT_TARGET"] == "127.0.0.1:15053"
+    assert by_name["gateway"].env["PRECIS_GATEWAY_SEGMENTATION_TARGET"] == "127.0.0.1:15054"
 
 
 def test_the_command_line_takes_a_consent_port() -> None:
     assert build_parser().parse_args(["up"]).consent_port == 50053
     assert build_parser().parse_args(["up", "--consent-port", "6053"]).consent_port == 6053
+    assert build_parser().parse_args(["up"]).segmentation_port == 50054
+    parsed = build_parser().parse_args(["up", "--segmentation-port", "6054"])
+    assert parsed.segmentation_port == 6054
 
 
 # Ports -----------------------------------------------------------------------------------------
@@ -239,6 +268,7 @@ def test_up_refuses_ports_taken_by_another_program(layout: state.StateLayout) ->
                 ingestion_port=free_port(),
                 profile_port=free_port(),
                 consent_port=free_port(),
+                segmentation_port=free_port(),
                 timeout=5,
             )
     # Refused before anything started.

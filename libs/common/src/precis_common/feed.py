@@ -44,6 +44,7 @@ from precis.common.v1 import feed_pb2, feed_pb2_grpc
 from precis_common.db import Database, affected
 from precis_common.errors import InvalidArgument, NotFound, Unavailable
 from precis_common.grpc_client import workspace_metadata
+from precis_common.grpc_server import MAX_MESSAGE_BYTES
 from precis_common.telemetry import (
     ATTR_FEED,
     ATTR_FEED_KIND,
@@ -57,6 +58,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_ENTRIES = 500
 MAX_ENTRIES = 5000
+# ReadFeed streams a read in responses of at most this many entries and, unless one entry alone
+# is larger, this many bytes: half the gRPC message limit, so that big payloads never make a
+# response the client refuses.
+RESPONSE_ENTRIES = 500
+RESPONSE_BYTES = MAX_MESSAGE_BYTES // 2
 MAX_WAIT_MS = 30_000
 # BigInteger on PostgreSQL, but SQLite only auto-increments an INTEGER PRIMARY KEY.
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
@@ -222,21 +228,24 @@ class FeedServicer(feed_pb2_grpc.FeedServiceServicer):
             if remaining <= 0 or not context.is_active():
                 return
             writer.notifier.wait(version, min(remaining, self.POLL_INTERVAL_S))
-        chunk = 500
-        for start in range(0, len(rows), chunk):
-            yield feed_pb2.ReadFeedResponse(
-                entries=[
-                    feed_pb2.FeedEntry(
-                        seq=r.seq,
-                        workspace_id=r.workspace_id,
-                        kind=r.kind,
-                        payload=r.payload,
-                        created_at=to_timestamp(r.created_at),
-                        traceparent=r.traceparent,
-                    )
-                    for r in rows[start : start + chunk]
-                ]
+        entries: list[feed_pb2.FeedEntry] = []
+        size = 0
+        for r in rows:
+            entry = feed_pb2.FeedEntry(
+                seq=r.seq,
+                workspace_id=r.workspace_id,
+                kind=r.kind,
+                payload=r.payload,
+                created_at=to_timestamp(r.created_at),
+                traceparent=r.traceparent,
             )
+            n = entry.ByteSize() + 8  # with its tag and length
+            if entries and (len(entries) == RESPONSE_ENTRIES or size + n > RESPONSE_BYTES):
+                yield feed_pb2.ReadFeedResponse(entries=entries)
+                entries, size = [], 0
+            entries.append(entry)
+            size += n
+        yield feed_pb2.ReadFeedResponse(entries=entries)
 
 
 ApplyBatch = Callable[[Session, Sequence[feed_pb2.FeedEntry]], None]
@@ -280,6 +289,8 @@ class FeedConsumer:
         self._call: Any = None  # the long poll in flight, cancelled by stop() when it can be
         self._fetching = False
         self.last_error: str | None = None
+        # time.monotonic() of the last read that reached the producer (with or without entries).
+        self.last_success: float | None = None
 
     def position(self) -> int:
         c = self._cursors.c
@@ -313,6 +324,7 @@ class FeedConsumer:
         after = self.position()
         entries = self.fetch(after, wait_ms)
         if not entries:
+            self.last_success = time.monotonic()
             return 0
         if self._stop.is_set() and threading.current_thread() is self._thread:
             return 0  # the follower was stopped while it waited: the next start reads it again
@@ -350,6 +362,7 @@ class FeedConsumer:
                     )
                 )
             self._apply(session, entries)
+        self.last_success = time.monotonic()
         if self._on_applied is not None:
             self._on_applied()
         return len(entries)

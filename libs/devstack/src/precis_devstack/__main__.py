@@ -22,7 +22,10 @@ from precis_devstack.suite import (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m precis_devstack",
-        description="Run the Precis suite (ingestion, profile, consent, gateway) on this machine.",
+        description=(
+            "Run the Precis suite (ingestion, profile, consent, segmentation, gateway) on this "
+            "machine."
+        ),
     )
     parser.add_argument(
         "command",
@@ -37,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ingestion-port", type=int, default=DEFAULT_PORTS["ingestion"])
     parser.add_argument("--profile-port", type=int, default=DEFAULT_PORTS["profile"])
     parser.add_argument("--consent-port", type=int, default=DEFAULT_PORTS["consent"])
+    parser.add_argument("--segmentation-port", type=int, default=DEFAULT_PORTS["segmentation"])
     return parser
 
 
@@ -49,7 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ports = (args.gateway_port, args.ingestion_port, args.profile_port, args.consent_port)
     try:
         if args.command == "up":
-            suite = start_suite(args.state_dir, *ports, output=_say)
+            suite = start_suite(
+                args.state_dir, *ports, segmentation_port=args.segmentation_port, output=_say
+            )
             layout = StateLayout.at(args.state_dir)
             _say(f"Precis is running: {suite.gateway_url} (API docs: {suite.gateway_url}/docs)")
             _say(f"API key in {layout.api_key_path} (header X-API-Key), logs in {layout.logs_dir}")
@@ -69,7 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _say(f"{s.name:<10} {pid:>8} {port:>6}  {health:<28} {s.log_path}")
             healthy = all(s.running and s.health in ("SERVING", "READY") for s in statuses)
             return 0 if healthy else 1
-        return run_demo(args.state_dir, *ports, output=_say)
+        return run_demo(
+            args.state_dir, *ports, segmentation_port=args.segmentation_port, output=_say
+        )
     except (DevstackError, CdnowError, PrecisError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -1,5 +1,5 @@
-"""Starts, stops and inspects the local suite: ingestion, profile, consent and gateway as detached
-processes.
+"""Starts, stops and inspects the local suite: ingestion, profile, consent, segmentation and gateway
+as detached processes.
 
 Each process runs in its own session (it outlives the command that started it), writes to
 DIR/logs/<name>.log and is recorded in DIR/pids/<name>.pid. A pid file is trusted only when the
@@ -41,8 +41,14 @@ from precis_devstack.state import (
 HOST = "127.0.0.1"
 # Started in this order, each once the previous one is ready; the gateway last, since its
 # readiness is that of the services behind it.
-NAMES = ("ingestion", "profile", "consent", "gateway")
-DEFAULT_PORTS = {"gateway": 8080, "ingestion": 50051, "profile": 50052, "consent": 50053}
+NAMES = ("ingestion", "profile", "consent", "segmentation", "gateway")
+DEFAULT_PORTS = {
+    "gateway": 8080,
+    "ingestion": 50051,
+    "profile": 50052,
+    "consent": 50053,
+    "segmentation": 50054,
+}
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 Probe = Literal["grpc", "http"]
@@ -243,6 +249,7 @@ def suite_specs(
     ingestion_port: int,
     profile_port: int,
     consent_port: int = DEFAULT_PORTS["consent"],
+    segmentation_port: int = DEFAULT_PORTS["segmentation"],
     api_key: str,
     pii_secret: str,
     env_overrides: Mapping[str, str] | None = None,
@@ -275,10 +282,21 @@ def suite_specs(
             "PRECIS_CONSENT_DATABASE_URL": f"sqlite:///{layout.db_path('consent')}",
             # Every other service holding personal data, for data-subject requests.
             "PRECIS_CONSENT_PRIVACY_TARGETS": json.dumps(
-                {"ingestion": ingestion_target, "profile": f"{HOST}:{profile_port}"}
+                {
+                    "ingestion": ingestion_target,
+                    "profile": f"{HOST}:{profile_port}",
+                    "segmentation": f"{HOST}:{segmentation_port}",
+                }
             ),
             # Consent stated inside events, from ingestion's consent_captures feed.
             "PRECIS_CONSENT_INGESTION_TARGET": ingestion_target,
+        },
+        "segmentation": {
+            "PRECIS_SEGMENTATION_GRPC_PORT": str(segmentation_port),
+            "PRECIS_SEGMENTATION_DATABASE_URL": f"sqlite:///{layout.db_path('segmentation')}",
+            # The read model follows profile_changes and consent_changes.
+            "PRECIS_SEGMENTATION_PROFILE_TARGET": f"{HOST}:{profile_port}",
+            "PRECIS_SEGMENTATION_CONSENT_TARGET": f"{HOST}:{consent_port}",
         },
         "gateway": {
             "PRECIS_GATEWAY_HOST": HOST,
@@ -286,6 +304,7 @@ def suite_specs(
             "PRECIS_GATEWAY_INGESTION_TARGET": ingestion_target,
             "PRECIS_GATEWAY_PROFILE_TARGET": f"{HOST}:{profile_port}",
             "PRECIS_GATEWAY_CONSENT_TARGET": f"{HOST}:{consent_port}",
+            "PRECIS_GATEWAY_SEGMENTATION_TARGET": f"{HOST}:{segmentation_port}",
             "PRECIS_GATEWAY_API_KEYS": json.dumps({api_key: WORKSPACE_ID}),
         },
     }
@@ -293,6 +312,7 @@ def suite_specs(
         "ingestion": ingestion_port,
         "profile": profile_port,
         "consent": consent_port,
+        "segmentation": segmentation_port,
         "gateway": gateway_port,
     }
     return [
@@ -315,6 +335,7 @@ def start_suite(
     consent_port: int = DEFAULT_PORTS["consent"],
     env_overrides: Mapping[str, str] | None = None,
     *,
+    segmentation_port: int = DEFAULT_PORTS["segmentation"],
     timeout: float = START_TIMEOUT,
     output: Output | None = None,
 ) -> Suite:
@@ -335,6 +356,7 @@ def start_suite(
         ingestion_port=ingestion_port,
         profile_port=profile_port,
         consent_port=consent_port,
+        segmentation_port=segmentation_port,
         api_key=api_key,
         pii_secret=pii_secret,
         env_overrides=env_overrides,

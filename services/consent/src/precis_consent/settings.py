@@ -14,7 +14,11 @@ class ConsentSettings(CommonSettings):
     )
     consent_grpc_port: int = Field(default=50053, ge=0, le=65535)
     consent_privacy_targets: dict[str, str] = Field(
-        default_factory=lambda: {"ingestion": "127.0.0.1:50051", "profile": "127.0.0.1:50052"},
+        default_factory=lambda: {
+            "ingestion": "127.0.0.1:50051",
+            "profile": "127.0.0.1:50052",
+            "segmentation": "127.0.0.1:50054",
+        },
         description=(
             "Service name -> host:port of every other service holding personal data (their "
             "PrivacyService), as JSON in PRECIS_CONSENT_PRIVACY_TARGETS. Data-subject requests "

@@ -9,14 +9,14 @@ import logging
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from opentelemetry import trace
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from precis.common.v1 import feed_pb2
@@ -26,6 +26,7 @@ from precis_common.db import Database, affected
 from precis_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from precis_common.feed import FeedWriter, NewEntry, entry_span, to_timestamp
 from precis_common.identifiers import IdentifierKind
+from precis_common.privacy import identifier_of
 from precis_common.retention import RetentionScope
 from precis_common.telemetry import ATTR_PROFILE_ID
 from precis_profile import tagging
@@ -76,6 +77,12 @@ CHANGE_KINDS: dict[int, str] = {
     MERGED: "profile.merged",
     DELETED: "profile.deleted",
 }
+# The most bytes of events (or of reassigned message ids) one change carries: a profile with more
+# in one transaction gets several changes (each with at least one), so that entries stay well
+# under the size of a feed response (precis_common.feed.RESPONSE_BYTES).
+CHANGE_BUDGET_BYTES = 512 * 1024
+_TAG = ""  # marks tag rows among identity rows (an identifier kind is never empty)
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -119,30 +126,60 @@ class ProfileStore:
         notices: list[NewEntry] = []
         for workspace_id, items in by_workspace.items():
             batch = IdentityBatch(session, workspace_id, [event_keys(e) for _, e in items])
-            upserted: dict[str, str] = {}
+            # Profiles that got events, in the order they first did (absorbed ones dropped).
+            upserted: dict[str, None] = {}
+            merged: list[tuple[str, str, str]] = []  # (survivor, absorbed, message id)
             for entry, event in items:
                 span = entry_span(self.tracer, "events", entry, f"profile.apply {entry.kind}")
                 with trace.use_span(span, end_on_exit=True):
-                    profile_id, merged = batch.apply(event, entry.seq)
+                    profile_id, absorbed = batch.apply(event, entry.seq)
                     span.set_attribute(ATTR_PROFILE_ID, profile_id)
-                for other in merged:
+                for other in absorbed:
                     upserted.pop(other, None)
-                    notices.append(
-                        self._change(workspace_id, MERGED, profile_id, [other], event.message_id)
-                    )
-                # One upsert notice per profile and batch is enough: consumers re-read the profile.
-                upserted[profile_id] = event.message_id
+                    merged.append((profile_id, other, event.message_id))
+                upserted.setdefault(profile_id, None)
             batch.flush()
             tag_rules = tagging.rule_tags(session, workspace_id)
             if tag_rules:
                 tagging.retag(session, workspace_id, list(upserted), tag_rules, self.docs)
+            states = self.states(session, workspace_id, {*upserted, *(s for s, _, _ in merged)})
             notices.extend(
-                self._change(workspace_id, UPSERTED, pid, [], mid) for pid, mid in upserted.items()
+                self._change(
+                    workspace_id, MERGED, survivor, [other], mid, state=states.get(survivor)
+                )
+                for survivor, other, mid in merged
             )
+            # The batch re-keys its events when it merges profiles: each event is under the
+            # profile that holds it at the end of the batch, in feed order.
+            attributed: dict[str, list[profile_pb2.ProfileEvent]] = defaultdict(list)
+            for row in batch.new_events:
+                attributed[row["profile_id"]].append(_feed_event(row))
+            for pid in upserted:
+                for events in _within_budget(attributed[pid], _event_size):
+                    notices.append(
+                        self._change(
+                            workspace_id,
+                            UPSERTED,
+                            pid,
+                            [],
+                            events[-1].message_id if events else "",
+                            state=states.get(pid),
+                            events=events,
+                        )
+                    )
         self.writer.append(session, notices)
 
     def _change(
-        self, workspace_id: str, kind: int, profile_id: str, others: list[str], message_id: str
+        self,
+        workspace_id: str,
+        kind: int,
+        profile_id: str,
+        others: list[str],
+        message_id: str,
+        *,
+        state: profile_pb2.ProfileState | None = None,
+        events: Sequence[profile_pb2.ProfileEvent] = (),
+        reassigned: Sequence[str] = (),
     ) -> NewEntry:
         payload = profile_pb2.ProfileChange(
             kind=kind,  # type: ignore[arg-type]  # proto enums are ints at run time
@@ -150,6 +187,9 @@ class ProfileStore:
             other_profile_ids=others,
             source_message_id=message_id,
             occurred_at=to_timestamp(datetime.now(UTC)),
+            state=state,
+            events=events,
+            reassigned_message_ids=reassigned,
         )
         return NewEntry(
             workspace_id,
@@ -157,6 +197,43 @@ class ProfileStore:
             payload.SerializeToString(),
             {"profile_id": profile_id},
         )
+
+    def states(
+        self, session: Session, workspace_id: str, profile_ids: Iterable[str]
+    ) -> dict[str, profile_pb2.ProfileState]:
+        """The state the profile_changes feed carries for each of the given profiles that is
+        live, read in bulk in the caller's transaction: the rows (with computed traits, as
+        docs() and view() compute them), then identifiers and tags together, per 400 profiles.
+        Identifiers are in their stored form (email and phone as keyed hashes), by kind and
+        value; tags by name."""
+        found = {
+            pid: profile_pb2.ProfileState(
+                traits_json=orjson.dumps(doc["traits"]),
+                computed_traits_json=orjson.dumps(doc["computed"]),
+            )
+            for pid, doc in self.docs(session, workspace_id, sorted(set(profile_ids)))
+        }
+        i, t = identities.c, profile_tags.c
+        links: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        tags: dict[str, list[str]] = defaultdict(list)
+        ids = sorted(found)
+        for chunk in (ids[start : start + 400] for start in range(0, len(ids), 400)):
+            query = union_all(
+                # By profile id alone, so that the planner takes ix_identities_profile.
+                select(i.profile_id, i.kind, i.value).where(i.profile_id.in_(chunk)),
+                select(t.profile_id, literal(_TAG), t.tag).where(
+                    t.workspace_id == workspace_id, t.profile_id.in_(chunk)
+                ),
+            )
+            for r in session.execute(query):
+                if r.kind == _TAG:
+                    tags[r.profile_id].append(r.value)
+                else:
+                    links[r.profile_id].append((r.kind, r.value))
+        for pid, state in found.items():
+            state.tags.extend(sorted(tags[pid]))
+            state.identifiers.extend(identifier_of(key) for key in sorted(links[pid]))
+        return found
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -326,10 +403,15 @@ class ProfileStore:
         return len(changed)
 
     def _announce(self, session: Session, workspace_id: str, profile_ids: set[str]) -> None:
+        """One UPSERTED change with its state per profile (tag changes, life-stage rule)."""
         if profile_ids:
+            states = self.states(session, workspace_id, profile_ids)
             self.writer.append(
                 session,
-                [self._change(workspace_id, UPSERTED, pid, [], "") for pid in sorted(profile_ids)],
+                [
+                    self._change(workspace_id, UPSERTED, pid, [], "", state=states.get(pid))
+                    for pid in sorted(profile_ids)
+                ],
             )
 
     def _rfm_breaks(self, session: Session, workspace_id: str) -> QuintileBreaks | None:
@@ -350,19 +432,30 @@ class ProfileStore:
         moment = as_of or datetime.now(UTC)
         p = profiles.c
         with self.db.write() as session:
-            stats = [
-                stats_from_json(doc)
-                for doc in session.execute(
-                    select(p.order_stats).where(
+            previous = self._rfm_breaks(session, workspace_id)
+            rows = [
+                (pid, stats_from_json(doc))
+                for pid, doc in session.execute(
+                    select(p.profile_id, p.order_stats).where(
                         p.workspace_id == workspace_id,
                         p.merged_into.is_(None),
                         p.order_stats.is_not(None),
                     )
-                ).scalars()
+                ).tuples()
             ]
-            values = [v for v in (rfm_values(s, moment) for s in stats) if v is not None]
+            scored = [(pid, s, v) for pid, s in rows if (v := rfm_values(s, moment)) is not None]
+            values = [v for _, _, v in scored]
             breaks = compute_breaks(values, as_of=moment)
             cells = Counter(breaks.score(v).cell.value for v in values)
+            # Consumers of profile_changes (segmentation) learn a profile's RFM scores from the
+            # state its changes carry; scores move with new boundaries and with time, which no
+            # event announces. Announce every profile whose scores differ from those of the last
+            # refresh (its boundaries, as of its time).
+            moved = sorted(
+                pid
+                for pid, s, v in scored
+                if _rfm_code(previous, s) != breaks.score(v).code
+            )
             doc = {
                 "breaks": breaks_to_json(breaks),
                 "cells": dict(sorted(cells.items())),
@@ -377,8 +470,17 @@ class ProfileStore:
             )
             if not updated:
                 session.execute(rfm_breaks.insert().values(workspace_id=workspace_id, **doc))
+            # The states read for the announcement score against the new boundaries.
+            self._breaks.pop(workspace_id, None)
+            self._announce(session, workspace_id, set(moved))
         self._breaks.pop(workspace_id, None)
-        return {"breaks": breaks, "cells": dict(cells), "population": len(values)}
+        self.writer.committed()
+        return {
+            "breaks": breaks,
+            "cells": dict(cells),
+            "population": len(values),
+            "announced": len(moved),
+        }
 
     def refresh_predictions(
         self, workspace_id: str, as_of: datetime | None = None
@@ -465,9 +567,7 @@ class ProfileStore:
             elif not present and has:
                 session.execute(delete(profile_tags).where(*where))
             if present != has:
-                self.writer.append(
-                    session, [self._change(workspace_id, UPSERTED, profile_id, [], "")]
-                )
+                self._announce(session, workspace_id, {profile_id})
             view = self.view(session, profile_id)
         self.writer.committed()
         return view
@@ -620,8 +720,10 @@ class ProfileStore:
                         "linked_at": link.linked_at,
                     },
                 )
-            for event, e, keys in zip(stored, events, recorded, strict=True):
-                batch.apply(event, e.seq, keys)
+            attributed = [
+                batch.apply(event, e.seq, keys)[0]
+                for event, e, keys in zip(stored, events, recorded, strict=True)
+            ]
             batch.flush()
             # The replay may merge either side into a profile it started (one that holds a
             # stronger identifier): the split is between the profiles holding the two sides now.
@@ -656,10 +758,24 @@ class ProfileStore:
                     occurred_at=now,
                 )
             )
+            # Every event was profile_id's before the split; those now held by another profile
+            # (the replay may have moved even the kept side's) are reassigned.
+            reassigned: dict[str, list[str]] = defaultdict(list)
+            for e, pid in zip(events, attributed, strict=True):
+                holder = batch.current(pid)
+                if holder != profile_id:
+                    reassigned[holder].append(e.message_id)
+            states = self.states(session, workspace_id, resulting)
             self.writer.append(
                 session,
                 [self._change(workspace_id, SPLIT, kept, resulting[1:], "")]
-                + [self._change(workspace_id, UPSERTED, pid, [], "") for pid in resulting],
+                + [
+                    self._change(
+                        workspace_id, UPSERTED, pid, [], "", state=states.get(pid), reassigned=ids
+                    )
+                    for pid in resulting
+                    for ids in _within_budget(reassigned[pid], _message_id_size)
+                ],
             )
         self.writer.committed()
         return resulting
@@ -1103,6 +1219,41 @@ def _computed(
     )
 
 
+def _feed_event(row: dict[str, Any]) -> profile_pb2.ProfileEvent:
+    """An event applied in this batch (an IdentityBatch.new_events row) as the feed carries it."""
+    track = row["event_type"] == "track"
+    return profile_pb2.ProfileEvent(
+        message_id=row["message_id"],
+        type=row["event_type"],
+        event=row["event_name"] if track else "identify",
+        timestamp=to_timestamp(row["event_time"]),
+        properties_json=row["properties_json"],
+    )
+
+
+def _event_size(event: profile_pb2.ProfileEvent) -> int:
+    return event.ByteSize() + 4  # with its tag and length
+
+
+def _message_id_size(message_id: str) -> int:
+    return len(message_id.encode()) + 2
+
+
+def _within_budget(items: Sequence[_T], size: Callable[[_T], int]) -> Iterator[Sequence[_T]]:
+    """`items` in order, in runs of at most CHANGE_BUDGET_BYTES (at least one item each); one
+    empty run when there are none, so that the change is announced all the same."""
+    run: list[_T] = []
+    used = 0
+    for item in items:
+        n = size(item)
+        if run and used + n > CHANGE_BUDGET_BYTES:
+            yield run
+            run, used = [], 0
+        run.append(item)
+        used += n
+    yield run
+
+
 def _stored_event(row: Any) -> ingestion_pb2.StoredEvent:
     """An applied event as the events feed carried it, rebuilt from the profile's own copy."""
     event = ingestion_pb2.StoredEvent(
@@ -1165,3 +1316,11 @@ def _decode_token(token: str) -> tuple[datetime, str]:
         return datetime.fromisoformat(created), pid
     except (ValueError, UnicodeDecodeError):
         raise InvalidArgument.field("page_token", "is not a token this service issued") from None
+
+
+def _rfm_code(breaks: QuintileBreaks | None, stats: Any) -> str | None:
+    """A profile's RFM code under `breaks` as of their own time (None: not scored then)."""
+    if breaks is None:
+        return None
+    values = rfm_values(stats, breaks.as_of)
+    return None if values is None else breaks.score(values).code

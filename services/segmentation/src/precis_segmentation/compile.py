@@ -37,6 +37,7 @@ from precis_segmentation.rules import (
     EventCondition,
     FieldCondition,
     Not,
+    ScoreCondition,
     SegmentCondition,
     TagCondition,
     relative_cutoff,
@@ -49,6 +50,7 @@ from precis_segmentation.store import (
     seg_memberships,
     seg_profile_tags,
     seg_profiles,
+    seg_scores,
     utc,
 )
 
@@ -225,6 +227,13 @@ class _Compiler:
                 seg_consent.c.allowed.is_(true()),
             )
             return seg_profiles.c.profile_id.in_(allowed)
+        if isinstance(rule, ScoreCondition):
+            scored = select(seg_scores.c.profile_id).where(
+                seg_scores.c.workspace_id == self.workspace_id,
+                seg_scores.c.model_id == rule.model_id,
+                _operate(seg_scores.c.score, rule.op, literal(rule.value, Float)),
+            )
+            return seg_profiles.c.profile_id.in_(scored)
         if isinstance(rule, SegmentCondition):
             members = select(seg_memberships.c.profile_id).where(
                 seg_memberships.c.workspace_id == self.workspace_id,

@@ -16,6 +16,7 @@ from precis_segmentation.rules import (
     EventCondition,
     FieldCondition,
     Not,
+    ScoreCondition,
     SegmentCondition,
     TagCondition,
     relative_cutoff,
@@ -49,6 +50,8 @@ class Dataset:
     # (profile_id, purpose) -> allowed; no entry means not allowed.
     consent: dict[tuple[str, str], bool] = field(default_factory=dict)
     memberships: dict[str, set[str]] = field(default_factory=dict)
+    # (model_id, profile_id) -> score; no entry means not scored.
+    scores: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 def evaluate(rule: Condition, dataset: Dataset, *, now: datetime) -> set[str]:
@@ -89,6 +92,9 @@ def _matches(
         return dataset.consent.get((profile.profile_id, rule.purpose), False)
     if isinstance(rule, SegmentCondition):
         return profile.profile_id in dataset.memberships.get(rule.segment_id, set())
+    if isinstance(rule, ScoreCondition):
+        score = dataset.scores.get((rule.model_id, profile.profile_id))
+        return score is not None and threshold_holds(rule.op, score, rule.value)
     raise TypeError(f"not a condition: {rule!r}")
 
 

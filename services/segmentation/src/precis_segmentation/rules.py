@@ -137,6 +137,16 @@ class SegmentCondition:
 
 
 @dataclass(frozen=True)
+class ScoreCondition:
+    """A model's output for the profile (a predictive score, a lookalike similarity, a cluster
+    index) compared with a number; a profile the model has not scored matches nothing."""
+
+    model_id: str
+    op: str
+    value: float
+
+
+@dataclass(frozen=True)
 class AllOf:
     conditions: tuple[Condition, ...]
 
@@ -157,6 +167,7 @@ Condition: TypeAlias = (
     | EventCondition
     | ConsentCondition
     | SegmentCondition
+    | ScoreCondition
     | AllOf
     | AnyOf
     | Not
@@ -177,8 +188,14 @@ def segment_references(condition: Condition) -> set[str]:
     return {c.segment_id for c in walk(condition) if isinstance(c, SegmentCondition)}
 
 
+def model_references(condition: Condition) -> set[str]:
+    return {c.model_id for c in walk(condition) if isinstance(c, ScoreCondition)}
+
+
 # Given a segment id, the rule of that segment, or None when there is no such segment.
 SegmentResolver = Callable[[str], "Condition | None"]
+# Whether a model id names a model of the workspace whose scores rules may use.
+ModelResolver = Callable[[str], bool]
 
 
 def threshold_holds(op: str, left: float, right: float) -> bool:
@@ -209,6 +226,7 @@ class _Parser:
     events: int = 0
     too_expensive: bool = False
     segment_paths: list[tuple[str, str]] = field(default_factory=list)
+    model_paths: list[tuple[str, str]] = field(default_factory=list)
 
     def fail(self, path: str, reason: str) -> None:
         self.problems.append(Problem(path, reason))
@@ -237,16 +255,20 @@ class _Parser:
             self.fail(path, f"must be a condition object, not {_json_type(doc)}")
             return None
         kinds = [
-            k for k in ("all", "any", "not", "field", "event", "consent", "segment") if k in doc
+            k
+            for k in ("all", "any", "not", "field", "event", "consent", "segment", "score")
+            if k in doc
         ]
         if len(kinds) != 1:
             if kinds:
                 reason = (
                     "a condition has exactly one of all, any, not, field, event, consent, "
-                    f"segment (found {', '.join(kinds)})"
+                    f"segment, score (found {', '.join(kinds)})"
                 )
             else:
-                reason = "a condition needs one of all, any, not, field, event, consent, segment"
+                reason = (
+                    "a condition needs one of all, any, not, field, event, consent, segment, score"
+                )
             self.fail(path, reason)
             return None
         kind = kinds[0]
@@ -294,6 +316,10 @@ class _Parser:
                 )
                 return None
             return ConsentCondition(purpose)
+        if kind == "score":
+            if not self.object(doc, path, ("score",)):
+                return None
+            return self.score_condition(doc["score"], f"{path}.score")
         if not self.object(doc, path, ("segment",)):
             return None
         segment_id = doc["segment"]
@@ -634,6 +660,39 @@ class _Parser:
             return None
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
+    def score_condition(self, doc: Any, path: str) -> ScoreCondition | None:
+        if not isinstance(doc, dict):
+            self.fail(path, f"must be an object with model, op and value, not {_json_type(doc)}")
+            return None
+        if not self.object(doc, path, ("model", "op", "value")):
+            return None
+        missing = [k for k in ("model", "op", "value") if k not in doc]
+        if missing:
+            self.fail(path, f"missing {', '.join(missing)}")
+            return None
+        model_id, op, value = doc["model"], doc["op"], doc["value"]
+        ok = True
+        if not isinstance(model_id, str) or not _SEGMENT_ID.match(model_id):
+            self.fail(f"{path}.model", "must be a model id (1-64 letters, digits, _ . : -)")
+            ok = False
+        if op not in COMPARISONS:
+            self.fail(f"{path}.op", f"must be one of {', '.join(COMPARISONS)}")
+            ok = False
+        if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > 1e15:
+            self.fail(f"{path}.value", "must be a number (at most 1e15 in size)")
+            ok = False
+        if not ok:
+            return None
+        self.model_paths.append((model_id, f"{path}.model"))
+        return ScoreCondition(model_id, op, float(value))
+
+    def check_models(self, known: ModelResolver | None) -> None:
+        if known is None:
+            return
+        for model_id, path in self.model_paths:
+            if not known(model_id):
+                self.fail(path, f"unknown model {model_id} (or it has no scores yet)")
+
     # -- segment references --
 
     def check_references(self, segment_id: str | None, resolve: SegmentResolver | None) -> None:
@@ -679,6 +738,7 @@ def parse_rule(
     segment_id: str | None = None,
     resolve: SegmentResolver | None = None,
     limits: Limits | None = None,
+    models: ModelResolver | None = None,
 ) -> Condition:
     """Validate a rule document (already decoded from JSON) and return its AST.
 
@@ -689,6 +749,7 @@ def parse_rule(
     rule = parser.condition(doc, "$", 1)
     if not parser.problems:
         parser.check_references(segment_id, resolve)
+        parser.check_models(models)
     if parser.problems or rule is None:
         raise RuleInvalid(parser.problems or [Problem("$", "not a rule")])
     return rule

@@ -19,10 +19,14 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
+    Text,
 )
+
+from precis_common.feed import cursor_table, feed_table
 
 metadata = MetaData()
 
@@ -105,6 +109,104 @@ seg_memberships = Table(
     Column("profile_id", String(64), primary_key=True),
     Column("entered_at", DateTime(timezone=True), nullable=False),
     Index("ix_seg_memberships_profile", "workspace_id", "profile_id"),
+)
+
+
+# ---- the service's own state ---------------------------------------------------------------
+
+# One row per segment. `rule` is the validated rule document; `refs` the segment ids it refers to
+# (a referenced segment cannot be deleted); `time_relative` whether its result moves with the
+# clock alone (relative windows and dates), which decides the scheduled re-evaluation.
+seg_segments = Table(
+    "seg_segments",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("segment_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("rule", JSON, nullable=False),
+    Column("refs", JSON, nullable=False),
+    Column("time_relative", Boolean, nullable=False),
+    Column("family", String(16), nullable=False),
+    Column("origin", String(200), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("refresh_interval_seconds", Integer, nullable=False),
+    Column("materialized", Boolean, nullable=False),
+    Column("member_count", BigInteger, nullable=False),
+    Column("refreshed_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ux_seg_segments_name", "workspace_id", "name", unique=True),
+)
+
+# Identifiers of each profile in their stored form (email and phone as keyed hashes), from the
+# profile's state on profile_changes: consent is recorded against identifiers, and a subject's
+# privacy request or a ListProfileSegments call names one.
+seg_identities = Table(
+    "seg_identities",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("kind", String(80), primary_key=True),
+    Column("value", String(512), primary_key=True),
+    Column("profile_id", String(64), nullable=False),
+    Index("ix_seg_identities_profile", "workspace_id", "profile_id"),
+)
+
+# Profiles whose consent must be asked again (their identifiers or their ledger changed); the
+# consent follower drains it.
+seg_consent_pending = Table(
+    "seg_consent_pending",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("profile_id", String(64), primary_key=True),
+    Column("since", DateTime(timezone=True), nullable=False),
+)
+
+# The membership_changes feed (payload: precis.segmentation.v1.MembershipChange); the profile id
+# is a column so that an erasure can delete a subject's entries.
+membership_changes = feed_table(
+    metadata,
+    "membership_changes",
+    Column("segment_id", String(64), nullable=False),
+    Column("profile_id", String(64), nullable=False),
+    Index("ix_membership_changes_profile", "workspace_id", "profile_id"),
+)
+
+feed_cursors = cursor_table(metadata)
+
+# Built-in families' models and jobs: predictive models (their pickled estimator in `model`),
+# clustering jobs and lookalike expansions. `result` holds what the API shows (metrics, lift
+# table, clusters, silhouettes, quality); `parameters` the request with defaults filled in.
+seg_models = Table(
+    "seg_models",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("model_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("progress", Float, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("parameters", JSON, nullable=False),
+    Column("result", JSON, nullable=True),
+    Column("model", LargeBinary, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Index("ix_seg_models_kind", "workspace_id", "kind", "created_at"),
+)
+
+# A model's output per profile (propensity, similarity, cluster index): what `score`
+# conditions compare, so that generated audiences are ordinary rules.
+seg_scores = Table(
+    "seg_scores",
+    metadata,
+    Column("workspace_id", String(64), primary_key=True),
+    Column("model_id", String(64), primary_key=True),
+    Column("profile_id", String(64), primary_key=True),
+    Column("score", Float, nullable=False),
+    Index("ix_seg_scores_value", "workspace_id", "model_id", "score"),
+    Index("ix_seg_scores_profile", "workspace_id", "profile_id"),
 )
 
 

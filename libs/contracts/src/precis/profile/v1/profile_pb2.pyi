@@ -93,18 +93,50 @@ class TraitValue(_message.Message):
     def __init__(self, name: _Optional[str] = ..., value_json: _Optional[bytes] = ..., type: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ..., source_message_id: _Optional[str] = ...) -> None: ...
 
 class ProfileChange(_message.Message):
-    __slots__ = ("kind", "profile_id", "other_profile_ids", "source_message_id", "occurred_at")
+    __slots__ = ("kind", "profile_id", "other_profile_ids", "source_message_id", "occurred_at", "state", "events", "reassigned_message_ids")
     KIND_FIELD_NUMBER: _ClassVar[int]
     PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
     OTHER_PROFILE_IDS_FIELD_NUMBER: _ClassVar[int]
     SOURCE_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    REASSIGNED_MESSAGE_IDS_FIELD_NUMBER: _ClassVar[int]
     kind: ProfileChangeKind
     profile_id: str
     other_profile_ids: _containers.RepeatedScalarFieldContainer[str]
     source_message_id: str
     occurred_at: _timestamp_pb2.Timestamp
-    def __init__(self, kind: _Optional[_Union[ProfileChangeKind, str]] = ..., profile_id: _Optional[str] = ..., other_profile_ids: _Optional[_Iterable[str]] = ..., source_message_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    state: ProfileState
+    events: _containers.RepeatedCompositeFieldContainer[ProfileEvent]
+    reassigned_message_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, kind: _Optional[_Union[ProfileChangeKind, str]] = ..., profile_id: _Optional[str] = ..., other_profile_ids: _Optional[_Iterable[str]] = ..., source_message_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[ProfileState, _Mapping]] = ..., events: _Optional[_Iterable[_Union[ProfileEvent, _Mapping]]] = ..., reassigned_message_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ProfileState(_message.Message):
+    __slots__ = ("traits_json", "computed_traits_json", "tags", "identifiers")
+    TRAITS_JSON_FIELD_NUMBER: _ClassVar[int]
+    COMPUTED_TRAITS_JSON_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    IDENTIFIERS_FIELD_NUMBER: _ClassVar[int]
+    traits_json: bytes
+    computed_traits_json: bytes
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    identifiers: _containers.RepeatedCompositeFieldContainer[_types_pb2.Identifier]
+    def __init__(self, traits_json: _Optional[bytes] = ..., computed_traits_json: _Optional[bytes] = ..., tags: _Optional[_Iterable[str]] = ..., identifiers: _Optional[_Iterable[_Union[_types_pb2.Identifier, _Mapping]]] = ...) -> None: ...
+
+class ProfileEvent(_message.Message):
+    __slots__ = ("message_id", "type", "event", "timestamp", "properties_json")
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    PROPERTIES_JSON_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    type: str
+    event: str
+    timestamp: _timestamp_pb2.Timestamp
+    properties_json: bytes
+    def __init__(self, message_id: _Optional[str] = ..., type: _Optional[str] = ..., event: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., properties_json: _Optional[bytes] = ...) -> None: ...
 
 class GetProfileRequest(_message.Message):
     __slots__ = ("identifier",)

@@ -1,0 +1,331 @@
+"""Point-in-time behaviour features of profiles, aggregated in SQL from ``seg_event_facts``.
+
+Everything is measured *as of a cutoff*: only facts with ``occurred_at < cutoff`` are read, so a
+model trained on these features cannot see its own outcome window (see :mod:`.predictive`).
+One GROUP BY statement per call (SQLAlchemy Core, the same on SQLite and PostgreSQL) returns the
+raw aggregates per profile (counts, sums, first and last times); day counts are derived from
+them in numpy, which keeps the SQL free of dialect-specific date arithmetic.
+
+Built-in features (orders are facts of the order event, "Order Completed" by default):
+
+=====================  ====================================================================
+recency_days           days from the last order to the cutoff; a profile that never ordered
+                       gets the days since its first event (time spent without ordering)
+frequency              orders before the cutoff
+monetary               revenue of those orders (the promoted ``revenue`` column; NULL = 0)
+aov                    average order value, monetary / frequency (0 without orders)
+orders_90d             orders in the 90 days before the cutoff
+revenue_90d            revenue of those orders
+events_30d             facts of any event in the 30 days before the cutoff (engagement)
+tenure_days            days from the first fact of any kind to the cutoff
+last_seen_days         days from the last fact of any kind to the cutoff
+distinct_event_days    UTC calendar days with at least one fact (how habitual the profile is)
+=====================  ====================================================================
+
+The population is the workspace's profiles in ``seg_profiles`` with at least one fact before the
+cutoff (optionally: with at least one order, or members of a segment). A profile with no fact
+before the cutoff did not exist yet from the model's point of view and has no features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Float,
+    Integer,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from precis_common.errors import InvalidArgument
+from precis_segmentation.store import seg_event_facts, seg_memberships, seg_profiles, utc
+
+ORDER_EVENT = "Order Completed"
+"""The event whose facts are orders (``properties.revenue`` is promoted to ``revenue``)."""
+
+FEATURES: tuple[str, ...] = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "aov",
+    "orders_90d",
+    "revenue_90d",
+    "events_30d",
+    "tenure_days",
+    "last_seen_days",
+    "distinct_event_days",
+)
+"""Every built-in feature, in a stable order (the default set of the predictive models)."""
+
+RFM_FEATURES: tuple[str, ...] = ("recency_days", "frequency", "monetary")
+"""The default set of clustering: recency, frequency and monetary."""
+
+SKEWED_FEATURES: frozenset[str] = frozenset(
+    {
+        "frequency",
+        "monetary",
+        "aov",
+        "orders_90d",
+        "revenue_90d",
+        "events_30d",
+        "distinct_event_days",
+    }
+)
+"""Counts and money: long right tails (a few customers buy 100x the median), so the scale-
+sensitive methods (k-means, the predictive models' logistic regression) see them through log1p;
+the lookalike's trees do not need it."""
+
+DAY_SECONDS = 86_400.0
+
+Progress = Callable[[float], None]
+"""Called with the share of a long job done (0..1), for the job's status."""
+
+FloatMatrix = NDArray[np.float64]
+BoolVector = NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureMatrix:
+    """Features of a population as of ``cutoff``: row i of ``values`` is ``profile_ids[i]``,
+    column j is ``names[j]``. Rows are ordered by profile id, so equal inputs give equal bytes."""
+
+    profile_ids: tuple[str, ...]
+    names: tuple[str, ...]
+    values: FloatMatrix
+    cutoff: datetime
+
+    def __len__(self) -> int:
+        return len(self.profile_ids)
+
+    def column(self, name: str) -> NDArray[np.float64]:
+        return self.values[:, self.names.index(name)]
+
+
+def log1p_nonnegative(values: FloatMatrix) -> FloatMatrix:
+    """log1p with negatives clipped to 0 (counts and money are never negative; a refund-
+    adjusted revenue might be). Module-level so that a fitted pipeline using it can be pickled.
+    """
+    return np.log1p(np.clip(values, 0.0, None))
+
+
+def validate_features(
+    features: Sequence[str] | None, *, default: Sequence[str] = FEATURES
+) -> tuple[str, ...]:
+    """The requested feature names, checked; ``None`` or empty means ``default``.
+
+    Raises InvalidArgument on the field ``features[i]`` for an unknown name or a repeat.
+    """
+    if not features:
+        return tuple(default)
+    seen: set[str] = set()
+    for index, name in enumerate(features):
+        if name not in FEATURES:
+            raise InvalidArgument.field(
+                f"features[{index}]",
+                f"unknown feature {name!r} (expected one of: {', '.join(FEATURES)})",
+            )
+        if name in seen:
+            raise InvalidArgument.field(f"features[{index}]", f"feature {name!r} is repeated")
+        seen.add(name)
+    return tuple(features)
+
+
+class _UtcDay(FunctionElement[Any]):
+    """The UTC calendar day of a timestamp column, comparable for COUNT(DISTINCT ...)."""
+
+    inherit_cache = True
+
+
+@compiles(_UtcDay, "sqlite")
+def _utc_day_sqlite(element: _UtcDay, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' text, already in UTC.
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+
+
+@compiles(_UtcDay, "postgresql")
+def _utc_day_pg(element: _UtcDay, compiler: SQLCompiler, **kw: Any) -> str:
+    # timestamptz -> date would use the session time zone; pin it to UTC.
+    return f"CAST(timezone('UTC', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _revenue_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    revenue = func.coalesce(seg_event_facts.c.revenue, 0.0)
+    return func.coalesce(func.sum(case((condition, revenue), else_=0.0)), 0.0)
+
+
+def _aggregates_statement(
+    *,
+    workspace_id: str,
+    cutoff: datetime,
+    order_event: str,
+    ordered_only: bool,
+    segment_id: str | None,
+) -> Any:
+    facts = seg_event_facts.c
+    is_order = facts.event == order_event
+    recent_90 = facts.occurred_at >= cutoff - timedelta(days=90)
+    recent_30 = facts.occurred_at >= cutoff - timedelta(days=30)
+    last_order = func.max(case((is_order, facts.occurred_at)))
+    statement = (
+        select(
+            facts.profile_id,
+            type_coerce(func.min(facts.occurred_at), DateTime(timezone=True)).label("first_at"),
+            type_coerce(func.max(facts.occurred_at), DateTime(timezone=True)).label("last_at"),
+            type_coerce(last_order, DateTime(timezone=True)).label("last_order_at"),
+            type_coerce(_count_if(is_order), Integer).label("orders"),
+            type_coerce(_revenue_if(is_order), Float).label("revenue"),
+            type_coerce(_count_if(and_(is_order, recent_90)), Integer).label("orders_90d"),
+            type_coerce(_revenue_if(and_(is_order, recent_90)), Float).label("revenue_90d"),
+            type_coerce(_count_if(recent_30), Integer).label("events_30d"),
+            type_coerce(func.count(func.distinct(_UtcDay(facts.occurred_at))), Integer).label(
+                "days"
+            ),
+        )
+        .join(
+            seg_profiles,
+            and_(
+                seg_profiles.c.workspace_id == facts.workspace_id,
+                seg_profiles.c.profile_id == facts.profile_id,
+            ),
+        )
+        .where(facts.workspace_id == workspace_id, facts.occurred_at < cutoff)
+        .group_by(facts.profile_id)
+        .order_by(facts.profile_id)
+    )
+    if ordered_only:
+        statement = statement.having(func.sum(case((is_order, 1), else_=0)) > literal(0))
+    if segment_id is not None:
+        members = select(seg_memberships.c.profile_id).where(
+            seg_memberships.c.workspace_id == workspace_id,
+            seg_memberships.c.segment_id == segment_id,
+        )
+        statement = statement.where(facts.profile_id.in_(members))
+    return statement
+
+
+def _days_before(cutoff: datetime, moments: Sequence[datetime | None]) -> FloatMatrix:
+    """Days from each moment to the cutoff (NaN for None); SQLite returns naive UTC."""
+    out = np.full(len(moments), np.nan)
+    for index, moment in enumerate(moments):
+        if moment is not None:
+            out[index] = (cutoff - utc(moment)).total_seconds() / DAY_SECONDS
+    return out
+
+
+def behaviour_features(
+    session: Session,
+    workspace_id: str,
+    *,
+    cutoff: datetime,
+    features: Sequence[str] | None = None,
+    order_event: str = ORDER_EVENT,
+    ordered_only: bool = False,
+    segment_id: str | None = None,
+) -> FeatureMatrix:
+    """The features of every profile with a fact before ``cutoff`` (see the module docstring).
+
+    ``ordered_only`` keeps profiles with at least one order before the cutoff (clustering's
+    population); ``segment_id`` keeps the segment's materialized members. Unknown feature names
+    raise InvalidArgument on ``features[i]``.
+    """
+    names = validate_features(features)
+    cutoff = utc(cutoff)
+    rows = session.execute(
+        _aggregates_statement(
+            workspace_id=workspace_id,
+            cutoff=cutoff,
+            order_event=order_event,
+            ordered_only=ordered_only,
+            segment_id=segment_id,
+        )
+    ).all()
+    profile_ids = tuple(str(row.profile_id) for row in rows)
+    orders = np.array([row.orders for row in rows], dtype=np.float64)
+    revenue = np.array([row.revenue for row in rows], dtype=np.float64)
+    tenure = _days_before(cutoff, [row.first_at for row in rows])
+    since_order = _days_before(cutoff, [row.last_order_at for row in rows])
+    columns: dict[str, NDArray[np.float64]] = {
+        "recency_days": np.where(np.isnan(since_order), tenure, since_order),
+        "frequency": orders,
+        "monetary": revenue,
+        "aov": np.divide(revenue, orders, out=np.zeros_like(revenue), where=orders > 0),
+        "orders_90d": np.array([row.orders_90d for row in rows], dtype=np.float64),
+        "revenue_90d": np.array([row.revenue_90d for row in rows], dtype=np.float64),
+        "events_30d": np.array([row.events_30d for row in rows], dtype=np.float64),
+        "tenure_days": tenure,
+        "last_seen_days": _days_before(cutoff, [row.last_at for row in rows]),
+        "distinct_event_days": np.array([row.days for row in rows], dtype=np.float64),
+    }
+    values = (
+        np.column_stack([columns[name] for name in names])
+        if rows
+        else np.zeros((0, len(names)), dtype=np.float64)
+    )
+    return FeatureMatrix(profile_ids, names, np.ascontiguousarray(values), cutoff)
+
+
+def profiles_with_event(
+    session: Session,
+    workspace_id: str,
+    *,
+    start: datetime,
+    end: datetime,
+    event: str | None,
+) -> frozenset[str]:
+    """Profiles with a fact of ``event`` (any event when None) in ``[start, end)``."""
+    facts = seg_event_facts.c
+    statement = (
+        select(facts.profile_id)
+        .where(
+            facts.workspace_id == workspace_id,
+            facts.occurred_at >= utc(start),
+            facts.occurred_at < utc(end),
+        )
+        .distinct()
+    )
+    if event is not None:
+        statement = statement.where(facts.event == event)
+    return frozenset(str(pid) for pid in session.execute(statement).scalars())
+
+
+def event_labels(
+    session: Session,
+    workspace_id: str,
+    profile_ids: Sequence[str],
+    *,
+    cutoff: datetime,
+    horizon: timedelta,
+    event: str | None,
+) -> BoolVector:
+    """Whether each profile has ``event`` (any event when None) in ``[cutoff, cutoff + horizon)``.
+
+    The label window starts exactly where the features' window ends (features read
+    ``occurred_at < cutoff``), so no fact is both a feature input and an outcome.
+    """
+    if horizon <= timedelta(0):
+        raise InvalidArgument.field("horizon_days", "must be positive")
+    cutoff = utc(cutoff)
+    hits = profiles_with_event(
+        session, workspace_id, start=cutoff, end=cutoff + horizon, event=event
+    )
+    return np.array([pid in hits for pid in profile_ids], dtype=np.bool_)
