@@ -1,6 +1,7 @@
-"""In-process fixtures: a real ingestion service, a fake profile service, a stand-in consent
-service (health only: test_consent_api.py puts the real one behind the gateway), and the gateway
-in front of them through TestClient, all tracing into one in-memory exporter."""
+"""In-process fixtures: a real ingestion service, a fake profile service, stand-in consent and
+segmentation services (health only: test_consent_api.py and test_segments_api.py put the real
+ones behind the gateway), and the gateway in front of them through TestClient, all tracing into
+one in-memory exporter."""
 
 from __future__ import annotations
 
@@ -91,6 +92,16 @@ def consent_stand_in() -> Iterator[GrpcServer]:
 
 
 @pytest.fixture
+def segmentation_stand_in() -> Iterator[GrpcServer]:
+    """A gRPC server that answers health checks only, where the gateway expects segmentation."""
+    server = GrpcServer(name="stand-in-segmentation", host="127.0.0.1", port=0)
+    server.start()
+    server.set_serving(True)
+    yield server
+    server.stop(0)
+
+
+@pytest.fixture
 def closed_port() -> int:
     """A port nothing listens on."""
     with socket.socket() as s:
@@ -103,10 +114,11 @@ def make_client(
     ingestion: IngestionApp,
     profiles: ProfileServer,
     consent_stand_in: GrpcServer,
+    segmentation_stand_in: GrpcServer,
     provider: TracerProvider,
 ) -> Iterator[MakeClient]:
     """A gateway in front of the real ingestion, the fake profile service and the stand-in
-    consent service; keyword arguments override settings."""
+    consent and segmentation services; keyword arguments override settings."""
     clients: list[TestClient] = []
 
     def make(*, raise_server_exceptions: bool = True, **overrides: Any) -> TestClient:
@@ -115,6 +127,7 @@ def make_client(
             "gateway_ingestion_target": f"127.0.0.1:{ingestion.port}",
             "gateway_profile_target": profiles.target,
             "gateway_consent_target": f"127.0.0.1:{consent_stand_in.port}",
+            "gateway_segmentation_target": f"127.0.0.1:{segmentation_stand_in.port}",
             "gateway_api_keys": {KEY: WORKSPACE, OTHER_KEY: OTHER_WORKSPACE},
             "gateway_deadline_seconds": 5.0,
             **overrides,

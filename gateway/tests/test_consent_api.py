@@ -406,6 +406,7 @@ def test_readiness_includes_consent(
         "ingestion": "SERVING",
         "profile": "SERVING",
         "consent": "UNAVAILABLE",
+        "segmentation": "SERVING",
     }
     assert_error(
         without.post(

@@ -136,7 +136,12 @@ def test_readyz_when_every_service_serves(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.json() == {
         "status": "ready",
-        "dependencies": {"ingestion": "SERVING", "profile": "SERVING", "consent": "SERVING"},
+        "dependencies": {
+            "ingestion": "SERVING",
+            "profile": "SERVING",
+            "consent": "SERVING",
+            "segmentation": "SERVING",
+        },
     }
 
 
@@ -151,7 +156,12 @@ def test_readyz_is_503_when_a_service_does_not_serve(
     assert response.headers["Retry-After"]
     assert response.json() == {
         "status": "not_ready",
-        "dependencies": {"ingestion": "SERVING", "profile": "NOT_SERVING", "consent": "SERVING"},
+        "dependencies": {
+            "ingestion": "SERVING",
+            "profile": "NOT_SERVING",
+            "consent": "SERVING",
+            "segmentation": "SERVING",
+        },
     }
 
 
@@ -167,6 +177,7 @@ def test_readyz_is_503_when_a_service_is_unreachable(
         "ingestion": "UNAVAILABLE",
         "profile": "SERVING",
         "consent": "SERVING",
+        "segmentation": "SERVING",
     }
 
 

@@ -193,6 +193,7 @@ def test_list_profiles_refuses_bad_page_size(
     [
         (grpc.StatusCode.NOT_FOUND, 404, "not_found"),
         (grpc.StatusCode.ALREADY_EXISTS, 409, "already_exists"),
+        (grpc.StatusCode.ABORTED, 409, "aborted"),
         (grpc.StatusCode.FAILED_PRECONDITION, 412, "failed_precondition"),
         (grpc.StatusCode.UNAUTHENTICATED, 401, "unauthenticated"),
         (grpc.StatusCode.PERMISSION_DENIED, 403, "permission_denied"),

@@ -57,6 +57,31 @@ EXPECTED_SCOPES = {
     "listPrivacyRequests": Scope.PRIVACY_ADMIN,
     "getPrivacyRequest": Scope.PRIVACY_ADMIN,
     "checkSuppression": Scope.PRIVACY_ADMIN,
+    # Audiences: definitions and sizes are segments:read/write; releasing members (the member
+    # list, the CSV export) is segments:export; what shows people (a preview's sample, a
+    # person's segments) is profiles:read.
+    "createSegment": Scope.SEGMENTS_WRITE,
+    "updateSegment": Scope.SEGMENTS_WRITE,
+    "deleteSegment": Scope.SEGMENTS_WRITE,
+    "refreshSegment": Scope.SEGMENTS_WRITE,
+    "listSegments": Scope.SEGMENTS_READ,
+    "getSegment": Scope.SEGMENTS_READ,
+    "estimateSegment": Scope.SEGMENTS_READ,
+    "previewSegment": Scope.PROFILES_READ,
+    "listSegmentMembers": Scope.SEGMENTS_EXPORT,
+    "exportSegment": Scope.SEGMENTS_EXPORT,
+    "listProfileSegments": Scope.PROFILES_READ,
+    # Audience families: reading models and jobs is segments:read; starting jobs and creating
+    # audiences is segments:write.
+    "getRfmCells": Scope.SEGMENTS_READ,
+    "createRfmSegments": Scope.SEGMENTS_WRITE,
+    "startClusteringJob": Scope.SEGMENTS_WRITE,
+    "getClusteringJob": Scope.SEGMENTS_READ,
+    "trainPredictiveModel": Scope.SEGMENTS_WRITE,
+    "listPredictiveModels": Scope.SEGMENTS_READ,
+    "getPredictiveModel": Scope.SEGMENTS_READ,
+    "createPredictiveAudience": Scope.SEGMENTS_WRITE,
+    "createLookalikeAudience": Scope.SEGMENTS_WRITE,
 }
 # Paths whose every route is personal-data administration, whoever adds them.
 PRIVACY_ADMIN_PATHS = re.compile(r"^/v1/(privacy|audit|retention)")
@@ -247,7 +272,7 @@ SECRET = "a-secret-api-key-that-must-never-be-printed"
     ("grant", "reason"),
     [
         ({"workspace": WORKSPACE, "scopes": ["profile:read"]}, "unknown scope 'profile:read'"),
-        ({"workspace": WORKSPACE, "scopes": ["segments:read"]}, "unknown scope 'segments:read'"),
+        ({"workspace": WORKSPACE, "scopes": ["segment:read"]}, "unknown scope 'segment:read'"),
         ({"workspace": WORKSPACE, "scopes": []}, "scopes must not be empty"),
         ({"workspace": WORKSPACE, "scopes": "profiles:read"}, "must be a list"),
         ({"workspace": WORKSPACE}, "expected the fields workspace and scopes"),

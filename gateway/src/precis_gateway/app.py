@@ -21,6 +21,7 @@ from precis_gateway.routers import (
     audit,
     consent,
     events,
+    families,
     health,
     life_stage,
     merge_rules,
@@ -28,6 +29,7 @@ from precis_gateway.routers import (
     profiles,
     retention,
     rfm,
+    segments,
     tag_definitions,
     tags,
 )
@@ -63,6 +65,7 @@ def create_app(
             ingestion_target=settings.gateway_ingestion_target,
             profile_target=settings.gateway_profile_target,
             consent_target=settings.gateway_consent_target,
+            segmentation_target=settings.gateway_segmentation_target,
             interceptors=telemetry.client_interceptors(),
         )
 
@@ -114,12 +117,17 @@ def create_app(
     # access noted (audit.AUDITED_ROUTES says which and how).
     audited = [Depends(audit_access)]
     app.include_router(events.router)
+    # Before the profiles router: its GET /{identifier_type}/{value:path} would take the path.
+    app.include_router(segments.profile_router, dependencies=audited)
     app.include_router(profiles.router, dependencies=audited)
     app.include_router(merge_rules.router)
     app.include_router(tags.router, dependencies=audited)
     app.include_router(tag_definitions.router)
     app.include_router(life_stage.router)
     app.include_router(rfm.router)
+    # Before the segments router: its GET /{segment_id} would take /v1/segments/rfm-cells.
+    app.include_router(families.router)
+    app.include_router(segments.router, dependencies=audited)
     app.include_router(consent.router, dependencies=audited)
     app.include_router(consent.defaults_router)
     app.include_router(privacy.router, dependencies=audited)

@@ -65,13 +65,15 @@ _REFUSED = {grpc.StatusCode.INVALID_ARGUMENT}
 
 @dataclass(frozen=True, slots=True)
 class Access:
-    """What one request tells about the access: its path and query parameters, its body, and
-    the response's JSON (for routes that read it; None otherwise or when it was too large)."""
+    """What one request tells about the access: its path and query parameters, its body, the
+    response's JSON (for routes that read it; None otherwise or when it was too large), and what
+    the route noted itself (`access_notes`: the rows a streamed export wrote)."""
 
     path: Mapping[str, str]
     query: Mapping[str, str]
     body: bytes = b""
     response: Any = None
+    noted: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _path_subject(access: Access) -> privacy_pb2.DataSubject:
@@ -113,6 +115,28 @@ def _listed(access: Access) -> int:
 
 def _always(_access: Access) -> bool:
     return True
+
+
+def _segment_release(access: Access) -> str:
+    """A segment's members released on a channel: `segment:<id>:<channel>`, `analytics` when no
+    channel was named (released for analysis only)."""
+    return f"segment:{access.path['segment_id']}:{access.query.get('channel') or 'analytics'}"
+
+
+def _members_listed(access: Access) -> int:
+    if isinstance(access.response, dict):
+        return len(access.response.get("members") or ())
+    return 0
+
+
+def _preview_resource(access: Access) -> str:
+    body = orjson.loads(access.body) if access.body else {}
+    segment_id = body.get("segment_id") if isinstance(body, dict) else None
+    return f"segment:{segment_id}:preview" if isinstance(segment_id, str) else "segment_preview"
+
+
+def _rows_written(access: Access) -> int:
+    return int(access.noted.get("row_count", 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +187,26 @@ AUDITED_ROUTES: dict[tuple[str, str], AuditedRoute] = {
         record_count=_listed,
         reads_response=True,
     ),
+    # Which segments a person is in: profiling of that person.
+    ("GET", f"/v1/profiles{_PERSON}/segments"): AuditedRoute(
+        READ, subject=_path_subject, reads_response=True
+    ),
+    # Releasing a segment's members for a channel: the page's members, or the rows the CSV
+    # export wrote (counted as they stream; an export cut short records what went out).
+    ("GET", "/v1/segments/{segment_id}/members"): AuditedRoute(
+        READ, resource=_segment_release, record_count=_members_listed, reads_response=True
+    ),
+    ("GET", "/v1/segments/{segment_id}/export"): AuditedRoute(
+        EXPORT, resource=_segment_release, record_count=_rows_written
+    ),
+    # A sample of matching profiles with their identifiers (masked) and traits.
+    ("POST", "/v1/segments/preview"): AuditedRoute(
+        READ,
+        resource=_preview_resource,
+        record_count=_listed,
+        reads_body=True,
+        reads_response=True,
+    ),
     ("POST", "/v1/consent"): AuditedRoute(UPDATE, subject=_body_subject, reads_body=True),
     ("GET", f"/v1/consent{_PERSON}"): AuditedRoute(READ, subject=_path_subject),
     ("GET", f"/v1/consent{_PERSON}/history"): AuditedRoute(READ, subject=_path_subject),
@@ -204,9 +248,10 @@ class PendingAccess:
     path: dict[str, str]
     query: dict[str, str]
     body: bytes
+    noted: dict[str, Any] = field(default_factory=dict)
 
     def event(self, response: Any) -> pb.AuditEvent:
-        access = Access(self.path, self.query, self.body, response)
+        access = Access(self.path, self.query, self.body, response, self.noted)
         out = pb.AuditEvent(
             audit_event_id=str(uuid.uuid4()),
             principal=self.key_id,
@@ -299,6 +344,16 @@ async def audit_access(
         slot.response = bytearray()
 
 
+def access_notes(request: Request) -> dict[str, Any]:
+    """Where a route notes facts about its access that only it knows (the rows a streamed
+    export wrote, updated as it streams); a dictionary of no consequence when the request is not
+    audited."""
+    slot = request.scope.get(SCOPE_KEY)
+    if isinstance(slot, AuditSlot) and slot.pending is not None:
+        return slot.pending.noted
+    return {}
+
+
 # ---- recording after a successful response -----------------------------------------------------
 
 
@@ -327,7 +382,13 @@ class AuditMiddleware:
                     slot.response.extend(chunk)
             await send(message)
 
-        await self.app(scope, receive, watched)
+        try:
+            await self.app(scope, receive, watched)
+        finally:
+            # Also when a streamed body broke off after a 2xx start: what went out was accessed.
+            self._record(slot)
+
+    def _record(self, slot: AuditSlot) -> None:
         pending = slot.pending
         if pending is None or not 200 <= slot.status < 300:
             return

@@ -15,6 +15,7 @@ from grpc_health.v1 import health_pb2_grpc
 from precis.consent.v1 import consent_pb2_grpc
 from precis.ingestion.v1 import ingestion_pb2_grpc
 from precis.profile.v1 import profile_pb2_grpc
+from precis.segmentation.v1 import segmentation_pb2_grpc
 from precis_gateway.errors import ApiError
 from precis_gateway.event_payloads import parse_json
 from precis_gateway.scopes import Caller, KeyGrant, Scope
@@ -63,10 +64,12 @@ class Stubs:
         self.ingestion = ingestion_pb2_grpc.IngestionServiceStub(channels.ingestion)
         self.profile = profile_pb2_grpc.ProfileServiceStub(channels.profile)
         self.consent = consent_pb2_grpc.ConsentServiceStub(channels.consent)
+        self.segmentation = segmentation_pb2_grpc.SegmentationServiceStub(channels.segmentation)
         self.health = {
             "ingestion": health_pb2_grpc.HealthStub(channels.ingestion),
             "profile": health_pb2_grpc.HealthStub(channels.profile),
             "consent": health_pb2_grpc.HealthStub(channels.consent),
+            "segmentation": health_pb2_grpc.HealthStub(channels.segmentation),
         }
 
 
@@ -159,6 +162,11 @@ async def _consent(request: Request) -> Any:
     return stubs.consent
 
 
+async def _segmentation(request: Request) -> Any:
+    stubs: Stubs = request.app.state.stubs
+    return stubs.segmentation
+
+
 async def _stubs(request: Request) -> Stubs:
     stubs: Stubs = request.app.state.stubs
     return stubs
@@ -180,5 +188,6 @@ PrincipalDep = Annotated[str, Depends(_principal)]
 IngestionStub = Annotated[ingestion_pb2_grpc.IngestionServiceStub, Depends(_ingestion)]
 ProfileStub = Annotated[profile_pb2_grpc.ProfileServiceStub, Depends(_profile)]
 ConsentStub = Annotated[consent_pb2_grpc.ConsentServiceStub, Depends(_consent)]
+SegmentationStub = Annotated[segmentation_pb2_grpc.SegmentationServiceStub, Depends(_segmentation)]
 StubsDep = Annotated[Stubs, Depends(_stubs)]
 JsonBody = Annotated[Any, Depends(_json_body)]

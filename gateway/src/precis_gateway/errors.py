@@ -43,6 +43,7 @@ class Error(BaseModel):
     code: str = Field(
         description=(
             "Stable machine-readable code: invalid_argument, not_found, already_exists, "
+            "aborted (a concurrent change won: read again and retry), "
             "failed_precondition, unauthenticated, forbidden (the API key lacks the route's "
             "scope), permission_denied (a service refused), payload_too_large, "
             "resource_exhausted, method_not_allowed, unavailable, deadline_exceeded, "
@@ -135,6 +136,8 @@ _GRPC_TO_HTTP: dict[Any, tuple[int, str]] = {
     grpc.StatusCode.INVALID_ARGUMENT: (422, "invalid_argument"),
     grpc.StatusCode.NOT_FOUND: (404, "not_found"),
     grpc.StatusCode.ALREADY_EXISTS: (409, "already_exists"),
+    # Optimistic concurrency: the resource is not at the version the caller read.
+    grpc.StatusCode.ABORTED: (409, "aborted"),
     grpc.StatusCode.FAILED_PRECONDITION: (412, "failed_precondition"),
     grpc.StatusCode.UNAUTHENTICATED: (401, "unauthenticated"),
     grpc.StatusCode.PERMISSION_DENIED: (403, "permission_denied"),
@@ -149,6 +152,7 @@ _FORWARDED_MESSAGES = {
     grpc.StatusCode.INVALID_ARGUMENT,
     grpc.StatusCode.NOT_FOUND,
     grpc.StatusCode.ALREADY_EXISTS,
+    grpc.StatusCode.ABORTED,
     grpc.StatusCode.FAILED_PRECONDITION,
     grpc.StatusCode.PERMISSION_DENIED,
     grpc.StatusCode.RESOURCE_EXHAUSTED,

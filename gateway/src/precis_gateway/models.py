@@ -1287,3 +1287,742 @@ class RetentionRun(BaseModel):
         description="One outcome per data kind and service holding it."
     )
     applied_at: datetime = Field(description="When the run finished.")
+
+
+# ---- segments (audiences, 用户分群) ------------------------------------------------------------
+
+SegmentFamilyName = Literal["rule", "rfm", "cluster", "predictive", "lookalike"]
+# A channel members are released on, and the consent purpose it requires; no channel releases
+# members with analytics granted, for analysis and measurement only, never for contact.
+ChannelName = Literal["email", "sms", "push", "ads", "onsite"]
+MAX_SEGMENT_NAME = 200
+MAX_SEGMENT_DESCRIPTION = 2000
+MAX_SEGMENT_ID = 64
+MAX_REFRESH_INTERVAL = 7 * 86_400
+
+RULE_DESCRIPTION = (
+    "The rule, a JSON object: one condition, nested with `all`, `any` and `not`. Conditions on "
+    'profile fields `{"field": "traits.city" | "computed.order_count" | "tags", "op", "value"}` '
+    "(ops `=`, `!=`, `<`, `<=`, `>`, `>=`, `in`, `contains`, `exists`, `between`, "
+    '`within_last_days`, `more_than_days_ago`), on events `{"event": {"name", "where", "count" | '
+    '"sum" | "did_not", "within_days" | "between"}}`, on consent `{"consent": "marketing_email"}` '
+    'and on membership of another segment `{"segment": "<segment_id>"}`. The grammar and its '
+    "semantics are documented with the segmentation service (services/segmentation/README.md). "
+    "A refused rule is a 422 whose details name the JSON path inside it (`rule.all[1].value`)."
+)
+# The README's examples: a lapsed-buyer rule, and its complete example.
+RULE_EXAMPLES: list[dict[str, Any]] = [
+    {
+        "all": [
+            {"field": "computed.order_count", "op": ">=", "value": 3},
+            {"field": "computed.last_seen", "op": "more_than_days_ago", "value": 90},
+            {"consent": "marketing_email"},
+        ]
+    },
+    {
+        "all": [
+            {"field": "computed.life_stage", "op": "=", "value": "newborn"},
+            {
+                "event": {
+                    "name": "purchase",
+                    "where": [{"field": "properties.category", "op": "=", "value": "diapers"}],
+                    "count": {"op": ">=", "value": 2},
+                    "within_days": 60,
+                }
+            },
+            {
+                "event": {
+                    "name": "purchase",
+                    "sum": {"property": "revenue", "op": ">", "value": 300},
+                    "within_days": 60,
+                }
+            },
+            {"event": {"name": "app_open", "did_not": True, "within_days": 14}},
+            {"consent": "marketing_email"},
+            {"not": {"segment": "s_recent_complaints"}},
+        ]
+    },
+]
+
+
+def _rule_field(*, required: bool) -> Any:
+    return Field(
+        default=... if required else None,
+        description=RULE_DESCRIPTION,
+        examples=RULE_EXAMPLES,
+    )
+
+
+def _refresh_field(default: int | None) -> Any:
+    return Field(
+        default=default,
+        ge=0,
+        le=MAX_REFRESH_INTERVAL,
+        description=(
+            "Seconds between automatic refreshes of the materialized membership: 0 refreshes on "
+            "request only (a rule with relative windows is still re-evaluated by the service's "
+            "own schedule), otherwise 60 to 604800."
+        ),
+        examples=[3600],
+    )
+
+
+class SegmentBody(BaseModel):
+    """A segment to create."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Lapsed loyal buyers",
+                    "description": "3+ orders, nothing in 90 days; for the win-back e-mail.",
+                    "rule": RULE_EXAMPLES[0],
+                    "refresh_interval_seconds": 3600,
+                    "materialize": True,
+                }
+            ]
+        },
+    )
+
+    name: str = Field(
+        min_length=1,
+        max_length=MAX_SEGMENT_NAME,
+        description="Unique within the workspace.",
+        examples=["Lapsed loyal buyers"],
+    )
+    description: str = Field(
+        default="", max_length=MAX_SEGMENT_DESCRIPTION, description="What the audience is for."
+    )
+    rule: dict[str, Any] = _rule_field(required=True)
+    refresh_interval_seconds: int = _refresh_field(0)
+    materialize: bool = Field(
+        default=False,
+        description=(
+            "Compute the membership now (members enter and are published on the membership "
+            "feed); otherwise on the first refresh."
+        ),
+    )
+
+
+class SegmentPatch(BaseModel):
+    """Changes to a segment; fields left out (or null) keep their value."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"rule": RULE_EXAMPLES[0], "expected_version": 3},
+                {"name": "Lapsed loyal buyers (CN)", "refresh_interval_seconds": 0},
+            ]
+        },
+    )
+
+    name: str | None = Field(
+        default=None, min_length=1, max_length=MAX_SEGMENT_NAME, description="New name."
+    )
+    description: str | None = Field(
+        default=None, max_length=MAX_SEGMENT_DESCRIPTION, description="New description."
+    )
+    rule: dict[str, Any] | None = _rule_field(required=False)
+    refresh_interval_seconds: int | None = _refresh_field(None)
+    expected_version: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Optimistic concurrency, like `If-Match`: the `version` you read. When the segment "
+            "is at another version (someone changed its rule meanwhile) nothing changes and the "
+            "answer is 409 `aborted`; read it again and retry. Omit it to change unconditionally."
+        ),
+        examples=[3],
+    )
+
+
+class Segment(BaseModel):
+    """An audience."""
+
+    segment_id: str = Field(description="Stable id.", examples=["seg_4f1c2a9e0b7d35c8e6a1"])
+    name: str = Field(description="Unique within the workspace.", examples=["Lapsed loyal buyers"])
+    description: str = Field(description="What the audience is for.")
+    rule: dict[str, Any] = Field(description="The rule, as given.", examples=RULE_EXAMPLES[:1])
+    family: SegmentFamilyName = Field(
+        description=(
+            "Where it came from: rule (hand-written), rfm, cluster, predictive or lookalike "
+            "(generated)."
+        )
+    )
+    version: int = Field(
+        description="Rule version: 1 at creation, +1 with every rule change.", ge=1, examples=[3]
+    )
+    refresh_interval_seconds: int = Field(
+        description="Seconds between automatic refreshes; 0 on request only."
+    )
+    member_count: int | None = Field(
+        description=(
+            "Members at the last refresh, before consent filtering (0 until materialized)."
+            + WITHHELD
+        ),
+        ge=0,
+    )
+    refreshed_at: datetime | None = Field(
+        description="When the membership was last refreshed; null if never materialized."
+    )
+    created_at: datetime = Field(description="When the segment was created.")
+    updated_at: datetime = Field(description="When the segment last changed.")
+    origin: str | None = Field(
+        description=(
+            'For generated segments, what generated them ("rfm:champions", '
+            '"lookalike:<seed segment_id>"); null for hand-written ones.'
+        ),
+        examples=[None],
+    )
+    suppressed_counts: list[str] = suppressed_counts()
+
+
+class SegmentPage(BaseModel):
+    segments: list[Segment] = Field(description="One page of segments, by name.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class SegmentDeleted(BaseModel):
+    exited_count: int | None = Field(
+        description=(
+            "Members that exited (published on the membership feed); 0 when the segment was "
+            "already gone." + WITHHELD
+        ),
+        ge=0,
+    )
+    suppressed_counts: list[str] = suppressed_counts()
+
+
+class _SegmentTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rule: dict[str, Any] | None = Field(
+        default=None,
+        description="A rule to evaluate (or give `segment_id`, not both). " + RULE_DESCRIPTION,
+        examples=RULE_EXAMPLES,
+    )
+    segment_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SEGMENT_ID,
+        description="A saved segment whose current rule to evaluate (or give `rule`).",
+    )
+
+
+class EstimateBody(_SegmentTarget):
+    """What to size: a rule or a saved segment, now, without materializing anything."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"rule": RULE_EXAMPLES[0], "channel": "email"}]},
+    )
+
+    channel: ChannelName | None = Field(
+        default=None,
+        description=(
+            "Also count the matches releasable on this channel (its consent purpose granted): "
+            "email (marketing_email), sms (marketing_sms), push (marketing_push), ads "
+            "(ads_targeting), onsite (personalization)."
+        ),
+    )
+
+
+class SegmentEstimate(BaseModel):
+    matched_count: int | None = Field(description="Profiles the rule matches now." + WITHHELD)
+    total_profiles: int | None = Field(description="Live profiles in the workspace." + WITHHELD)
+    releasable_count: int | None = Field(
+        description=(
+            "Of the matched, those releasable on `channel`; null when no channel was asked "
+            "for." + WITHHELD
+        )
+    )
+    channel: ChannelName | None = Field(description="The channel asked for.")
+    exact: bool = Field(description="Whether the counts are exact (not scaled from a sample).")
+    suppressed_counts: list[str] = suppressed_counts()
+
+
+class PreviewBody(_SegmentTarget):
+    """A repeatable random sample of the profiles a rule (or a saved segment) matches now."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"rule": RULE_EXAMPLES[0], "sample_size": 5, "seed": 7}]},
+    )
+
+    sample_size: int = Field(default=20, ge=1, le=100, description="Profiles to return.")
+    seed: int = Field(
+        default=0,
+        ge=-(2**63),
+        lt=2**63,
+        description="Seed of the sample: the same seed on the same data gives the same sample.",
+    )
+
+
+class PreviewProfile(BaseModel):
+    profile_id: str = Field(description="The profile.")
+    identifiers: list[SubjectIdentifier] = Field(
+        description="Its identifiers (email and phone masked)."
+    )
+    traits: dict[str, Any] = Field(
+        description=(
+            "The traits and computed traits the rule refers to, by their rule names "
+            "(`traits.city`, `computed.order_count`)."
+        ),
+        examples=[{"computed.order_count": 4, "computed.last_seen": "2026-07-02T09:15:00Z"}],
+    )
+
+
+class SegmentPreview(BaseModel):
+    profiles: list[PreviewProfile] = Field(description="The sample, by profile id.")
+    matched_count: int | None = Field(description="Profiles the rule matches now." + WITHHELD)
+    suppressed_counts: list[str] = suppressed_counts()
+
+
+class RefreshBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    full: bool = Field(
+        default=False,
+        description=(
+            "Recompute from scratch. The first refresh and the one after a rule change always do."
+        ),
+    )
+
+
+class SegmentRefresh(BaseModel):
+    segment: Segment = Field(description="The segment afterwards.")
+    entered_count: int | None = Field(description="Profiles that entered." + WITHHELD)
+    exited_count: int | None = Field(
+        description=(
+            "Profiles that exited." + WITHHELD + " The member count and the two changes are "
+            "withheld together when any of them is small: they are tied by arithmetic."
+        )
+    )
+    full: bool = Field(description="Whether the refresh recomputed everything.")
+    suppressed_counts: list[str] = suppressed_counts()
+
+
+class SegmentMember(BaseModel):
+    profile_id: str = Field(description="The profile.")
+    entered_at: datetime = Field(description="When it entered the segment (this stay).")
+
+
+class SegmentMembers(BaseModel):
+    """One page of the members that may be reached on a channel."""
+
+    segment_id: str = Field(description="The segment.")
+    channel: ChannelName | None = Field(
+        description="The channel; null: released for analysis only (analytics granted)."
+    )
+    members: list[SegmentMember] = Field(description="Releasable members, by profile id.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+    total_count: int | None = Field(
+        description="Members of the segment, releasable or not." + WITHHELD
+    )
+    releasable_count: int | None = Field(
+        description="Members releasable on the channel (over all pages)." + WITHHELD
+    )
+    suppressed_count: int | None = Field(
+        description=(
+            "Members withheld: the channel's consent purpose is not granted, they are minors "
+            "without a guardian's consent, or they are on the suppression list." + WITHHELD
+        )
+    )
+    refreshed_at: datetime | None = Field(description="The refresh the listing reflects.")
+    suppressed_counts: list[str] = suppressed_counts()
+
+
+class ProfileSegment(BaseModel):
+    segment_id: str = Field(description="The segment.")
+    name: str = Field(description="Its name.")
+    entered_at: datetime = Field(description="When the profile entered it.")
+
+
+class ProfileSegments(BaseModel):
+    profile_id: str = Field(description="The profile the identifier resolved to.")
+    segments: list[ProfileSegment] = Field(
+        description="The materialized segments it is a member of, by name."
+    )
+
+
+# Built-in audience families: RFM cells, clustering jobs, predictive models and the audiences
+# made from them, lookalikes. Generated audiences are ordinary segments whose rule is a `score`
+# condition: {"score": {"model": "<model or job id>", "op": ">=", "value": 0.31}}.
+JobStateName = Literal["queued", "running", "succeeded", "failed"]
+PredictionKindName = Literal["propensity", "churn"]
+MAX_FAMILY_FEATURES = 32
+MAX_FEATURE_NAME = 128
+MAX_MODEL_NAME = 200
+MAX_TARGET_EVENT = 128
+FeatureName = Annotated[str, Field(min_length=1, max_length=MAX_FEATURE_NAME)]
+Seed = Annotated[int, Field(ge=-(2**63), lt=2**63)]
+STATE_DESCRIPTION = (
+    "queued, running, succeeded or failed. Jobs run in the background: poll until succeeded or "
+    "failed."
+)
+
+
+def _features_field(what: str, examples: list[str]) -> Any:
+    return Field(
+        default_factory=list,
+        max_length=MAX_FAMILY_FEATURES,
+        description=what,
+        examples=[examples],
+    )
+
+
+class RfmCellsBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"create_segments": True}]}
+    )
+
+    create_segments: bool = Field(
+        default=False,
+        description=(
+            'Also create (or refresh) one materialized segment per cell, named "RFM: <cell>" '
+            '(family rfm, origin "rfm:<cell>"); asking again reuses them.'
+        ),
+    )
+
+
+class RfmCell(BaseModel):
+    name: str = Field(
+        description=(
+            "champions, loyal, potential_loyalist, new, promising, need_attention, "
+            "about_to_sleep, at_risk, cannot_lose, hibernating or lost."
+        ),
+        examples=["champions"],
+    )
+    description: str = Field(
+        description="What the cell means.", examples=["bought recently, often and spent the most"]
+    )
+    recency_score_min: int = Field(description="Lowest recency score (1..5) in the cell.")
+    recency_score_max: int = Field(description="Highest recency score in the cell.")
+    frequency_monetary_score_min: int = Field(
+        description="Lowest combined frequency-monetary score (1..5) in the cell."
+    )
+    frequency_monetary_score_max: int = Field(
+        description="Highest combined frequency-monetary score in the cell."
+    )
+    profile_count: int | None = Field(description="Profiles in the cell now." + WITHHELD)
+    share: float | None = Field(
+        description=(
+            "Share of the profiles with an order that fall in the cell (0..1); null with a "
+            "withheld count, which it would give away."
+        )
+    )
+    average_monetary: float | None = Field(
+        description=(
+            "Mean revenue of the cell's profiles; null when the count is withheld (it would "
+            "describe a handful of people)."
+        )
+    )
+    rule: dict[str, Any] = Field(
+        description="A rule selecting the cell, ready for `POST /v1/segments`.",
+        examples=[{"field": "computed.rfm_cell", "op": "=", "value": "champions"}],
+    )
+    segment_id: str | None = Field(description="The cell's segment, once created.")
+
+
+class RfmCells(BaseModel):
+    cells: list[RfmCell] = Field(description="The cells, in a fixed order (best first).")
+    profiles_with_orders: int | None = Field(
+        description="Profiles with at least one order: the population the cells partition."
+        + WITHHELD
+    )
+    computed_at: datetime | None = Field(
+        description="When the RFM scores the cells are based on were computed, when known."
+    )
+    suppressed_counts: list[str] = suppressed_counts()
+
+
+class ClusteringBody(BaseModel):
+    """What to cluster, and how: k-means on standardized behaviour features, k chosen by
+    silhouette."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "k_min": 2,
+                    "k_max": 6,
+                    "features": ["recency_days", "frequency", "monetary"],
+                    "seed": 1,
+                    "create_segments": True,
+                }
+            ]
+        },
+    )
+
+    k_min: int = Field(default=0, ge=0, le=20, description="Smallest k to try (2..20; 0 means 2).")
+    k_max: int = Field(
+        default=0, ge=0, le=20, description="Largest k to try (k_min..20; 0 means 8)."
+    )
+    features: list[FeatureName] = _features_field(
+        "Behaviour features (computed traits): recency_days, frequency, monetary, aov, "
+        "orders_90d, distinct_categories, ... Empty means recency, frequency and monetary.",
+        ["recency_days", "frequency", "monetary"],
+    )
+    segment_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SEGMENT_ID,
+        description="Cluster only this segment's members; by default every profile with an order.",
+    )
+    seed: Seed = Field(default=0, description="Random seed, for reproducible results.")
+    max_profiles: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Profiles used to fit, at most (a random sample beyond; 0 means 200000). Every "
+            "profile is then assigned to its nearest centroid."
+        ),
+    )
+    create_segments: bool = Field(
+        default=False, description="Create one segment per cluster when the job succeeds."
+    )
+
+
+class SilhouetteScore(BaseModel):
+    k: int = Field(description="Number of clusters.")
+    silhouette: float = Field(description="Mean silhouette (-1..1; higher is better separated).")
+
+
+class ClusterFeature(BaseModel):
+    feature: str = Field(description="Feature name.")
+    mean: float = Field(description="Centroid value in the feature's own units.")
+    z_score: float = Field(description="Centroid in standard deviations from the population mean.")
+
+
+class Cluster(BaseModel):
+    index: int = Field(description="0..k-1, largest cluster first.")
+    size: int | None = Field(description="Profiles in the cluster." + WITHHELD)
+    share: float | None = Field(
+        description="Share of the clustered profiles (0..1); null when the size is withheld."
+    )
+    features: list[ClusterFeature] = Field(
+        description=(
+            "Every feature's centroid, most distinctive first; empty when the size is withheld "
+            "(the centroid of a handful of profiles describes those people)."
+        )
+    )
+    description: str = Field(
+        description="Generated description.", examples=["recent, frequent, high spend"]
+    )
+    segment_id: str | None = Field(description="The cluster's segment, when segments were created.")
+
+
+class ClusteringJob(BaseModel):
+    job_id: str = Field(description="The job; also the model id of its clusters' score rules.")
+    state: JobStateName = Field(description=STATE_DESCRIPTION)
+    progress: float = Field(description="Progress while running (0..1).")
+    error: str | None = Field(description="Why it failed; null otherwise.")
+    parameters: ClusteringBody = Field(description="The parameters, defaults filled in.")
+    silhouettes: list[SilhouetteScore] = Field(description="Silhouette per k tried.")
+    chosen_k: int | None = Field(description="The chosen k (highest silhouette), once succeeded.")
+    clusters: list[Cluster] = Field(description="The clusters for the chosen k.")
+    profile_count: int | None = Field(
+        description="Profiles clustered (the clusters partition them)." + WITHHELD
+    )
+    created_at: datetime = Field(description="When the job was created.")
+    finished_at: datetime | None = Field(description="When it finished.")
+    suppressed_counts: list[str] = suppressed_counts()
+
+
+class PredictiveModelBody(BaseModel):
+    """A predictive model to train, as a new version of (kind, name)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "propensity",
+                    "horizon_days": 30,
+                    "seed": 2,
+                    "name": "30-day purchase propensity",
+                },
+                {"kind": "churn", "horizon_days": 60, "cutoff": "2026-09-01T00:00:00Z"},
+            ]
+        },
+    )
+
+    kind: PredictionKindName = Field(
+        default="propensity",
+        description=(
+            "propensity: probability that a profile converts (places an order, or does "
+            "`target_event`) within the horizon; churn: probability that an active profile "
+            "does nothing within it."
+        ),
+    )
+    horizon_days: int = Field(
+        default=0, ge=0, le=365, description="Days after the cutoff observed (1..365; 0 means 30)."
+    )
+    target_event: str = Field(
+        default="",
+        max_length=MAX_TARGET_EVENT,
+        description='Propensity: the conversion event; empty means "Order Completed".',
+    )
+    cutoff: Rfc3339 | None = Field(
+        default=None,
+        description=(
+            "Features use only events before it, labels only events after it (no leakage). "
+            "Default: now minus the horizon. RFC 3339 with an offset."
+        ),
+        examples=["2026-09-01T00:00:00Z"],
+    )
+    features: list[FeatureName] = _features_field(
+        "Features (computed traits and event aggregates); empty means the built-in set.",
+        ["recency_days", "frequency", "monetary"],
+    )
+    seed: Seed = Field(default=0, description="Random seed (split and model), for reproducibility.")
+    test_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=0.5,
+        description="Share held out to evaluate (0.05..0.5; 0 means 0.2).",
+    )
+    name: str = Field(
+        default="",
+        max_length=MAX_MODEL_NAME,
+        description='Name of the model; empty means "<kind> in <horizon> days".',
+        examples=["30-day purchase propensity"],
+    )
+
+
+class PredictiveModelParameters(PredictiveModelBody):
+    """The parameters a model was trained with, defaults filled in."""
+
+    cutoff: datetime | None = Field(  # read back from the service, not parsed
+        default=None, description="Features use only events before it, labels only after it."
+    )
+
+
+class LiftDecile(BaseModel):
+    decile: int = Field(description="1 (highest scores) to 10.")
+    profile_count: int | None = Field(description="Test profiles in the decile." + WITHHELD)
+    positives: int | None = Field(description="Of them, those with the outcome." + WITHHELD)
+    min_score: float = Field(description="Lowest score in the decile.")
+    rate: float | None = Field(
+        description="Outcome rate in the decile; null when `positives` is withheld."
+    )
+    lift: float | None = Field(
+        description="Rate over the overall rate; null when it would give a withheld count away."
+    )
+    cumulative_lift: float | None = Field(
+        description="Lift of deciles 1..decile; null from the first withheld decile on."
+    )
+    cumulative_capture: float | None = Field(
+        description="Share of all positives in deciles 1..decile (gain); null likewise."
+    )
+
+
+class PredictiveModel(BaseModel):
+    """One version of a predictive model, with its training state and, once trained, its
+    evaluation on the held-out test set."""
+
+    model_id: str = Field(description="This version's id (the `model` of its score rules).")
+    version: int = Field(description="Version within (kind, name), from 1.")
+    name: str = Field(description="Name of the model.")
+    kind: PredictionKindName = Field(description="propensity or churn.")
+    state: JobStateName = Field(description=STATE_DESCRIPTION)
+    progress: float = Field(description="Progress while training (0..1).")
+    error: str | None = Field(description="Why training failed; null otherwise.")
+    parameters: PredictiveModelParameters = Field(description="The parameters, defaults filled in.")
+    training_rows: int | None = Field(
+        description="Profiles in the training set; null until trained." + WITHHELD
+    )
+    test_rows: int | None = Field(
+        description="Profiles in the test set; null until trained." + WITHHELD
+    )
+    positive_rate: float | None = Field(
+        description="Share of positives in the training set; null until trained."
+    )
+    auc: float | None = Field(description="Area under the ROC curve on the test set.")
+    deciles: list[LiftDecile] = Field(description="Lift table on the test set, deciles 1..10.")
+    feature_importances: dict[str, float] = Field(
+        description="Feature name to importance, summing to 1.",
+        examples=[{"recency_days": 0.52, "frequency": 0.31, "monetary": 0.17}],
+    )
+    created_at: datetime = Field(description="When training was asked for.")
+    finished_at: datetime | None = Field(description="When training finished.")
+    suppressed_counts: list[str] = suppressed_counts()
+
+
+class PredictiveModelPage(BaseModel):
+    models: list[PredictiveModel] = Field(description="Model versions, newest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class PredictiveAudienceBody(BaseModel):
+    """A segment of the profiles a model scores highest: give `top_fraction` or `min_score`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "Likely buyers", "top_fraction": 0.1},
+                {"name": "Churn risk", "min_score": 0.6},
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=MAX_SEGMENT_NAME, description="The segment's name.")
+    top_fraction: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="The share of scored profiles with the highest scores.",
+    )
+    min_score: float | None = Field(
+        default=None, ge=0, le=1, description="Every profile scoring at least this."
+    )
+
+
+class PredictiveAudience(BaseModel):
+    segment: Segment = Field(description="The created, materialized segment (family predictive).")
+    expected_rate: float = Field(description="Expected outcome rate in it, from the test set.")
+    expected_lift: float = Field(description="Expected lift over the overall rate.")
+
+
+class LookalikeBody(BaseModel):
+    """A segment of the profiles most like a seed segment's members (the seed excluded)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Like champions", "size": 5000, "seed": 4}]},
+    )
+
+    name: str = Field(min_length=1, max_length=MAX_SEGMENT_NAME, description="The segment's name.")
+    size: int = Field(ge=1, le=10_000_000, description="Profiles wanted, the seed excluded.")
+    features: list[FeatureName] = _features_field(
+        "Features to measure similarity on; empty means the built-in set.",
+        ["recency_days", "frequency", "monetary"],
+    )
+    seed: Seed = Field(default=0, description="Random seed, for reproducible results.")
+
+
+class LookalikeQuality(BaseModel):
+    holdout_size: int | None = Field(description="Seed members held out before fitting." + WITHHELD)
+    holdout_recall: float = Field(
+        description="Share of the held-out seed members the expansion's cutoff would select."
+    )
+    lift_over_random: float = Field(
+        description="Recall over the share of the population selected: lift over random."
+    )
+    similarity_cutoff: float = Field(description="Lowest similarity (0..1) admitted.")
+
+
+class LookalikeAudience(BaseModel):
+    segment: Segment = Field(description="The created, materialized segment (family lookalike).")
+    quality: LookalikeQuality = Field(description="Its expected quality.")
+    suppressed_counts: list[str] = suppressed_counts()

@@ -13,15 +13,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Scope(StrEnum):
-    """Every scope a key can hold. Adding a resource (segments:read, segments:write, ...) adds
-    its scopes here and nowhere else: settings validation, the 403 messages and the tests read
-    this list."""
+    """Every scope a key can hold. Adding a resource (campaigns:read, ...) adds its scopes here
+    and nowhere else: settings validation, the 403 messages and the tests read this list."""
 
     EVENTS_WRITE = "events:write"
     PROFILES_READ = "profiles:read"
     PROFILES_WRITE = "profiles:write"
     CONSENT_READ = "consent:read"
     CONSENT_WRITE = "consent:write"
+    # Audiences: definitions, sizes (estimates, member counts) and refreshes; no person's data.
+    SEGMENTS_READ = "segments:read"
+    SEGMENTS_WRITE = "segments:write"
+    # Releasing a segment's members for a channel (member ids, CSV export): a use of personal
+    # data, recorded in the audit log, so it is granted apart from reading the definitions.
+    SEGMENTS_EXPORT = "segments:export"
     # Data-subject requests, the suppression list, the audit log, retention policies; it also
     # shows aggregate counts exactly (see disclosure.py).
     PRIVACY_ADMIN = "privacy:admin"

@@ -91,6 +91,9 @@ class GatewaySettings(CommonSettings):
     gateway_consent_target: str = Field(
         default="127.0.0.1:50053", description="host:port of the consent gRPC service."
     )
+    gateway_segmentation_target: str = Field(
+        default="127.0.0.1:50054", description="host:port of the segmentation gRPC service."
+    )
     gateway_api_keys: dict[str, str | KeyGrant] = Field(
         default_factory=dict,
         repr=False,  # the keys are secrets: keep them out of logs and tracebacks

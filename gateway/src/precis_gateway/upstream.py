@@ -22,6 +22,7 @@ class Channels:
     ingestion: grpc.Channel
     profile: grpc.Channel
     consent: grpc.Channel
+    segmentation: grpc.Channel
 
     @classmethod
     def open(
@@ -30,6 +31,7 @@ class Channels:
         ingestion_target: str,
         profile_target: str,
         consent_target: str,
+        segmentation_target: str,
         interceptors: Iterable[grpc.UnaryUnaryClientInterceptor] = (),
     ) -> Channels:
         interceptors = list(interceptors)
@@ -37,12 +39,14 @@ class Channels:
             ingestion=open_channel(ingestion_target, interceptors=interceptors),
             profile=open_channel(profile_target, interceptors=interceptors),
             consent=open_channel(consent_target, interceptors=interceptors),
+            segmentation=open_channel(segmentation_target, interceptors=interceptors),
         )
 
     def close(self) -> None:
         self.ingestion.close()
         self.profile.close()
         self.consent.close()
+        self.segmentation.close()
 
 
 def call(

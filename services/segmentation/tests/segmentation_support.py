@@ -20,12 +20,20 @@ from precis_segmentation.store import (
     seg_memberships,
     seg_profile_tags,
     seg_profiles,
+    seg_scores,
 )
 
 MIGRATIONS = Path(__file__).parents[1] / "src" / "precis_segmentation" / "migrations"
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 WORKSPACE = "ws_test"
-TABLES = (seg_memberships, seg_consent, seg_event_facts, seg_profile_tags, seg_profiles)
+TABLES = (
+    seg_scores,
+    seg_memberships,
+    seg_consent,
+    seg_event_facts,
+    seg_profile_tags,
+    seg_profiles,
+)
 
 
 class ReadModel:
@@ -96,6 +104,12 @@ class ReadModel:
             ]
             if members:
                 conn.execute(insert(seg_memberships), members)
+            scores = [
+                {"workspace_id": workspace_id, "model_id": mid, "profile_id": pid, "score": v}
+                for (mid, pid), v in dataset.scores.items()
+            ]
+            if scores:
+                conn.execute(insert(seg_scores), scores)
 
     def select(
         self, rule: Condition, *, now: datetime = NOW, workspace_id: str = WORKSPACE

@@ -86,6 +86,8 @@ DATASET = Dataset(
         ("chen", "marketing_sms"): True,
     },
     memberships={"s_vip": {"alice", "eve"}},
+    # A model's output (propensity, similarity, cluster index); unscored profiles match nothing.
+    scores={("pm_1", "alice"): 0.9, ("pm_1", "bob"): 0.2, ("pm_1", "chen"): 0.5},
 )
 
 EVERYONE = {"alice", "bob", "chen", "dana", "eve"}
@@ -100,6 +102,10 @@ def purchase(**spec: Any) -> dict[str, Any]:
 
 
 CASES = [
+    ({"score": {"model": "pm_1", "op": ">=", "value": 0.5}}, {"alice", "chen"}),
+    ({"score": {"model": "pm_1", "op": "<", "value": 0.5}}, {"bob"}),
+    ({"score": {"model": "pm_2", "op": ">=", "value": 0}}, set()),
+    ({"not": {"score": {"model": "pm_1", "op": ">=", "value": 0.5}}}, {"bob", "dana", "eve"}),
     # comparisons: only values of the literal's JSON type take part
     (f("traits.city", "=", "Shanghai"), {"alice"}),
     (f("traits.city", "!=", "Shanghai"), {"bob", "chen", "eve"}),

@@ -13,6 +13,10 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "Missing or unknown API key.",
         403: "The API key lacks the scope this route requires (`forbidden`).",
         404: "Not found.",
+        409: (
+            "Conflict: the name is taken (`already_exists`), or the resource changed since it "
+            "was read (`aborted`: read it again and retry)."
+        ),
         412: "The request cannot be carried out in the resource's current state.",
         413: "The request body is over the size limit.",
         422: "The request is invalid; `details` name the fields.",

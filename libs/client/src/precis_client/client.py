@@ -13,6 +13,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -36,6 +37,18 @@ from precis_client.models import (
 USER_AGENT = "precis-client/0.1.0"
 RETRIED_STATUSES = frozenset({503, 504})
 DEFAULT_TIMEOUT = 30.0
+
+
+def _segment_path(segment_id: str) -> str:
+    if not segment_id:
+        raise ValueError("segment_id must not be empty")
+    return f"/v1/segments/{quote(segment_id, safe='')}"
+
+
+def _model_path(model_id: str) -> str:
+    if not model_id:
+        raise ValueError("model_id must not be empty")
+    return f"/v1/predictive-models/{quote(model_id, safe='')}"
 
 
 def _retry_after_seconds(response: httpx.Response) -> float | None:
@@ -237,6 +250,237 @@ class PrecisClient:
             return self._object(self._request("DELETE", "/v1/life-stage-rule", retryable=True))
         response = self._request("PUT", "/v1/life-stage-rule", json=dict(rule), retryable=True)
         return self._object(response)
+
+    # Audiences ------------------------------------------------------------------------------
+
+    def create_segment(
+        self,
+        name: str,
+        rule: dict[str, Any],
+        *,
+        description: str = "",
+        materialize: bool = False,
+        refresh_interval_seconds: int = 0,
+    ) -> dict[str, Any]:
+        """Saves a segment from a JSON rule; with ``materialize`` its members are computed now.
+        Not retried: a second attempt after a lost answer would find the name taken (409)."""
+        body = {
+            "name": name,
+            "rule": dict(rule),
+            "description": description,
+            "materialize": materialize,
+            "refresh_interval_seconds": refresh_interval_seconds,
+        }
+        return self._object(self._request("POST", "/v1/segments", json=body, retryable=False))
+
+    def get_segment(self, segment_id: str) -> dict[str, Any]:
+        """One segment with its rule, family and member count (None when withheld)."""
+        return self._object(self._request("GET", _segment_path(segment_id), retryable=True))
+
+    def list_segments(self, *, family: str | None = None) -> list[dict[str, Any]]:
+        """Every segment of the workspace (of one ``family``: rule, rfm, cluster, predictive,
+        lookalike), following the cursors to the last page."""
+        found: list[dict[str, Any]] = []
+        params: dict[str, str | int] = {"page_size": 500}
+        if family is not None:
+            params["family"] = family
+        while True:
+            page = self._object(self._request("GET", "/v1/segments", params=params, retryable=True))
+            found.extend(page.get("segments") or [])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return found
+            params["cursor"] = cursor
+
+    def estimate_segment(
+        self,
+        *,
+        rule: dict[str, Any] | None = None,
+        segment_id: str | None = None,
+        channel: str | None = None,
+    ) -> dict[str, Any]:
+        """How many profiles a rule (or a saved segment, give exactly one) matches now, and
+        with ``channel`` how many of them may be reached on it."""
+        if (rule is None) == (segment_id is None):
+            raise ValueError("give exactly one of rule and segment_id")
+        body: dict[str, Any] = {"rule": dict(rule)} if rule is not None else {}
+        if segment_id is not None:
+            body["segment_id"] = segment_id
+        if channel is not None:
+            body["channel"] = channel
+        response = self._request("POST", "/v1/segments/estimate", json=body, retryable=True)
+        return self._object(response)
+
+    def refresh_segment(self, segment_id: str, *, full: bool = False) -> dict[str, Any]:
+        """Materializes the segment now; returns it with the entered and exited counts."""
+        path = f"{_segment_path(segment_id)}/refresh"
+        return self._object(self._request("POST", path, json={"full": full}, retryable=True))
+
+    def segment_members(
+        self,
+        segment_id: str,
+        *,
+        channel: str | None = None,
+        page_size: int | None = None,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of the members releasable on ``channel`` (consent granted; without a
+        channel, for analysis only); pass ``next_cursor`` back as ``cursor`` for the next."""
+        params: dict[str, str | int] = {}
+        if channel is not None:
+            params["channel"] = channel
+        if page_size is not None:
+            params["page_size"] = page_size
+        if cursor is not None:
+            params["cursor"] = cursor
+        path = f"{_segment_path(segment_id)}/members"
+        return self._object(self._request("GET", path, params=params, retryable=True))
+
+    def export_segment(
+        self, segment_id: str, *, channel: str | None = None, columns: list[str] | None = None
+    ) -> str:
+        """The members releasable on ``channel`` as CSV text (header row first), with
+        ``columns`` (profile_id, user_id, ..., ``trait:<name>``; default profile_id,user_id)."""
+        params: dict[str, str | int] = {}
+        if channel is not None:
+            params["channel"] = channel
+        if columns:
+            params["columns"] = ",".join(columns)
+        path = f"{_segment_path(segment_id)}/export"
+        return self._request("GET", path, params=params, retryable=True).text
+
+    def rfm_cells(self, *, create_segments: bool = False) -> dict[str, Any]:
+        """The RFM cells with their sizes and rules; ``create_segments`` also saves one segment
+        per cell (asking again reuses them, so this is safe to retry)."""
+        if create_segments:
+            response = self._request(
+                "POST", "/v1/segments/rfm-cells", json={"create_segments": True}, retryable=True
+            )
+        else:
+            response = self._request("GET", "/v1/segments/rfm-cells", retryable=True)
+        return self._object(response)
+
+    def start_clustering(
+        self,
+        *,
+        k_min: int = 0,
+        k_max: int = 0,
+        features: list[str] | None = None,
+        seed: int = 0,
+        create_segments: bool = False,
+    ) -> dict[str, Any]:
+        """Starts a clustering job and returns it, queued; follow it with
+        ``wait_for_job(lambda: client.get_clustering_job(job["job_id"]))``. Not retried: a
+        repeat would start a second job."""
+        body: dict[str, Any] = {
+            "k_min": k_min,
+            "k_max": k_max,
+            "features": list(features or []),
+            "seed": seed,
+            "create_segments": create_segments,
+        }
+        response = self._request("POST", "/v1/clustering-jobs", json=body, retryable=False)
+        return self._object(response)
+
+    def get_clustering_job(self, job_id: str) -> dict[str, Any]:
+        """A clustering job's state and, once succeeded, its clusters."""
+        if not job_id:
+            raise ValueError("job_id must not be empty")
+        path = f"/v1/clustering-jobs/{quote(job_id, safe='')}"
+        return self._object(self._request("GET", path, retryable=True))
+
+    def train_predictive_model(
+        self,
+        *,
+        kind: str = "propensity",
+        horizon_days: int = 0,
+        target_event: str = "",
+        cutoff: datetime | None = None,
+        features: list[str] | None = None,
+        seed: int = 0,
+        name: str = "",
+    ) -> dict[str, Any]:
+        """Starts training a model version (``kind`` propensity or churn) and returns it,
+        queued; follow it with ``wait_for_job(lambda: client.get_predictive_model(id))``.
+        ``cutoff`` must be an aware datetime. Not retried: a repeat would train another
+        version."""
+        body: dict[str, Any] = {
+            "kind": kind,
+            "horizon_days": horizon_days,
+            "target_event": target_event,
+            "features": list(features or []),
+            "seed": seed,
+            "name": name,
+        }
+        if cutoff is not None:
+            body["cutoff"] = format_timestamp(cutoff)
+        response = self._request("POST", "/v1/predictive-models", json=body, retryable=False)
+        return self._object(response)
+
+    def get_predictive_model(self, model_id: str) -> dict[str, Any]:
+        """A model version's state and, once trained, its AUC, deciles and importances."""
+        return self._object(self._request("GET", _model_path(model_id), retryable=True))
+
+    def wait_for_job(
+        self, get: Callable[[], dict[str, Any]], *, timeout: float = 600.0, interval: float = 0.5
+    ) -> dict[str, Any]:
+        """Calls ``get`` (a clustering job's or model's getter) until the state is succeeded or
+        failed and returns that last answer; a failed job is returned, not raised (its
+        ``error`` says why). Raises PrecisError with code ``timeout`` after ``timeout``
+        seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = get()
+            state = found.get("state")
+            if state in ("succeeded", "failed"):
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                what = found.get("job_id") or found.get("model_id") or "job"
+                raise PrecisError(
+                    None,
+                    "timeout",
+                    f"{what} is still {state} ({found.get('progress', 0):.0%}) after {timeout:g} s",
+                )
+            self._sleep(min(interval, remaining))
+
+    def create_predictive_audience(
+        self,
+        model_id: str,
+        name: str,
+        *,
+        top_fraction: float | None = None,
+        min_score: float | None = None,
+    ) -> dict[str, Any]:
+        """Saves the profiles a succeeded model scores highest as a segment: the top
+        ``top_fraction`` or those scoring at least ``min_score`` (give exactly one). Returns
+        ``{"segment", "expected_rate", "expected_lift"}``."""
+        if (top_fraction is None) == (min_score is None):
+            raise ValueError("give exactly one of top_fraction and min_score")
+        body: dict[str, Any] = {"name": name}
+        if top_fraction is not None:
+            body["top_fraction"] = top_fraction
+        else:
+            body["min_score"] = min_score
+        path = f"{_model_path(model_id)}/audiences"
+        return self._object(self._request("POST", path, json=body, retryable=False))
+
+    def create_lookalike_audience(
+        self,
+        seed_segment_id: str,
+        name: str,
+        size: int,
+        *,
+        features: list[str] | None = None,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """Saves the ``size`` profiles most like a seed segment's members as a segment.
+        Returns ``{"segment", "quality", "suppressed_counts"}``."""
+        body: dict[str, Any] = {"name": name, "size": size, "seed": seed}
+        if features:
+            body["features"] = list(features)
+        path = f"{_segment_path(seed_segment_id)}/lookalikes"
+        return self._object(self._request("POST", path, json=body, retryable=False))
 
     # Consent --------------------------------------------------------------------------------
 

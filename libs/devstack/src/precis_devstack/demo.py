@@ -1,4 +1,5 @@
-"""The demo: start the suite, send the real CDNOW purchase log through REST, show the profiles."""
+"""The demo: start the suite, send the real CDNOW purchase log through REST, show the profiles
+and the audiences built from them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 from precis_client import BatchEvent, PrecisClient, PrecisError
 from precis_client.models import batch_item_json
 from precis_devstack import cdnow
+from precis_devstack.audiences import print_audiences, run_audiences
 from precis_devstack.state import StateLayout
 from precis_devstack.suite import DEFAULT_PORTS, start_suite
 
@@ -215,6 +217,7 @@ def run_demo(
     profile_port: int = DEFAULT_PORTS["profile"],
     consent_port: int = DEFAULT_PORTS["consent"],
     *,
+    segmentation_port: int = DEFAULT_PORTS["segmentation"],
     output: Output = print,
 ) -> int:
     """Runs the whole demo and leaves the suite running. Returns the process exit code."""
@@ -226,6 +229,7 @@ def run_demo(
         ingestion_port,
         profile_port,
         consent_port,
+        segmentation_port=segmentation_port,
         output=lambda s: output("  " + s),
     )
 
@@ -257,6 +261,8 @@ def run_demo(
             rule=HIGH_VALUE_RULE,
             description="RFM champions and loyal customers",
         )
+        scored = sum(int(v) for v in (rfm.get("cells") or {}).values() if isinstance(v, int))
+        audiences = run_audiences(client, scored, output)
         example_id = cdnow.user_id(most_frequent_customer(transactions))
         try:
             example: dict[str, Any] | str = client.get_profile("user_id", example_id).raw
@@ -286,6 +292,7 @@ def run_demo(
         "rfm_cells": rfm.get("cells", {}),
         "rfm_boundaries": rfm.get("boundaries", {}),
         "high_value_tag": {"tag": HIGH_VALUE_TAG, "profiles": tag.get("profile_count")},
+        "audiences": audiences,
         "example_user_id": example_id,
         "example_profile": example,
         "rejections": report.rejections,
@@ -331,6 +338,7 @@ def _print_summary(
     output("")
     tag = summary["high_value_tag"]
     output(f"Rule tag {tag['tag']} (champions or loyal): {tag['profiles']:,} profiles")
+    print_audiences(output, summary["audiences"])
     output("")
     output(f"Example profile: the most frequent buyer, {summary['example_user_id']}")
     output(

@@ -452,9 +452,7 @@ class ProfileStore:
             # event announces. Announce every profile whose scores differ from those of the last
             # refresh (its boundaries, as of its time).
             moved = sorted(
-                pid
-                for pid, s, v in scored
-                if _rfm_code(previous, s) != breaks.score(v).code
+                pid for pid, s, v in scored if _rfm_code(previous, s) != breaks.score(v).code
             )
             doc = {
                 "breaks": breaks_to_json(breaks),

@@ -317,8 +317,9 @@ class Families:
             model_id = self._insert(
                 session, workspace_id, "cl", CLUSTERING, "clustering", _clustering_doc(params)
             )
+        queued = self.get(workspace_id, model_id, (CLUSTERING,))  # as queued, before it runs
         self.jobs.submit(lambda: self._run_clustering(workspace_id, model_id, params))
-        return self.get(workspace_id, model_id, (CLUSTERING,))
+        return queued
 
     def _run_clustering(
         self, workspace_id: str, model_id: str, params: ClusteringParameters
@@ -393,8 +394,9 @@ class Families:
         doc = _predictive_doc(params, cutoff)
         with self.db.write() as session:
             model_id = self._insert(session, workspace_id, "pm", params.kind, params.name, doc)
+        queued = self.get(workspace_id, model_id, PREDICTIVE_KINDS)  # as queued, before it runs
         self.jobs.submit(lambda: self._run_training(workspace_id, model_id, params, cutoff))
-        return self.get(workspace_id, model_id, PREDICTIVE_KINDS)
+        return queued
 
     def _run_training(
         self, workspace_id: str, model_id: str, params: PredictiveParameters, cutoff: datetime
