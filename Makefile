@@ -63,11 +63,14 @@ test: install check
 # Benchmarks of the real processes and the CLV fit: writes tests/bench/results.json and RESULTS.md
 # (full sizes, 2-3 minutes on 2 cores). BENCH_ARGS=--quick: seconds, written under .precis/bench.
 # Then consent checks (consent.json) and data-subject export and erasure (privacy.json, which
-# adds section 5 to RESULTS.md).
+# adds section 5 to RESULTS.md); then segmentation rules against hand-written SQL on PostgreSQL
+# (127.0.0.1:5432, 1M profiles / 10M events: 15-30 minutes) and membership freshness
+# (segmentation.json, section 6).
 bench: install
 	$(UV) run --frozen python -m tests.bench $(BENCH_ARGS)
 	$(UV) run --frozen python -m tests.bench.bench_consent
 	$(UV) run --frozen python -m tests.bench.bench_privacy
+	$(UV) run --frozen python -m tests.bench.bench_segmentation
 
 clean:
 	rm -rf $(STATE_DIR)

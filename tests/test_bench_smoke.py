@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
 
-from tests.bench import bench_privacy
+from precis_common.testing import admin_url
+from tests.bench import bench_privacy, bench_segmentation
 from tests.bench.harness import machine_facts, percentile, running_suite
 from tests.bench.run import Sizes, measure_clv, measure_suite, write_results
 
@@ -113,3 +114,44 @@ def test_data_subject_request_benchmark_reports_sane_numbers(tmp_path: Path) -> 
     summary = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
     assert "## 5. Data-subject requests: export and erasure" in summary
     assert "| export / erasure of a subject with 20 events, all services |" in summary
+
+
+@pytest.mark.postgres
+def test_segmentation_benchmark_reports_every_rule_and_freshness(tmp_path: Path) -> None:
+    # With the suite benchmark's committed results next to it, RESULTS.md gets section 6.
+    shutil.copy(Path(bench_segmentation.__file__).with_name("results.json"), tmp_path)
+    sizes = ["--profiles", "2000", "--events", "20000", "--freshness-events", "3"]
+    bench_segmentation.main([*sizes, "--repeats", "1", "--out", str(tmp_path)])
+    result = json.loads((tmp_path / "segmentation.json").read_text(encoding="utf-8"))
+
+    evaluation = result["rule_evaluation"]
+    assert evaluation["load"]["rows"]["seg_profiles"] == 2000
+    assert evaluation["load"]["rows"]["seg_event_facts"] == 20000
+    assert evaluation["load"]["rows"]["seg_consent"] > 0
+    assert [r["key"] for r in evaluation["rules"]] == [r.key for r in bench_segmentation.RULES]
+    for rule in evaluation["rules"]:
+        # The run itself refuses a count or an id list on which ours and hand-written differ.
+        assert 0 <= rule["members"] < 2000
+        assert rule["materialize"]["entered"] == rule["members"]
+        for measured in (rule["estimate"], rule["select_ids"]):
+            assert measured["ours_ms"] > 0 and measured["hand_ms"] > 0 and measured["ratio"] > 0
+            assert len(measured["ours_ms_all"]) == len(measured["hand_ms_all"]) == 1
+        assert rule["plans"]["ours"] and rule["plans"]["hand"]
+    assert sum(1 for rule in evaluation["rules"] if rule["members"]) >= 5
+
+    fresh = result["freshness"]
+    latency = fresh["accepted_to_membership_entered"]
+    assert fresh["samples"] == latency["count"] == 3
+    assert 0 < latency["p50_ms"] <= latency["p95_ms"] <= latency["max_ms"]
+    assert result["machine"]["database"].startswith("PostgreSQL")
+    summary = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert "## 6. Segmentation: rules against hand-written SQL" in summary
+    assert "| event accepted -> `membership.entered` on the feed |" in summary
+
+
+@pytest.mark.postgres
+def test_segmentation_benchmark_refuses_a_hand_written_query_that_disagrees() -> None:
+    right = bench_segmentation.RULES[0]
+    wrong = replace(right, hand_sql=right.hand_sql.replace("BETWEEN 25 AND 34", "> 25"))
+    with pytest.raises(bench_segmentation.CountMismatch, match="trait_equality_range"):
+        bench_segmentation.measure_rules(admin_url(), 500, 1000, 1, 5, quiet, rules=[wrong])

@@ -402,3 +402,24 @@ def test_retention_expires_event_facts_and_membership_history(service: Service) 
         metadata=metadata("system"),
     )
     assert not other.held
+
+
+def test_a_nul_character_in_data_does_not_stop_the_read_model(service: Service) -> None:
+    """PostgreSQL's jsonb cannot hold U+0000; it is removed from strings on both databases, so
+    the consumer keeps going and a rule gives the same answer on each."""
+    segment = service.create(
+        "Shanghai", {"field": "traits.city", "op": "=", "value": "Shanghai"}, materialize=True
+    )
+    service.producers.publish(
+        [
+            upserted(
+                "p1",
+                user_id="u1",
+                traits={"city": "Shang\x00hai", "no\x00te": ["a\x00"]},
+                events=[("n-1", ORDER, NOW, {"revenue": 5, "sku": "x\x00y"})],
+            ),
+            upserted("p2", user_id="u2", traits={"city": "Beijing"}),
+        ]
+    )
+    service.settle()
+    assert service.member_ids(segment.segment_id) == {"p1"}

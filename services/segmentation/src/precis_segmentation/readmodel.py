@@ -79,6 +79,19 @@ def flatten_computed(doc: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def without_nul(value: Any) -> Any:
+    """The document with U+0000 removed from every string, keys included: PostgreSQL's jsonb
+    (and text) cannot hold it, and a read model that refuses a batch would stop following the
+    feed. Done on both databases so that a rule gives the same answer on each."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, Mapping):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
+
+
 def canonical_traits(doc: Mapping[str, Any]) -> dict[str, Any]:
     """Identify traits with their date-times in canonical form; dates without a time of day
     ("1990-05-01") stay as sent, which still orders correctly against canonical cut-offs."""
@@ -189,12 +202,12 @@ class ProfileChangesApplier:
                 if change.HasField("state"):
                     states[(workspace, pid)] = change.state
                 for event in change.events:
-                    properties = orjson.loads(event.properties_json or b"{}")
+                    properties = without_nul(orjson.loads(event.properties_json or b"{}"))
                     facts.append(
                         event_fact_row(
                             workspace_id=workspace,
                             profile_id=pid,
-                            event=event.event,
+                            event=without_nul(event.event),
                             occurred_at=event.timestamp.ToDatetime(tzinfo=UTC),
                             properties=properties if isinstance(properties, dict) else {},
                             message_id=event.message_id,
@@ -259,8 +272,8 @@ class ProfileChangesApplier:
             pending: list[str] = []
             for pid in ids:
                 state = items[pid]
-                traits = orjson.loads(state.traits_json or b"{}")
-                computed = orjson.loads(state.computed_traits_json or b"{}")
+                traits = without_nul(orjson.loads(state.traits_json or b"{}"))
+                computed = without_nul(orjson.loads(state.computed_traits_json or b"{}"))
                 profile_rows.append(
                     {
                         "workspace_id": workspace,

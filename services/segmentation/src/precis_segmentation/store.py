@@ -25,10 +25,17 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from precis_common.feed import cursor_table, feed_table
 
 metadata = MetaData()
+
+# The JSON documents rules read (traits, computed traits, event properties): JSONB on PostgreSQL,
+# parsed once when written instead of at every access (the plain json type is text that
+# json_typeof and ->> parse again for each key a rule reads: a trait rule over 1M profiles ran
+# at 2.1x a hand-written query on it, tests/bench/segmentation.json); JSON text on SQLite.
+DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
 
 FACT_ID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -43,8 +50,8 @@ seg_profiles = Table(
     metadata,
     Column("workspace_id", String(64), primary_key=True),
     Column("profile_id", String(64), primary_key=True),
-    Column("traits", JSON, nullable=False),
-    Column("computed", JSON, nullable=False),
+    Column("traits", DOCUMENT, nullable=False),
+    Column("computed", DOCUMENT, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -70,7 +77,7 @@ seg_event_facts = Table(
     Column("profile_id", String(64), nullable=False),
     Column("event", String(128), nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
-    Column("properties", JSON, nullable=False),
+    Column("properties", DOCUMENT, nullable=False),
     Column("revenue", Float, nullable=True),
     Column("quantity", Float, nullable=True),
     # Ingestion's message id: replays of the feed do not count an event twice.
