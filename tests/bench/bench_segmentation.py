@@ -363,8 +363,8 @@ class BenchRule:
     key: str
     description: str
     doc: dict[str, Any]
-    # "FROM ... WHERE ..." over alias p (seg_profiles) with :ws, :now, :d14, :d30, :d90, :d365 bound;
-    # the hand-written count is SELECT count(*) and the ids SELECT p.profile_id of it.
+    # "FROM ... WHERE ..." over alias p (seg_profiles) with :ws, :now and :d<days> (14, 30, 90,
+    # 365) bound; the hand-written count is SELECT count(*) and the ids SELECT p.profile_id of it.
     hand_sql: str
 
     def hand_count(self) -> str:
