@@ -606,8 +606,15 @@ def write_results(result: dict[str, Any], out_dir: Path) -> Path:
     suite_results = out_dir / "results.json"
     if suite_results.exists():
         results = json.loads(suite_results.read_text(encoding="utf-8"))
+        # Keep the other benchmarks' sections: RESULTS.md is rendered from all their files.
+        segmentation_path = out_dir / "segmentation.json"
+        segmentation = (
+            json.loads(segmentation_path.read_text(encoding="utf-8"))
+            if segmentation_path.exists()
+            else None
+        )
         (out_dir / "RESULTS.md").write_text(
-            render_markdown(results, privacy=result), encoding="utf-8"
+            render_markdown(results, privacy=result, segmentation=segmentation), encoding="utf-8"
         )
     return path
 

@@ -139,7 +139,15 @@ def write_results(results: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     privacy = (
         json.loads(privacy_path.read_text(encoding="utf-8")) if privacy_path.exists() else None
     )
-    md_path.write_text(render_markdown(results, privacy), encoding="utf-8")
+    segmentation_path = json_path.with_name("segmentation.json")
+    segmentation = (
+        json.loads(segmentation_path.read_text(encoding="utf-8"))
+        if segmentation_path.exists()
+        else None
+    )
+    md_path.write_text(
+        render_markdown(results, privacy, segmentation=segmentation), encoding="utf-8"
+    )
     return json_path, md_path
 
 

@@ -301,10 +301,12 @@ def test_time_windows_are_re_evaluated_as_time_passes(service: Service) -> None:
     service.producers.publish([upserted("p1", user_id="u1", events=orders("o", 25, 28))])
     service.settle()
     segment = service.create("Repeat buyers", REPEAT_BUYERS, materialize=True)
-    assert service.member_ids(segment.segment_id) == {"p1"}
+    # A segment over it moves with it, though its own rule does not depend on the clock.
+    over = service.create("Repeat buyers, copy", {"segment": segment.segment_id}, materialize=True)
+    assert service.member_ids(segment.segment_id) == {"p1"} == service.member_ids(over.segment_id)
     # Nothing changes for p1, but three days later its first order is out of the window.
     assert service.app.scheduler.run_once(NOW + timedelta(days=3)) == 1
-    assert service.member_ids(segment.segment_id) == set()
+    assert service.member_ids(segment.segment_id) == set() == service.member_ids(over.segment_id)
 
 
 def test_preview_and_profile_segments(service: Service) -> None:

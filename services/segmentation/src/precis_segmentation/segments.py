@@ -260,6 +260,23 @@ class Memberships:
         )
         return entered, exited
 
+    def refresh_dependents(
+        self, session: Session, workspace_id: str, segment_id: str, now: datetime
+    ) -> int:
+        """Recompute the materialized segments whose rules refer to `segment_id`, directly or
+        through others, in dependency order (a segment's members changed wholesale, which the
+        consumer, re-evaluating only the profiles a batch touched, would not see)."""
+        changed = {segment_id}
+        done = 0
+        for segment in self.materialized(session, workspace_id):
+            if segment.segment_id in changed:
+                continue
+            if segment_references(segment.rule) & changed:
+                self.refresh_full(session, segment, now)
+                changed.add(segment.segment_id)
+                done += 1
+        return done
+
     def drop_all(self, session: Session, segment_row: Any, now: datetime) -> int:
         """Every member exits (the segment is deleted)."""
         workspace_id = segment_row.workspace_id
@@ -581,6 +598,7 @@ class SegmentStore:
             if rule is not None and row.materialized:
                 self.writer_lock(session)
                 self.memberships.refresh_full(session, Segment(row, rule), now)
+                self.memberships.refresh_dependents(session, workspace_id, segment_id, now)
                 row = self._row(session, workspace_id, segment_id)
         self.memberships.writer.committed()
         return row
@@ -733,23 +751,22 @@ class SegmentStore:
     def refresh(
         self, workspace_id: str, segment_id: str, full: bool, now: datetime | None = None
     ) -> tuple[Any, int, int, bool]:
-        """Materialize (first time: always in full) or refresh a segment.
-
-        The consumer keeps materialized segments current as changes arrive; an incremental
-        refresh re-evaluates what the consumer cannot see: profiles whose result moved with the
-        clock. It is done in full too (the cost is one evaluation of the rule), so `full` only
-        changes the answer's flag when the rule does not depend on time."""
+        """Materialize (the first time) or refresh a segment, then the materialized segments
+        whose rules refer to it. Always a full recomputation: the consumer already keeps a
+        materialized segment current as data changes, so what a refresh adds is what no change
+        announces (the clock moving a relative window), and finding those profiles costs one
+        evaluation of the rule anyway."""
         now = now or datetime.now(UTC)
         with self.db.write() as session:
             row = self._row(session, workspace_id, segment_id)
-            did_full = full or not row.materialized or bool(row.time_relative)
             self.writer_lock(session)
             entered, exited = self.memberships.refresh_full(
                 session, Segment(row, self.memberships.parse(row)), now
             )
+            self.memberships.refresh_dependents(session, workspace_id, segment_id, now)
             row = self._row(session, workspace_id, segment_id)
         self.memberships.writer.committed()
-        return row, entered, exited, did_full
+        return row, entered, exited, True
 
     def due(self, now: datetime, default_interval_s: float) -> list[tuple[str, str]]:
         """Materialized segments whose scheduled refresh is due: their own interval, or for a
