@@ -260,11 +260,11 @@ def test_family_requests_are_checked(service: Service) -> None:
     assert "internal error" not in failed.error
 
 
-def test_cdnow_buys_again_within_90_days(service: Service, database_backend: str) -> None:
+# SQLite only: the families' SQL runs on both databases in test_families_features.py.
+@pytest.mark.parametrize("database_backend", ["sqlite"])
+def test_cdnow_buys_again_within_90_days(service: Service) -> None:
     """The real CDNOW log through the API: a "buys again within 90 days" model on a time split
     (features before 1997-12-01 against orders in the next 90 days), its AUC and lift table."""
-    if database_backend != "sqlite":
-        pytest.skip("the families' SQL runs on both databases in test_families_features.py")
     from test_families_realdata import _cache_dir, _computed_traits
 
     from precis_devstack import cdnow

@@ -425,3 +425,25 @@ def test_a_nul_character_in_data_does_not_stop_the_read_model(service: Service) 
     )
     service.settle()
     assert service.member_ids(segment.segment_id) == {"p1"}
+
+
+def test_an_estimate_too_expensive_for_the_workspace_is_refused(
+    service: Service, database_backend: str
+) -> None:
+    """On PostgreSQL ad-hoc evaluations run under a statement timeout and a rule that runs past
+    it is refused with the reason (SQLite, embedded and single-user, has none)."""
+    from sqlalchemy import text
+
+    from precis_common.errors import FailedPrecondition
+    from precis_segmentation.segments import SegmentStore
+
+    store = SegmentStore(service.app.database, service.app.memberships, query_timeout_s=0.05)
+    if database_backend == "postgresql":
+        with (
+            pytest.raises(FailedPrecondition, match="too expensive"),
+            service.app.database.read() as session,
+            store._time_limit(session),
+        ):
+            session.execute(text("SELECT pg_sleep(1)"))
+    with service.app.database.read() as session, store._time_limit(session):
+        assert session.execute(text("SELECT 1")).scalar_one() == 1

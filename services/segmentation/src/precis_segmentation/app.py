@@ -125,6 +125,7 @@ def build(
         memberships,
         consent_health=follower.lag,
         consent_stale_after_s=settings.segmentation_consent_stale_seconds,
+        query_timeout_s=settings.segmentation_query_timeout_seconds,
     )
     profile_applier = ProfileChangesApplier(hasher)
 

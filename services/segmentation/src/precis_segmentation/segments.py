@@ -18,13 +18,15 @@ import random
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
 import orjson
-from sqlalchemy import and_, delete, func, select, true, update
+from sqlalchemy import and_, delete, func, select, text, true, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from precis.segmentation.v1 import segmentation_pb2 as pb
@@ -457,8 +459,10 @@ class SegmentStore:
         *,
         consent_health: Any = None,
         consent_stale_after_s: float = 30.0,
+        query_timeout_s: float = 60.0,
     ) -> None:
         self.db = database
+        self._query_timeout_s = query_timeout_s
         self.memberships = memberships
         # Callable returning the seconds since the consent follower last caught up (None: never).
         self._consent_health = consent_health
@@ -702,7 +706,7 @@ class SegmentStore:
         channel: int | None,
     ) -> dict[str, int]:
         now = datetime.now(UTC)
-        with self.db.read() as session:
+        with self.db.read() as session, self._time_limit(session):
             rule = self.target_rule(session, workspace_id, rule_doc, segment_id)
             matched = compile_rule(rule, workspace_id=workspace_id, now=now).order_by(None)
             ids = matched.subquery()
@@ -731,7 +735,7 @@ class SegmentStore:
         seed: int,
     ) -> tuple[list[Any], int, Condition]:
         now = datetime.now(UTC)
-        with self.db.read() as session:
+        with self.db.read() as session, self._time_limit(session):
             rule = self.target_rule(session, workspace_id, rule_doc, segment_id)
             ids = list(
                 session.execute(compile_rule(rule, workspace_id=workspace_id, now=now)).scalars()
@@ -745,6 +749,24 @@ class SegmentStore:
             ).all()
         by_id = {r.profile_id: r for r in rows}
         return [by_id[p] for p in sample if p in by_id], len(ids), rule
+
+    @contextmanager
+    def _time_limit(self, session: Session) -> Iterator[None]:
+        """Ad-hoc evaluations (estimate, preview) run under a statement timeout on PostgreSQL,
+        so a rule too expensive for the workspace is refused with the reason instead of running
+        on after the caller gave up. Materialization has none: the feed consumer must finish."""
+        limit_ms = int(self._query_timeout_s * 1000)
+        if session.get_bind().dialect.name == "postgresql" and limit_ms > 0:
+            session.execute(text(f"SET LOCAL statement_timeout = {limit_ms}"))
+        try:
+            yield
+        except OperationalError as exc:
+            if "statement timeout" not in str(exc) and "canceling statement" not in str(exc):
+                raise
+            raise FailedPrecondition(
+                f"the rule is too expensive to evaluate on this workspace (stopped after "
+                f"{self._query_timeout_s:g} s); narrow it, or materialize it as a segment"
+            ) from None
 
     # ---- materializing ----------------------------------------------------------------------
 

@@ -49,6 +49,15 @@ class SegmentationSettings(CommonSettings):
         ),
     )
 
+    segmentation_query_timeout_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "Statement timeout of estimates and previews on PostgreSQL: a rule that runs longer "
+            "is refused as too expensive (FAILED_PRECONDITION) instead of running on (0: none)."
+        ),
+    )
+
     @property
     def database_url(self) -> str:
         return self.segmentation_database_url or self.sqlite_url("segmentation")
