@@ -187,6 +187,20 @@ def test_predictive_model_and_audience(service: Service) -> None:
     assert audience.expected_lift > 1.5 and 0 < audience.expected_rate <= 1
     loyal = {f"p{i:04d}" for i in range(0, 400, 3)}
     assert len(members(service, audience.segment.segment_id) & loyal) > 80
+    assert audience.segment.refresh_interval_seconds == 86_400  # rescored daily
+
+    # New loyal buyers arrive: a refresh rescores them with the model and they enter.
+    profiles, facts = synthetic(30, seed=9)
+    renamed = {f"new-{pid}": c for pid, c in profiles.items()}
+    for fact in facts:
+        fact["profile_id"] = f"new-{fact['profile_id']}"
+        fact["message_id"] = f"new-{fact['message_id']}"
+    load(service, renamed, facts)
+    service.stub.RefreshSegment(
+        pb.RefreshSegmentRequest(segment_id=audience.segment.segment_id), metadata=metadata()
+    )
+    newcomers = {pid for pid in members(service, audience.segment.segment_id) if "new-" in pid}
+    assert newcomers and newcomers <= {f"new-p{i:04d}" for i in range(0, 30, 3)}
 
     listed = service.stub.ListPredictiveModels(
         pb.ListPredictiveModelsRequest(), metadata=metadata()

@@ -5,8 +5,8 @@ Generated audiences are ordinary segments. A model's output per profile (cluster
 propensity, similarity) is written to seg_scores under the model's id, and the segment's rule is
 a `score` condition on it ({"score": {"model": "pm_...", "op": ">=", "value": 0.31}}), so a
 generated audience is sized, materialized, released on consent and combined with other
-conditions like any rule. Scores are those of the moment the audience was made: a profile that
-appears later is not scored until a new model or audience is made (written down as a limit).
+conditions like any rule. A predictive audience is rescored with its model before each refresh
+(daily by default); clusters and lookalike expansions keep the scores of their fit.
 
 Clustering and training run as jobs on one background thread (scikit-learn keeps a core busy;
 the service's other work keeps the other). A job's state and progress are in seg_models; a job
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 CLUSTERING, LOOKALIKE = "clustering", "lookalike"
 PREDICTIVE_KINDS = ("propensity", "churn")
+PREDICTIVE_REFRESH_SECONDS = 86_400
 MAX_NAME = 200
 
 
@@ -115,6 +116,27 @@ class Families:
         self.db = database
         self.segments = segments
         self.jobs = jobs
+        segments.before_refresh = self.rescore
+
+    def rescore(self, workspace_id: str, segment: Any, now: datetime) -> None:
+        """Before a predictive audience is refreshed, its model scores the profiles as of now
+        (new profiles included; the audience's threshold stays what it was made with). Other
+        families keep their scores: a cluster or a lookalike expansion is a fit of its own."""
+        if segment.family != "predictive" or not segment.origin.startswith("predictive:"):
+            return
+        model_id = segment.origin.split(":", 1)[1]
+        with self.db.read() as session:
+            row = session.execute(
+                select(seg_models.c.model, seg_models.c.state).where(
+                    seg_models.c.workspace_id == workspace_id, seg_models.c.model_id == model_id
+                )
+            ).one_or_none()
+        if row is None or row.state != SUCCEEDED or row.model is None:
+            return
+        model = predictive.PredictiveModel.from_bytes(row.model)
+        with self.db.read() as session:
+            scores = predictive.score(session, workspace_id, model, as_of=now)
+        self._write_scores(workspace_id, model_id, scores.profile_ids, scores.scores.tolist())
 
     # ---- bookkeeping ------------------------------------------------------------------------
 
@@ -262,7 +284,13 @@ class Families:
                 session.execute(seg_scores.insert(), rows[start : start + 5000])
 
     def _segment(
-        self, workspace_id: str, name: str, rule: dict[str, Any], family: str, origin: str
+        self,
+        workspace_id: str,
+        name: str,
+        rule: dict[str, Any],
+        family: str,
+        origin: str,
+        refresh_interval_seconds: int = 0,
     ) -> Any:
         row, _ = self.segments.create(
             workspace_id,
@@ -270,7 +298,7 @@ class Families:
                 name=name[:MAX_NAME],
                 description=f"Generated ({origin})",
                 rule_doc=rule,
-                refresh_interval_seconds=0,
+                refresh_interval_seconds=refresh_interval_seconds,
                 materialize=True,
                 family=family,
                 origin=origin,
@@ -478,7 +506,15 @@ class Families:
             share = float(np.mean(scores.scores >= threshold))
         rate, lift = _expected(row.result or {}, share)
         rule = {"score": {"model": model_id, "op": ">=", "value": threshold}}
-        segment = self._segment(workspace_id, name, rule, "predictive", f"predictive:{model_id}")
+        # Rescored and refreshed daily (see rescore): profiles that appear later get a score.
+        segment = self._segment(
+            workspace_id,
+            name,
+            rule,
+            "predictive",
+            f"predictive:{model_id}",
+            refresh_interval_seconds=PREDICTIVE_REFRESH_SECONDS,
+        )
         return segment, rate, lift
 
     # ---- lookalike ----------------------------------------------------------------------------

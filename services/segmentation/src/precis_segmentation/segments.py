@@ -17,7 +17,7 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -463,6 +463,8 @@ class SegmentStore:
     ) -> None:
         self.db = database
         self._query_timeout_s = query_timeout_s
+        # Called with (workspace, segment row, now) before a refresh; set by the families.
+        self.before_refresh: Callable[[str, Any, datetime], None] | None = None
         self.memberships = memberships
         # Callable returning the seconds since the consent follower last caught up (None: never).
         self._consent_health = consent_health
@@ -777,8 +779,11 @@ class SegmentStore:
         whose rules refer to it. Always a full recomputation: the consumer already keeps a
         materialized segment current as data changes, so what a refresh adds is what no change
         announces (the clock moving a relative window), and finding those profiles costs one
-        evaluation of the rule anyway."""
+        evaluation of the rule anyway. A generated segment's model scores are brought up to date
+        first (`before_refresh`: a predictive audience is rescored with its model)."""
         now = now or datetime.now(UTC)
+        if self.before_refresh is not None:
+            self.before_refresh(workspace_id, self.get(workspace_id, segment_id), now)
         with self.db.write() as session:
             row = self._row(session, workspace_id, segment_id)
             self.writer_lock(session)
