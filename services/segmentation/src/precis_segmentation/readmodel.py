@@ -375,12 +375,26 @@ class ProfileChangesApplier:
 
 
 def queue_consent(session: Session, workspace: str, profile_ids: Sequence[str]) -> None:
-    """Ask the consent service again about these profiles (ConsentSync drains the queue)."""
+    """Ask the consent service again about these profiles (ConsentSync drains the queue).
+
+    A profile already queued gets the new time: ConsentSync removes an entry only if it was not
+    queued again after it read it, so a change that lands while its answer is being fetched is
+    asked again rather than lost."""
+    now = datetime.now(UTC)
     rows = [
-        {"workspace_id": workspace, "profile_id": pid, "since": datetime.now(UTC)}
+        {"workspace_id": workspace, "profile_id": pid, "since": now}
         for pid in sorted(set(profile_ids))
     ]
-    insert_ignoring_duplicates(session, seg_consent_pending, rows, ("workspace_id", "profile_id"))
+    if not rows:
+        return
+    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    for start in range(0, len(rows), CHUNK):
+        statement = module.insert(seg_consent_pending)
+        statement = statement.on_conflict_do_update(
+            index_elements=["workspace_id", "profile_id"],
+            set_={"since": statement.excluded.since},
+        )
+        session.execute(statement, rows[start : start + CHUNK])
 
 
 class ConsentChangesApplier:

@@ -53,6 +53,7 @@ from precis_segmentation.rules import (
 )
 from precis_segmentation.store import (
     seg_consent,
+    seg_consent_pending,
     seg_memberships,
     seg_models,
     seg_profiles,
@@ -720,7 +721,7 @@ class SegmentStore:
             ).scalar_one()
             releasable = 0
             if channel is not None:
-                self.require_fresh_consent()
+                self.require_fresh_consent(workspace_id)
                 releasable = session.execute(
                     select(func.count())
                     .select_from(ids)
@@ -822,9 +823,10 @@ class SegmentStore:
 
     # ---- releasing members --------------------------------------------------------------------
 
-    def require_fresh_consent(self) -> None:
+    def require_fresh_consent(self, workspace_id: str) -> None:
         """Members are released on consent as the read model knows it; refuse when the consent
-        follower has fallen behind rather than release on stale answers."""
+        follower has fallen behind (the feed not read lately, or changes it read still waiting
+        for their answer from the consent service) rather than release on stale answers."""
         if self._consent_health is None:
             return
         lag = self._consent_health()
@@ -834,6 +836,21 @@ class SegmentStore:
                 f"within {self._consent_stale_after:.0f} s); members are not released on stale "
                 "consent, retry shortly"
             )
+        with self.db.read() as session:
+            oldest = session.execute(
+                select(func.min(seg_consent_pending.c.since)).where(
+                    seg_consent_pending.c.workspace_id == workspace_id
+                )
+            ).scalar_one_or_none()
+        if oldest is not None:
+            if oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=UTC)
+            waiting = (datetime.now(UTC) - oldest).total_seconds()
+            if waiting > self._consent_stale_after:
+                raise Unavailable(
+                    f"consent changes read {waiting:.0f} s ago are still being applied; members "
+                    "are not released on stale consent, retry shortly"
+                )
 
     def _allowed(self, workspace_id: str, channel: int) -> Any:
         purpose = CHANNEL_PURPOSES[channel]
@@ -855,7 +872,7 @@ class SegmentStore:
     ) -> tuple[Any, list[Any], str, int, int]:
         """One page of the members releasable on `channel` (keyset on profile id), with the
         segment's total and the number withheld for lack of the channel's consent."""
-        self.require_fresh_consent()
+        self.require_fresh_consent(workspace_id)
         m = seg_memberships.c
         total = suppressed = 0
         with self.db.read() as session:
