@@ -377,6 +377,10 @@ def test_privacy_export_and_erasure(service: Service) -> None:
     counts = {e.table: e.rows for e in erased.erased}
     assert counts["seg_event_facts"] == 2 and counts["membership_changes"] == 1
     assert service.member_ids(segment.segment_id) == {"p2"}
+    left = service.stub.GetSegment(
+        pb.GetSegmentRequest(segment_id=segment.segment_id), metadata=metadata()
+    ).segment
+    assert left.member_count == 1
     again = orjson.loads(
         service.privacy.ExportSubject(
             privacy_pb2.ExportSubjectRequest(subject=subject), metadata=metadata()

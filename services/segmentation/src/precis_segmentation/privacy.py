@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from precis.segmentation.v1 import segmentation_pb2 as pb
@@ -33,6 +33,7 @@ from precis_segmentation.store import (
     seg_profile_tags,
     seg_profiles,
     seg_scores,
+    seg_segments,
 )
 
 
@@ -140,6 +141,7 @@ class SegmentationPrivacy:
                 seg_profiles,
             ):
                 counts[table.name] = _count(session, table, workspace_id, ids)
+            _leave_counts(session, workspace_id, ids)
             remove_profiles(session, workspace_id, ids)
             erased = 0
             for start in range(0, len(ids), CHUNK):
@@ -192,3 +194,23 @@ def _count(session: Session, table: Any, workspace_id: str, ids: list[str]) -> i
             )
         ).scalar_one()
     return int(total)
+
+
+def _leave_counts(session: Session, workspace_id: str, ids: list[str]) -> None:
+    """Segments' member counts lose the erased members (their rows go without an exit entry)."""
+    m = seg_memberships.c
+    for start in range(0, len(ids), CHUNK):
+        rows = session.execute(
+            select(m.segment_id, func.count())
+            .where(m.workspace_id == workspace_id, m.profile_id.in_(ids[start : start + CHUNK]))
+            .group_by(m.segment_id)
+        ).all()
+        for segment_id, n in rows:
+            session.execute(
+                update(seg_segments)
+                .where(
+                    seg_segments.c.workspace_id == workspace_id,
+                    seg_segments.c.segment_id == segment_id,
+                )
+                .values(member_count=seg_segments.c.member_count - n)
+            )
