@@ -1,0 +1,1 @@
+"""Recommendation: interactions -> implicit-feedback models -> top-N, with offline metrics."""
