@@ -592,17 +592,6 @@ class Families:
         )
         return segment, q
 
-    def known_model(self, session: Session, workspace_id: str) -> Callable[[str], bool]:
-        ids = set(
-            session.execute(
-                select(seg_models.c.model_id).where(
-                    seg_models.c.workspace_id == workspace_id,
-                    seg_models.c.state == SUCCEEDED,
-                )
-            ).scalars()
-        )
-        return ids.__contains__
-
 
 def _expected(result: dict[str, Any], share: float) -> tuple[float, float]:
     """Outcome rate and lift expected in the top `share` of scores, read off the test set's

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 
 import grpc
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from precis.common.v1 import privacy_pb2
@@ -69,7 +69,9 @@ class ConsentSync:
 
     def pending(self) -> int:
         with self.db.read() as session:
-            return len(session.execute(select(seg_consent_pending.c.profile_id)).all())
+            return int(
+                session.execute(select(func.count()).select_from(seg_consent_pending)).scalar_one()
+            )
 
     def run_once(self) -> int:
         """Answer one batch of queued profiles; returns how many were answered."""

@@ -188,10 +188,6 @@ def segment_references(condition: Condition) -> set[str]:
     return {c.segment_id for c in walk(condition) if isinstance(c, SegmentCondition)}
 
 
-def model_references(condition: Condition) -> set[str]:
-    return {c.model_id for c in walk(condition) if isinstance(c, ScoreCondition)}
-
-
 # Given a segment id, the rule of that segment, or None when there is no such segment.
 SegmentResolver = Callable[[str], "Condition | None"]
 # Whether a model id names a model of the workspace whose scores rules may use.

@@ -490,21 +490,22 @@ class SegmentStore:
     def validate(
         self, session: Session, workspace_id: str, doc: Any, segment_id: str | None, field: str
     ) -> Condition:
-        models = set(
-            session.execute(
-                # A model that has not failed: one still running scores profiles before it is
-                # marked succeeded (its generated segments are made in between).
-                select(seg_models.c.model_id).where(
-                    seg_models.c.workspace_id == workspace_id, seg_models.c.state != "failed"
+        def usable(model_id: str) -> bool:
+            # A model that has not failed: one still running scores profiles before it is
+            # marked succeeded (its generated segments are made in between).
+            return session.execute(
+                select(seg_models.c.state).where(
+                    seg_models.c.workspace_id == workspace_id,
+                    seg_models.c.model_id == model_id,
                 )
-            ).scalars()
-        )
+            ).scalar_one_or_none() not in (None, "failed")
+
         try:
             return parse_rule(
                 doc,
                 segment_id=segment_id,
                 resolve=self._resolver(session, workspace_id),
-                models=models.__contains__,
+                models=usable,
             )
         except RuleInvalid as exc:
             raise rule_error(exc, field) from None

@@ -82,6 +82,11 @@ def _page(size: int, default: int, maximum: int, field: str = "page_size") -> in
     return size or default
 
 
+def _required(value: str, field: str) -> None:
+    if not value:
+        raise InvalidArgument.field(field, "is required")
+
+
 def _channel(value: int, field: str = "channel") -> int:
     if value not in CHANNEL_PURPOSES:
         raise InvalidArgument.field(field, "unknown channel")
@@ -134,8 +139,7 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
         self, request: pb.UpdateSegmentRequest, context: grpc.ServicerContext
     ) -> pb.UpdateSegmentResponse:
         workspace = workspace_of(context)
-        if not request.segment_id:
-            raise InvalidArgument.field("segment_id", "is required")
+        _required(request.segment_id, "segment_id")
         if request.expected_version < 0:
             raise InvalidArgument.field("expected_version", "must be >= 0")
         row = self._store.update(
@@ -159,8 +163,7 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
         self, request: pb.DeleteSegmentRequest, context: grpc.ServicerContext
     ) -> pb.DeleteSegmentResponse:
         workspace = workspace_of(context)
-        if not request.segment_id:
-            raise InvalidArgument.field("segment_id", "is required")
+        _required(request.segment_id, "segment_id")
         return pb.DeleteSegmentResponse(
             exited_count=self._store.delete(workspace, request.segment_id)
         )
@@ -169,8 +172,7 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
         self, request: pb.GetSegmentRequest, context: grpc.ServicerContext
     ) -> pb.GetSegmentResponse:
         workspace = workspace_of(context)
-        if not request.segment_id:
-            raise InvalidArgument.field("segment_id", "is required")
+        _required(request.segment_id, "segment_id")
         return pb.GetSegmentResponse(
             segment=segment_message(self._store.get(workspace, request.segment_id))
         )
@@ -269,8 +271,7 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
         self, request: pb.RefreshSegmentRequest, context: grpc.ServicerContext
     ) -> pb.RefreshSegmentResponse:
         workspace = workspace_of(context)
-        if not request.segment_id:
-            raise InvalidArgument.field("segment_id", "is required")
+        _required(request.segment_id, "segment_id")
         row, entered, exited, full = self._store.refresh(
             workspace, request.segment_id, request.full
         )
@@ -282,8 +283,7 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
         self, request: pb.ListSegmentMembersRequest, context: grpc.ServicerContext
     ) -> pb.ListSegmentMembersResponse:
         workspace = workspace_of(context)
-        if not request.segment_id:
-            raise InvalidArgument.field("segment_id", "is required")
+        _required(request.segment_id, "segment_id")
         row, rows, token, total, suppressed = self._store.members(
             workspace,
             request.segment_id,
@@ -343,8 +343,7 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
         self, request: pb.ExportSegmentRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.ExportSegmentResponse]:
         workspace = workspace_of(context)
-        if not request.segment_id:
-            raise InvalidArgument.field("segment_id", "is required")
+        _required(request.segment_id, "segment_id")
         channel = _channel(request.channel)
         columns = list(request.columns) or ["profile_id", "user_id"]
         if len(columns) > MAX_EXPORT_COLUMNS:
@@ -466,8 +465,7 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
         self, request: pb.GetClusteringJobRequest, context: grpc.ServicerContext
     ) -> pb.GetClusteringJobResponse:
         workspace = workspace_of(context)
-        if not request.job_id:
-            raise InvalidArgument.field("job_id", "is required")
+        _required(request.job_id, "job_id")
         row = self._families.get(workspace, request.job_id, (CLUSTERING,))
         return pb.GetClusteringJobResponse(job=clustering_job(row))
 
@@ -508,8 +506,7 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
         self, request: pb.GetPredictiveModelRequest, context: grpc.ServicerContext
     ) -> pb.GetPredictiveModelResponse:
         workspace = workspace_of(context)
-        if not request.model_id:
-            raise InvalidArgument.field("model_id", "is required")
+        _required(request.model_id, "model_id")
         row = self._families.get(workspace, request.model_id, PREDICTIVE_KINDS)
         return pb.GetPredictiveModelResponse(model=predictive_model(row))
 
@@ -533,8 +530,7 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
         self, request: pb.CreatePredictiveAudienceRequest, context: grpc.ServicerContext
     ) -> pb.CreatePredictiveAudienceResponse:
         workspace = workspace_of(context)
-        if not request.model_id:
-            raise InvalidArgument.field("model_id", "is required")
+        _required(request.model_id, "model_id")
         cut = request.WhichOneof("cut")
         top = min_score = None
         if cut == "top_fraction":
@@ -558,8 +554,7 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
         self, request: pb.CreateLookalikeAudienceRequest, context: grpc.ServicerContext
     ) -> pb.CreateLookalikeAudienceResponse:
         workspace = workspace_of(context)
-        if not request.seed_segment_id:
-            raise InvalidArgument.field("seed_segment_id", "is required")
+        _required(request.seed_segment_id, "seed_segment_id")
         if not 1 <= request.size <= 10_000_000:
             raise InvalidArgument.field("size", "must be between 1 and 10000000")
         segment, quality = self._families.lookalike(
