@@ -18,7 +18,7 @@ from typing import Any
 
 import grpc
 import orjson
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import MetaData, Table, func, select
 
 from precis.common.v1 import feed_pb2_grpc, types_pb2
 from precis.consent.v1 import consent_pb2, consent_pb2_grpc
@@ -96,9 +96,10 @@ class Producers:
             )
         self.consents.committed()
 
-    def produced(self) -> int:
+    def produced(self, feed: Table = profile_changes) -> int:
+        """The last sequence number published on a feed (profile_changes by default)."""
         with self.database.read() as session:
-            return int(session.execute(select(func.max(profile_changes.c.seq))).scalar() or 0)
+            return int(session.execute(select(func.max(feed.c.seq))).scalar() or 0)
 
 
 def upserted(
@@ -147,6 +148,12 @@ class Segmentation:
         wait_for(
             lambda: self.app.profile_consumer.position() >= self.producers.produced(),
             what="the profile_changes consumer",
+        )
+        wait_for(
+            lambda: (
+                self.app.consent_consumer.position() >= self.producers.produced(consent_changes)
+            ),
+            what="the consent_changes consumer",
         )
         wait_for(lambda: self.app.consent_sync.pending() == 0, what="consent answers")
         wait_for(lambda: self.app.consent_follower.lag() is not None, what="the consent feed")

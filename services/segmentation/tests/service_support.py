@@ -255,17 +255,17 @@ class Service:
         return [pb.MembershipChange.FromString(e.payload) for e in entries]
 
     def caught_up(self) -> bool:
-        return self.app.profile_consumer.position() >= self._produced()
+        """Both consumers have read everything the stand-in producers published."""
+        return self.app.profile_consumer.position() >= self._produced(
+            profile_changes
+        ) and self.app.consent_consumer.position() >= self._produced(consent_changes)
 
-    def _produced(self) -> int:
-        from service_support import profile_changes
-        from sqlalchemy import select
-
+    def _produced(self, feed: Any) -> int:
         with self.producers.database.read() as session:
-            return int(session.execute(select(func.max(profile_changes.c.seq))).scalar() or 0)
+            return int(session.execute(select(func.max(feed.c.seq))).scalar() or 0)
 
     def settle(self) -> None:
-        wait_for(self.caught_up, what="the profile_changes consumer")
+        wait_for(self.caught_up, what="the feed consumers")
         wait_for(lambda: self.app.consent_sync.pending() == 0, what="consent answers")
         wait_for(lambda: self.app.consent_follower.lag() is not None, what="the consent feed")
 
