@@ -8,7 +8,7 @@ environment: implicit warns and is much slower otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -73,8 +73,14 @@ class Recommender:
         return out
 
 
-def train(matrix: InteractionMatrix, config: ModelConfig | None = None) -> Recommender:
-    """Fits ALS (the default) or BPR on the user x item confidence matrix."""
+def train(
+    matrix: InteractionMatrix,
+    config: ModelConfig | None = None,
+    *,
+    callback: Callable[..., None] | None = None,
+) -> Recommender:
+    """Fits ALS (the default) or BPR on the user x item confidence matrix; ``callback`` is
+    called after each iteration (epoch) with (iteration, seconds, loss or progress)."""
     config = config or ModelConfig()
     model: Any
     if config.algorithm == "als":
@@ -99,7 +105,7 @@ def train(matrix: InteractionMatrix, config: ModelConfig | None = None) -> Recom
         )
     else:
         raise ValueError(f"unknown algorithm {config.algorithm!r}")
-    model.fit(matrix.matrix, show_progress=False)
+    model.fit(matrix.matrix, show_progress=False, callback=callback)
     return Recommender(model, matrix)
 
 

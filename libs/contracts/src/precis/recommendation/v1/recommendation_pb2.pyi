@@ -41,6 +41,7 @@ class RecommendationReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RECOMMENDATION_REASON_FALLBACK_NO_MODEL: _ClassVar[RecommendationReason]
     RECOMMENDATION_REASON_POPULAR: _ClassVar[RecommendationReason]
     RECOMMENDATION_REASON_SIMILAR: _ClassVar[RecommendationReason]
+    RECOMMENDATION_REASON_FALLBACK_CONSENT_UNAVAILABLE: _ClassVar[RecommendationReason]
 ALGORITHM_UNSPECIFIED: Algorithm
 ALGORITHM_ALS: Algorithm
 ALGORITHM_BPR: Algorithm
@@ -60,6 +61,7 @@ RECOMMENDATION_REASON_FALLBACK_COLD_START: RecommendationReason
 RECOMMENDATION_REASON_FALLBACK_NO_MODEL: RecommendationReason
 RECOMMENDATION_REASON_POPULAR: RecommendationReason
 RECOMMENDATION_REASON_SIMILAR: RecommendationReason
+RECOMMENDATION_REASON_FALLBACK_CONSENT_UNAVAILABLE: RecommendationReason
 
 class Item(_message.Message):
     __slots__ = ("item_id", "title", "category", "price", "currency", "available", "attributes_json", "updated_at")
@@ -158,7 +160,7 @@ class InteractionWeights(_message.Message):
     def __init__(self, view: _Optional[float] = ..., add_to_cart: _Optional[float] = ..., purchase: _Optional[float] = ..., half_life_days: _Optional[float] = ...) -> None: ...
 
 class TrainModelRequest(_message.Message):
-    __slots__ = ("algorithm", "hyperparameters", "weights", "history_days", "test_days", "k", "seed", "note")
+    __slots__ = ("algorithm", "hyperparameters", "weights", "history_days", "test_days", "k", "seed", "note", "test_fraction")
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     HYPERPARAMETERS_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +169,7 @@ class TrainModelRequest(_message.Message):
     K_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    TEST_FRACTION_FIELD_NUMBER: _ClassVar[int]
     algorithm: Algorithm
     hyperparameters: Hyperparameters
     weights: InteractionWeights
@@ -175,7 +178,8 @@ class TrainModelRequest(_message.Message):
     k: int
     seed: int
     note: str
-    def __init__(self, algorithm: _Optional[_Union[Algorithm, str]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., weights: _Optional[_Union[InteractionWeights, _Mapping]] = ..., history_days: _Optional[int] = ..., test_days: _Optional[int] = ..., k: _Optional[int] = ..., seed: _Optional[int] = ..., note: _Optional[str] = ...) -> None: ...
+    test_fraction: float
+    def __init__(self, algorithm: _Optional[_Union[Algorithm, str]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., weights: _Optional[_Union[InteractionWeights, _Mapping]] = ..., history_days: _Optional[int] = ..., test_days: _Optional[int] = ..., k: _Optional[int] = ..., seed: _Optional[int] = ..., note: _Optional[str] = ..., test_fraction: _Optional[float] = ...) -> None: ...
 
 class TrainModelResponse(_message.Message):
     __slots__ = ("job",)
