@@ -201,6 +201,8 @@ def test_fallbacks_say_why(service: Service) -> None:
     service.call("PromoteModelVersion", pb.PromoteModelVersionRequest(version=1))
     popular = service.call("PopularItems", pb.PopularItemsRequest(k=4))
     assert popular.reason == pb.RECOMMENDATION_REASON_POPULAR and len(popular.items) == 4
+    # 40 profiles x 7 views and 3 orders each, all within the 30 days before the newest.
+    assert popular.interactions == 400
 
     # p01 has not granted personalization: the popular list, exactly as anyone gets it.
     no_consent = recommend(service, profile_id="p01", k=4)

@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from precis_client.models import TrackEvent
 from precis_devstack import wheels
 
 PACKAGE = "recbole"
 VERSION = "1.2.1"
 INTERACTIONS = "recbole/dataset_example/ml-100k/ml-100k.inter"
 HEADER = ("user_id:token", "item_id:token", "rating:float", "timestamp:float")
+MOVIES = "recbole/dataset_example/ml-100k/ml-100k.item"
+MOVIE_HEADER = ("item_id:token", "movie_title:token_seq", "release_year:token", "class:token_seq")
+# As events: every rating is a "Product Viewed" of the movie by user "ml-<user id>".
+VIEW_EVENT = "Product Viewed"
 RATINGS = 100_000
 USERS = 943
 ITEMS = 1_682
@@ -63,12 +71,77 @@ def parse_interactions(text: str) -> list[Rating]:
     return ratings
 
 
-def load_ratings(cache_dir: Path) -> list[Rating]:
-    """All 100,000 ratings, in file order."""
+def _read(cache_dir: Path, member: str) -> str:
     wheel = download_wheel(cache_dir)
     try:
         with zipfile.ZipFile(wheel) as archive:
-            text = archive.read(INTERACTIONS).decode("utf-8")
+            return archive.read(member).decode("utf-8", errors="replace")
     except (KeyError, zipfile.BadZipFile) as exc:
-        raise MovieLensError(f"cannot read {INTERACTIONS} from {wheel}: {exc}") from exc
-    return parse_interactions(text)
+        raise MovieLensError(f"cannot read {member} from {wheel}: {exc}") from exc
+
+
+def load_ratings(cache_dir: Path) -> list[Rating]:
+    """All 100,000 ratings, in file order."""
+    return parse_interactions(_read(cache_dir, INTERACTIONS))
+
+
+@dataclass(frozen=True, slots=True)
+class Movie:
+    """A movie: its id (as in the ratings), title, release year and genres."""
+
+    item_id: str
+    title: str
+    year: str
+    genres: tuple[str, ...]
+
+    def catalog_item(self) -> dict[str, Any]:
+        """The movie as a catalog item (PUT /v1/catalog/items): category "Movies > <first
+        genre>", no price, available."""
+        genre = self.genres[0] if self.genres else "Unknown"
+        return {
+            "item_id": self.item_id,
+            "title": f"{self.title} ({self.year})" if self.year else self.title,
+            "category": f"Movies > {genre}",
+            "price": 0.0,
+            "currency": "USD",
+            "available": True,
+            "attributes": {"year": self.year, "genres": list(self.genres)},
+        }
+
+
+def parse_movies(text: str) -> list[Movie]:
+    """The ``.item`` file: the header above, then one tab-separated movie a line."""
+    lines = text.splitlines()
+    if not lines or tuple(lines[0].split("\t")) != MOVIE_HEADER:
+        raise MovieLensError(f"unexpected header in {MOVIES}: {lines[:1]!r}")
+    movies = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line:
+            continue
+        cells = line.split("\t")
+        if len(cells) != len(MOVIE_HEADER):
+            raise MovieLensError(f"line {number} of {MOVIES} has {len(cells)} cells")
+        movies.append(Movie(cells[0], cells[1].strip(), cells[2].strip(), tuple(cells[3].split())))
+    return movies
+
+
+def load_movies(cache_dir: Path) -> list[Movie]:
+    """All 1,682 movies."""
+    return parse_movies(_read(cache_dir, MOVIES))
+
+
+def user_id(rating: Rating) -> str:
+    return f"ml-{rating.user_id}"
+
+
+def rating_events(ratings: Iterable[Rating]) -> Iterator[TrackEvent]:
+    """Each rating as a "Product Viewed" event at the rating's time; message ids come from the
+    data, so sending twice only yields duplicates."""
+    for r in ratings:
+        yield TrackEvent(
+            event=VIEW_EVENT,
+            user_id=user_id(r),
+            properties={"product_id": r.item_id, "rating": r.rating},
+            timestamp=datetime.fromtimestamp(r.timestamp, UTC),
+            message_id=f"ml100k-{r.user_id}-{r.item_id}",
+        )

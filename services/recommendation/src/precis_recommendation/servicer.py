@@ -651,6 +651,7 @@ class RecommendationServicer(recommendation_pb2_grpc.RecommendationServiceServic
             items=_scored(result.items),
             reason=pb.RECOMMENDATION_REASON_POPULAR,
             fell_back_to_global=result.fell_back_to_global,
+            interactions=result.interactions,
         )
 
 

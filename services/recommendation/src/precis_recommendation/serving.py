@@ -89,6 +89,7 @@ class Result:
     model_version: int = 0
     profile_id: str = ""
     fell_back_to_global: bool = False
+    interactions: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,7 +349,9 @@ class Serving:
                 items += pick(
                     session, workspace, overall.ranked, k - len(items), item_filter, taken
                 )
-        return Result(items, reason, fell_back_to_global=fell_back)
+        return Result(
+            items, reason, fell_back_to_global=fell_back, interactions=found.interactions
+        )
 
     # ---- personalized --------------------------------------------------------------------
 

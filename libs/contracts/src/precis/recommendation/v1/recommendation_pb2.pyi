@@ -460,11 +460,13 @@ class PopularItemsRequest(_message.Message):
     def __init__(self, segment_id: _Optional[str] = ..., k: _Optional[int] = ..., filter: _Optional[_Union[ItemFilter, _Mapping]] = ..., window_days: _Optional[int] = ...) -> None: ...
 
 class PopularItemsResponse(_message.Message):
-    __slots__ = ("items", "reason", "fell_back_to_global")
+    __slots__ = ("items", "reason", "fell_back_to_global", "interactions")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     FELL_BACK_TO_GLOBAL_FIELD_NUMBER: _ClassVar[int]
+    INTERACTIONS_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[ScoredItem]
     reason: RecommendationReason
     fell_back_to_global: bool
-    def __init__(self, items: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., reason: _Optional[_Union[RecommendationReason, str]] = ..., fell_back_to_global: _Optional[bool] = ...) -> None: ...
+    interactions: int
+    def __init__(self, items: _Optional[_Iterable[_Union[ScoredItem, _Mapping]]] = ..., reason: _Optional[_Union[RecommendationReason, str]] = ..., fell_back_to_global: _Optional[bool] = ..., interactions: _Optional[int] = ...) -> None: ...
