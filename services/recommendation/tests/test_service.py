@@ -187,6 +187,9 @@ def test_train_register_promote_and_personalize(service: Service) -> None:
             ).scalars()
         )
     assert purchased and not purchased & set(got)
+    unseen = recommend(service, profile_id="p00", k=20, filter=pb.ItemFilter(exclude_seen=True))
+    assert ids(unseen) and not set(ids(unseen)) & {i for i, _ in interactions_of(service, "p00")}
+    assert len(ids(unseen)) == 20 - len({i for i, _ in interactions_of(service, "p00")})
     books = recommend(
         service,
         profile_id="p00",

@@ -118,6 +118,7 @@ def item_filter(message: pb.ItemFilter, field: str = "filter") -> ItemFilter:
         raise InvalidArgument("invalid filter", violations)
     return ItemFilter(
         exclude_purchased=message.exclude_purchased,
+        exclude_seen=message.exclude_seen,
         categories=tuple(message.categories),
         available_only=message.available_only,
         min_price=message.min_price,

@@ -10,7 +10,7 @@ fallback.
 
 Fallbacks are non-personal: the popular items of the workspace, or of a segment when the caller
 names one. A subject without personalization consent gets exactly what anyone would get (even
-`exclude_purchased` is not applied: it would use their history).
+`exclude_purchased` and `exclude_seen` are not applied: they would use their history).
 
 Popularity: the decayed interaction weight (view 1, cart 3, purchase 5, half-life 30 days) of each
 item over the window, counted back from the newest interaction of the workspace (so a history
@@ -61,6 +61,7 @@ SIMILAR = "similar"
 @dataclass(frozen=True, slots=True)
 class ItemFilter:
     exclude_purchased: bool = False
+    exclude_seen: bool = False
     categories: tuple[str, ...] = ()
     available_only: bool = False
     min_price: float = 0.0
@@ -349,9 +350,7 @@ class Serving:
                 items += pick(
                     session, workspace, overall.ranked, k - len(items), item_filter, taken
                 )
-        return Result(
-            items, reason, fell_back_to_global=fell_back, interactions=found.interactions
-        )
+        return Result(items, reason, fell_back_to_global=fell_back, interactions=found.interactions)
 
     # ---- personalized --------------------------------------------------------------------
 
@@ -406,11 +405,12 @@ class Serving:
             if vector is None:
                 return fallback(COLD_START)
             scores = model.item_factors @ vector
-            exclude = (
-                {item for item, kind, _ in history if kind == "purchase"}
-                if item_filter.exclude_purchased
-                else set()
-            )
+            exclude = {
+                item
+                for item, kind, _ in history
+                if item_filter.exclude_seen
+                or (item_filter.exclude_purchased and kind == "purchase")
+            }
             items = pick(
                 session, workspace, _ranked(scores, model.items.ids), k, item_filter, exclude
             )

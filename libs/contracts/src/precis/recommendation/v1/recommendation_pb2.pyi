@@ -378,20 +378,22 @@ class CompareModelVersionsResponse(_message.Message):
     def __init__(self, base: _Optional[_Union[ModelVersion, _Mapping]] = ..., candidate: _Optional[_Union[ModelVersion, _Mapping]] = ..., metrics: _Optional[_Iterable[_Union[MetricComparison, _Mapping]]] = ..., same_split: _Optional[bool] = ...) -> None: ...
 
 class ItemFilter(_message.Message):
-    __slots__ = ("exclude_purchased", "categories", "available_only", "min_price", "max_price", "exclude_item_ids")
+    __slots__ = ("exclude_purchased", "categories", "available_only", "min_price", "max_price", "exclude_item_ids", "exclude_seen")
     EXCLUDE_PURCHASED_FIELD_NUMBER: _ClassVar[int]
     CATEGORIES_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_ONLY_FIELD_NUMBER: _ClassVar[int]
     MIN_PRICE_FIELD_NUMBER: _ClassVar[int]
     MAX_PRICE_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_SEEN_FIELD_NUMBER: _ClassVar[int]
     exclude_purchased: bool
     categories: _containers.RepeatedScalarFieldContainer[str]
     available_only: bool
     min_price: float
     max_price: float
     exclude_item_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, exclude_purchased: _Optional[bool] = ..., categories: _Optional[_Iterable[str]] = ..., available_only: _Optional[bool] = ..., min_price: _Optional[float] = ..., max_price: _Optional[float] = ..., exclude_item_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    exclude_seen: bool
+    def __init__(self, exclude_purchased: _Optional[bool] = ..., categories: _Optional[_Iterable[str]] = ..., available_only: _Optional[bool] = ..., min_price: _Optional[float] = ..., max_price: _Optional[float] = ..., exclude_item_ids: _Optional[_Iterable[str]] = ..., exclude_seen: _Optional[bool] = ...) -> None: ...
 
 class ScoredItem(_message.Message):
     __slots__ = ("item", "score")

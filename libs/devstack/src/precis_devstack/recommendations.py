@@ -1,0 +1,128 @@
+"""MovieLens 100k through the REST API, the way a shop would feed Precis: the movies as catalog
+items, every rating as a "Product Viewed" event of user "ml-<id>", personalization consent for
+some of the users, then a model trained, compared with popularity and promoted, and
+recommendations asked for. Used by `make demo`, the end-to-end test and the benchmark.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from precis_client import PrecisClient
+from precis_devstack import movielens
+from precis_devstack.demo import LoadReport, send_events
+
+Output = Callable[[str], None]
+CATALOG_BATCH = 500
+POLICY = "2026-11"
+
+
+@dataclass
+class MovieLensLoad:
+    ratings: int
+    movies: int
+    report: LoadReport
+    send_seconds: float
+    caught_up_seconds: float
+    users: list[str] = field(default_factory=list)
+
+
+def load_movielens(
+    client: PrecisClient,
+    cache_dir: Path,
+    *,
+    limit: int | None = None,
+    timeout: float = 600.0,
+    progress: Output | None = None,
+) -> MovieLensLoad:
+    """Puts the movies in the catalog, sends the ratings (all, or the first `limit` in file
+    order) through /v1/batch, and waits until the recommendation service has counted every one
+    of them (PopularItems over a year reports the interactions it counted)."""
+    say = progress or (lambda _line: None)
+    ratings = movielens.load_ratings(cache_dir)
+    if limit is not None:
+        ratings = ratings[:limit]
+    movies = movielens.load_movies(cache_dir)
+    items = [m.catalog_item() for m in movies]
+    for start in range(0, len(items), CATALOG_BATCH):
+        client.upsert_items(items[start : start + CATALOG_BATCH])
+    say(f"catalog: {len(items)} movies")
+    started = time.perf_counter()
+    report = send_events(client, list(movielens.rating_events(ratings)), progress=progress)
+    sent = time.perf_counter() - started
+    say(f"sent {report.events_sent} ratings in {sent:.1f} s ({report.accepted} accepted)")
+    expected = report.accepted + report.duplicates
+    deadline = time.monotonic() + timeout
+    while True:
+        counted = int(client.popular_items(window_days=365, k=1).get("interactions", 0))
+        if counted >= expected:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"the recommendation service counted {counted} of {expected} ratings "
+                f"after {timeout:.0f} s"
+            )
+        time.sleep(0.5)
+    caught_up = time.perf_counter() - started
+    say(f"recommendation counted all {expected} ratings {caught_up:.1f} s after the first send")
+    users = sorted({movielens.user_id(r) for r in ratings})
+    return MovieLensLoad(len(ratings), len(movies), report, sent, caught_up, users)
+
+
+def grant_personalization(client: PrecisClient, user_ids: Sequence[str], workers: int = 4) -> None:
+    """Records personalization consent for these users (as a sign-up form would)."""
+
+    def grant(user_id: str) -> None:
+        client.record_consent(
+            {"user_id": user_id},
+            {"personalization": "granted"},
+            policy_version=POLICY,
+            source="movielens_demo",
+            request_id=f"ml-consent-{user_id}",
+        )
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ml-consent") as pool:
+        list(pool.map(grant, user_ids))
+
+
+def train_movielens(
+    client: PrecisClient,
+    *,
+    algorithm: str = "als",
+    seed: int = 0,
+    note: str = "MovieLens 100k",
+    timeout: float = 600.0,
+) -> dict[str, Any]:
+    """Trains on every rating as a view of weight 1 without decay, each user's latest 20% held
+    out (the split of precis_recommendation's MovieLens test); returns the finished job."""
+    job = client.start_training(
+        algorithm=algorithm,
+        weights={"view": 1, "half_life_days": 0},
+        history_days=3650,
+        test_fraction=0.2,
+        k=10,
+        seed=seed,
+        note=note,
+    )
+    return client.wait_for_training_job(job["job_id"], timeout=timeout)
+
+
+def metrics_table(version: dict[str, Any]) -> str:
+    """The version's offline metrics beside the popularity baseline's, as Markdown."""
+    model, baseline = version["metrics"], version["baseline_metrics"]
+    k = model["k"]
+    names = ("precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "coverage")
+    lines = [
+        f"| | precision@{k} | recall@{k} | nDCG@{k} | MAP@{k} | coverage |",
+        "|---|---|---|---|---|---|",
+        f"| {version['algorithm'].upper()} v{version['version']} | "
+        + " | ".join(f"{model[n]:.4f}" for n in names)
+        + " |",
+        "| popularity | " + " | ".join(f"{baseline[n]:.4f}" for n in names) + " |",
+    ]
+    return "\n".join(lines)
