@@ -208,6 +208,14 @@ class TrainingJobs:
 
     def run(self, workspace: str, job_id: str, spec: Spec) -> int:
         started = time.perf_counter()
+        stages: dict[str, float] = {}
+        clock = [started]
+
+        def lap(stage: str) -> None:
+            now = time.perf_counter()
+            stages[stage] = round(now - clock[0], 4)
+            clock[0] = now
+
         with self.db.read() as session:
             feed_seq = session.execute(
                 select(feed_cursors.c.seq).where(
@@ -227,6 +235,7 @@ class TrainingJobs:
             history_end = latest + timedelta(microseconds=1)
             history_start = history_end - timedelta(days=spec.history_days)
             records = load_interactions(session, workspace, history_start)
+        lap("read")
         test_start: datetime | None = None
         if spec.test_fraction > 0:
             split = split_per_user(records, spec.test_fraction)
@@ -238,6 +247,7 @@ class TrainingJobs:
             split.train, weights=weights, half_life_days=half_life, as_of=history_end
         )
         relevant = held_out(split.test, train_matrix)
+        lap("split_and_matrix")
         users, items = len(train_matrix.users), len(train_matrix.items)
         if users < 2 or items < 2 or not relevant:
             raise TooLittleData(
@@ -262,6 +272,7 @@ class TrainingJobs:
             config,
             callback=self._callback(workspace, job_id, "fitting", 0.1, 0.45, spec.iterations),
         )
+        lap("fit")
         self._progress(workspace, job_id, "evaluating", 0.45)
         evaluated = sorted(relevant)
         model_report = evaluate(
@@ -276,15 +287,18 @@ class TrainingJobs:
             k=spec.k,
             catalog_size=items,
         )
+        lap("evaluate")
         self._progress(workspace, job_id, "fitting", 0.55)
         full_matrix = build_matrix(
             records, weights=weights, half_life_days=half_life, as_of=history_end
         )
+        lap("full_matrix")
         final = train(
             full_matrix,
             config,
             callback=self._callback(workspace, job_id, "fitting", 0.55, 0.95, spec.iterations),
         )
+        lap("refit")
         self._progress(workspace, job_id, "registering", 0.95)
         model = final.model
         if spec.algorithm == "bpr":
@@ -313,6 +327,8 @@ class TrainingJobs:
             "serving_items": len(full_matrix.items),
             "events_feed_seq": int(feed_seq or 0),
             "seconds": round(time.perf_counter() - started, 3),
+            # Wall time of each stage; registration (writing the artifact) is not included.
+            "stage_seconds": stages,
         }
         hyperparameters = spec.to_json()
 
