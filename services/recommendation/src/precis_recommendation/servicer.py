@@ -13,7 +13,7 @@ import grpc
 import orjson
 from sqlalchemy import select
 
-from precis.common.v1 import privacy_pb2, privacy_pb2_grpc, types_pb2
+from precis.common.v1 import privacy_pb2, types_pb2
 from precis.consent.v1 import consent_pb2, consent_pb2_grpc
 from precis.profile.v1 import profile_pb2, profile_pb2_grpc
 from precis.recommendation.v1 import recommendation_pb2 as pb
@@ -25,8 +25,7 @@ from precis_common.grpc_client import workspace_metadata
 from precis_common.grpc_server import workspace_of
 from precis_common.identifiers import PiiHasher
 from precis_common.privacy import identifier_of, stored_key
-from precis_common.retention import RetentionScope
-from precis_common.retention import response as retention_response
+from precis_common.privacy_service import SubjectPrivacyServicer
 from precis_recommendation.jobs import TrainingJobs
 from precis_recommendation.privacy import RecommendationPrivacy
 from precis_recommendation.registry import METRICS, Registry, Spec, metric_rows
@@ -662,48 +661,6 @@ def _positive(value: int, field: str) -> int:
     return value
 
 
-class RecommendationPrivacyServicer(privacy_pb2_grpc.PrivacyServiceServicer):
+class RecommendationPrivacyServicer(SubjectPrivacyServicer):
     def __init__(self, privacy: RecommendationPrivacy, hasher: PiiHasher) -> None:
-        self._privacy = privacy
-        self._hasher = hasher
-
-    def _subject(self, request: Any, context: grpc.ServicerContext) -> tuple[str, list[Any], str]:
-        workspace = workspace_of(context)
-        subject = request.subject
-        if not subject.identifiers and not subject.profile_id:
-            raise InvalidArgument.field("subject", "give at least one identifier or the profile_id")
-        keys = [
-            stored_key(self._hasher, workspace, identifier, field=f"subject.identifiers[{i}]")
-            for i, identifier in enumerate(subject.identifiers)
-        ]
-        return workspace, keys, subject.profile_id
-
-    def ExportSubject(
-        self, request: privacy_pb2.ExportSubjectRequest, context: grpc.ServicerContext
-    ) -> privacy_pb2.ExportSubjectResponse:
-        workspace, keys, profile_id = self._subject(request, context)
-        bundle = self._privacy.export(workspace, keys, profile_id)
-        return privacy_pb2.ExportSubjectResponse(
-            service=SERVICE_NAME, bundle_json=orjson.dumps(bundle)
-        )
-
-    def EraseSubject(
-        self, request: privacy_pb2.EraseSubjectRequest, context: grpc.ServicerContext
-    ) -> privacy_pb2.EraseSubjectResponse:
-        workspace, keys, profile_id = self._subject(request, context)
-        counts = self._privacy.erase(workspace, keys, profile_id)
-        return privacy_pb2.EraseSubjectResponse(
-            service=SERVICE_NAME,
-            erased=[privacy_pb2.ErasedRows(table=t, rows=n) for t, n in sorted(counts.items())],
-            erased_at=to_timestamp(datetime.now(UTC)),
-        )
-
-    def ApplyRetention(
-        self, request: privacy_pb2.ApplyRetentionRequest, context: grpc.ServicerContext
-    ) -> privacy_pb2.ApplyRetentionResponse:
-        scope = RetentionScope.from_request(request)
-        result = self._privacy.expire(scope)
-        if result is None:
-            return retention_response(SERVICE_NAME, None)
-        counts, more = result
-        return retention_response(SERVICE_NAME, counts, more)
+        super().__init__(SERVICE_NAME, privacy, hasher)
