@@ -29,7 +29,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    names = ("gateway", "ingestion", "profile", "consent", "segmentation")
+    names = ("gateway", "ingestion", "profile", "consent", "segmentation", "recommendation")
     return {f"{name}_port": free_port() for name in names}
 
 
@@ -40,6 +40,7 @@ def env(database_url_factory: Callable[[str], str]) -> dict[str, str]:
         "PRECIS_PROFILE_DATABASE_URL": database_url_factory("profile"),
         "PRECIS_CONSENT_DATABASE_URL": database_url_factory("consent"),
         "PRECIS_SEGMENTATION_DATABASE_URL": database_url_factory("segmentation"),
+        "PRECIS_RECOMMENDATION_DATABASE_URL": database_url_factory("recommendation"),
     }
 
 
@@ -273,7 +274,13 @@ def test_erasure_of_a_person_with_1001_events_through_every_process(suite: Suite
             print(f"  {service}: {rows}")
         # A functional deadline of the feature (erasure within one minute), not a benchmark.
         assert wall < 60
-        assert set(receipts) == {"ingestion", "profile", "consent", "segmentation"}
+        assert set(receipts) == {
+            "ingestion",
+            "profile",
+            "consent",
+            "segmentation",
+            "recommendation",
+        }
         assert receipts["ingestion"]["events"] >= 1001
         assert receipts["profile"]["profile_events"] >= 1001
         assert receipts["profile"]["profiles"] == 1

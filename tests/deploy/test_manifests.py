@@ -137,6 +137,40 @@ PROCESSES: dict[str, dict[str, Any]] = {
         "database": "segmentation",
         "settings": ("precis_segmentation.settings", "SegmentationSettings"),
     },
+    "recommendation": {
+        "module": "precis_recommendation",
+        "package_dir": ROOT / "services/recommendation/src/precis_recommendation",
+        "port": 50055,
+        "port_env": "PRECIS_RECOMMENDATION_GRPC_PORT",
+        "protocol": "grpc",
+        # Profile and segmentation are waited for (their feeds fill the interactions and the
+        # segment members). Consent is called (CheckConsent) but not waited for: consent waits
+        # for this service, as for every privacy service, and compose refuses a cycle.
+        "env": {
+            "PRECIS_RECOMMENDATION_GRPC_PORT",
+            "PRECIS_RECOMMENDATION_DATABASE_URL",
+            "PRECIS_RECOMMENDATION_PROFILE_TARGET",
+            "PRECIS_RECOMMENDATION_CONSENT_TARGET",
+            "PRECIS_RECOMMENDATION_SEGMENTATION_TARGET",
+        },
+        "required": {
+            "PRECIS_RECOMMENDATION_DATABASE_URL",
+            "PRECIS_RECOMMENDATION_PROFILE_TARGET",
+            "PRECIS_RECOMMENDATION_CONSENT_TARGET",
+            "PRECIS_RECOMMENDATION_SEGMENTATION_TARGET",
+            "PRECIS_PII_SECRET",
+        },
+        "secret_env": {"PRECIS_RECOMMENDATION_DATABASE_URL", "PRECIS_PII_SECRET"},
+        "targets": {
+            "PRECIS_RECOMMENDATION_PROFILE_TARGET": "profile",
+            "PRECIS_RECOMMENDATION_SEGMENTATION_TARGET": "segmentation",
+        },
+        "calls": {"PRECIS_RECOMMENDATION_CONSENT_TARGET": "consent"},
+        # numpy / implicit: OpenBLAS would otherwise start one thread per CPU of the host.
+        "runtime_env": {"OPENBLAS_NUM_THREADS": "1"},
+        "database": "recommendation",
+        "settings": ("precis_recommendation.settings", "RecommendationSettings"),
+    },
     "gateway": {
         "module": "precis_gateway",
         "package_dir": ROOT / "gateway/src/precis_gateway",
@@ -150,6 +184,7 @@ PROCESSES: dict[str, dict[str, Any]] = {
             "PRECIS_GATEWAY_PROFILE_TARGET",
             "PRECIS_GATEWAY_CONSENT_TARGET",
             "PRECIS_GATEWAY_SEGMENTATION_TARGET",
+            "PRECIS_GATEWAY_RECOMMENDATION_TARGET",
             "PRECIS_GATEWAY_API_KEYS",
         },
         "required": {
@@ -157,6 +192,7 @@ PROCESSES: dict[str, dict[str, Any]] = {
             "PRECIS_GATEWAY_PROFILE_TARGET",
             "PRECIS_GATEWAY_CONSENT_TARGET",
             "PRECIS_GATEWAY_SEGMENTATION_TARGET",
+            "PRECIS_GATEWAY_RECOMMENDATION_TARGET",
             "PRECIS_GATEWAY_API_KEYS",
             "PRECIS_PII_SECRET",
         },
@@ -166,6 +202,7 @@ PROCESSES: dict[str, dict[str, Any]] = {
             "PRECIS_GATEWAY_PROFILE_TARGET": "profile",
             "PRECIS_GATEWAY_CONSENT_TARGET": "consent",
             "PRECIS_GATEWAY_SEGMENTATION_TARGET": "segmentation",
+            "PRECIS_GATEWAY_RECOMMENDATION_TARGET": "recommendation",
         },
         "database": None,
         "settings": ("precis_gateway.settings", "GatewaySettings"),
@@ -178,12 +215,24 @@ EXTERNAL_SECRETS = {
     "precis-profile-database",
     "precis-consent-database",
     "precis-segmentation-database",
+    "precis-recommendation-database",
     "precis-gateway-api-keys",
 }
 
 
 def allowed_env(process: str) -> set[str]:
-    return COMMON_ENV | PROCESSES[process]["env"]
+    return COMMON_ENV | PROCESSES[process]["env"] | set(runtime_env(process))
+
+
+def runtime_env(process: str) -> dict[str, str]:
+    """Variables read by a library, not by the settings class, with the value they must have."""
+    return dict(PROCESSES[process].get("runtime_env", {}))
+
+
+def called_services(process: str) -> dict[str, str]:
+    """Every service the process calls (variable -> service): the ones it waits for
+    ("targets") and the ones it only calls ("calls")."""
+    return {**PROCESSES[process]["targets"], **PROCESSES[process].get("calls", {})}
 
 
 # Data-subject requests: the consent service exports and erases through the PrivacyService of
@@ -551,9 +600,11 @@ def test_process_env_follows_the_contract(overlay: str) -> None:
         assert env[process["port_env"]] == str(process["port"])
         if name == "gateway":
             assert env["PRECIS_GATEWAY_HOST"] == "0.0.0.0"
-        for var, target in process["targets"].items():
+        for var, target in called_services(name).items():
             assert env[var] == f"{target}:{PROCESSES[target]['port']}", f"{name}: {var}"
             assert ("Service", target) in by_key(resources), f"{name}: no Service {target}"
+        for var, value in runtime_env(name).items():
+            assert env.get(var) == value, f"{overlay}/{name}: {var} must be {value}"
         telemetry = env["PRECIS_TELEMETRY"]
         assert telemetry in {"none", "console", "otlp"}
         if telemetry == "otlp":
@@ -732,7 +783,7 @@ def test_settings_classes_read_the_contract() -> None:
         settings_cls = getattr(importlib.import_module(module_name), class_name)
         fields = set(settings_cls.model_fields)
         for var in allowed_env(name):
-            if var.startswith("OTEL_"):
+            if var.startswith("OTEL_") or var in runtime_env(name):
                 continue
             assert var.removeprefix("PRECIS_").lower() in fields, f"{name}: {var} is not a setting"
 
@@ -846,8 +897,10 @@ def test_compose_precis_services_follow_the_contract() -> None:
         assert env["PRECIS_ENVIRONMENT"] in {"development", "production"}
         assert env[process["port_env"]] == str(process["port"])
         assert len(env["PRECIS_PII_SECRET"]) >= 16, "the services refuse shorter PII secrets"
-        for var, target in process["targets"].items():
-            assert env[var] == f"{target}:{PROCESSES[target]['port']}"
+        for var, target in called_services(name).items():
+            assert env[var] == f"{target}:{PROCESSES[target]['port']}", f"compose {name}: {var}"
+        for var, value in runtime_env(name).items():
+            assert env.get(var) == value, f"compose {name}: {var} must be {value}"
         if process["database"]:
             parts = urlsplit(env[f"PRECIS_{name.upper()}_DATABASE_URL"])
             assert parts.scheme == "postgresql+psycopg"
@@ -871,11 +924,18 @@ def test_compose_precis_services_follow_the_contract() -> None:
 def test_privacy_services_are_found() -> None:
     """The source scan has teeth: the services known to hold personal data are found, and the
     gateway (which holds none) is not."""
-    assert privacy_services() == {"ingestion", "profile", "consent", "segmentation"}
+    assert privacy_services() == {
+        "ingestion",
+        "profile",
+        "consent",
+        "segmentation",
+        "recommendation",
+    }
     assert expected_privacy_targets() == {
         "ingestion": "ingestion:50051",
         "profile": "profile:50052",
         "segmentation": "segmentation:50054",
+        "recommendation": "recommendation:50055",
     }
 
 

@@ -32,6 +32,7 @@ from precis_devstack.suite import (
     suite_specs,
     suite_status,
 )
+from precis_recommendation.settings import RecommendationSettings
 
 FAKE_GRPC = textwrap.dedent(
     """
@@ -168,10 +169,17 @@ def test_consent_runs_as_its_own_process_behind_the_gateway(layout: state.StateL
         pii_secret="s" * 32,
     )
     by_name = {s.name: s for s in specs}
-    # Started in order and each waited for: consent and segmentation before the gateway, whose
-    # readiness needs them.
+    # Started in order and each waited for: consent, segmentation and recommendation before the
+    # gateway, whose readiness needs them; recommendation after the three it calls.
     assert [s.name for s in specs] == list(NAMES)
-    assert list(NAMES) == ["ingestion", "profile", "consent", "segmentation", "gateway"]
+    assert list(NAMES) == [
+        "ingestion",
+        "profile",
+        "consent",
+        "segmentation",
+        "recommendation",
+        "gateway",
+    ]
     consent = by_name["consent"]
     assert consent.argv[1:] == ("-m", "precis_consent")
     assert (consent.port, consent.probe) == (15053, "grpc")
@@ -181,7 +189,7 @@ def test_consent_runs_as_its_own_process_behind_the_gateway(layout: state.StateL
     assert by_name["gateway"].env["PRECIS_GATEWAY_CONSENT_TARGET"] == "127.0.0.1:15053"
     # The services share nothing but the PII secret: each has its own database file.
     urls = {s.env.get(f"PRECIS_{s.name.upper()}_DATABASE_URL") for s in specs}
-    assert len(urls - {None}) == 4
+    assert len(urls - {None}) == 5
     assert {s.env["PRECIS_PII_SECRET"] for s in specs} == {"s" * 32}
     overridden = suite_specs(
         layout,
@@ -200,8 +208,9 @@ def test_consent_runs_as_its_own_process_behind_the_gateway(layout: state.StateL
 def test_consent_is_told_where_every_other_privacy_service_listens(
     layout: state.StateLayout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Data-subject requests reach ingestion, profile and segmentation on the ports this suite
-    runs them on, not on the defaults (the e2e suites start everything on free ports)."""
+    """Data-subject requests reach ingestion, profile, segmentation and recommendation on the
+    ports this suite runs them on, not on the defaults (the e2e suites start everything on free
+    ports)."""
     specs = suite_specs(
         layout,
         gateway_port=18080,
@@ -209,6 +218,7 @@ def test_consent_is_told_where_every_other_privacy_service_listens(
         profile_port=15052,
         consent_port=15053,
         segmentation_port=15054,
+        recommendation_port=15055,
         api_key="k",
         pii_secret="s" * 32,
     )
@@ -219,6 +229,7 @@ def test_consent_is_told_where_every_other_privacy_service_listens(
         "ingestion": "127.0.0.1:15051",
         "profile": "127.0.0.1:15052",
         "segmentation": "127.0.0.1:15054",
+        "recommendation": "127.0.0.1:15055",
     }
 
 
@@ -242,6 +253,70 @@ def test_segmentation_follows_profile_and_consent_on_the_suites_ports(
     assert segmentation.env["PRECIS_SEGMENTATION_PROFILE_TARGET"] == "127.0.0.1:15052"
     assert segmentation.env["PRECIS_SEGMENTATION_CONSENT_TARGET"] == "127.0.0.1:15053"
     assert by_name["gateway"].env["PRECIS_GATEWAY_SEGMENTATION_TARGET"] == "127.0.0.1:15054"
+
+
+def test_recommendation_calls_profile_consent_and_segmentation_on_the_suites_ports(
+    layout: state.StateLayout,
+) -> None:
+    specs = suite_specs(
+        layout,
+        gateway_port=18080,
+        ingestion_port=15051,
+        profile_port=15052,
+        consent_port=15053,
+        segmentation_port=15054,
+        recommendation_port=15055,
+        api_key="k",
+        pii_secret="s" * 32,
+    )
+    by_name = {s.name: s for s in specs}
+    recommendation = by_name["recommendation"]
+    assert recommendation.argv[1:] == ("-m", "precis_recommendation")
+    assert (recommendation.port, recommendation.probe) == (15055, "grpc")
+    assert recommendation.env["PRECIS_RECOMMENDATION_GRPC_PORT"] == "15055"
+    assert recommendation.env["PRECIS_RECOMMENDATION_DATABASE_URL"] == (
+        f"sqlite:///{layout.root / 'recommendation.db'}"
+    )
+    assert recommendation.env["PRECIS_RECOMMENDATION_PROFILE_TARGET"] == "127.0.0.1:15052"
+    assert recommendation.env["PRECIS_RECOMMENDATION_CONSENT_TARGET"] == "127.0.0.1:15053"
+    assert recommendation.env["PRECIS_RECOMMENDATION_SEGMENTATION_TARGET"] == "127.0.0.1:15054"
+    # numpy / implicit would otherwise start one OpenBLAS thread per CPU of the machine.
+    assert recommendation.env["OPENBLAS_NUM_THREADS"] == "1"
+    assert by_name["gateway"].env["PRECIS_GATEWAY_RECOMMENDATION_TARGET"] == "127.0.0.1:15055"
+    # Started after the three services it calls, before the gateway.
+    order = [s.name for s in specs]
+    assert order.index("recommendation") > max(
+        order.index("profile"), order.index("consent"), order.index("segmentation")
+    )
+    assert order.index("recommendation") < order.index("gateway")
+    assert DEFAULT_PORTS["recommendation"] == 50055
+
+
+def test_recommendation_reads_the_settings_the_suite_gives_it(
+    layout: state.StateLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The variable names are the service's contract: its settings class reads every one."""
+    specs = suite_specs(
+        layout,
+        gateway_port=18080,
+        ingestion_port=15051,
+        profile_port=15052,
+        consent_port=15053,
+        segmentation_port=15054,
+        recommendation_port=15055,
+        api_key="k",
+        pii_secret="s" * 32,
+    )
+    recommendation = next(s for s in specs if s.name == "recommendation")
+    for name, value in recommendation.env.items():
+        monkeypatch.setenv(name, value)
+    settings = RecommendationSettings()
+    assert settings.recommendation_grpc_port == 15055
+    assert settings.database_url == f"sqlite:///{(layout.root / 'recommendation.db').as_posix()}"
+    assert settings.recommendation_profile_target == "127.0.0.1:15052"
+    assert settings.recommendation_consent_target == "127.0.0.1:15053"
+    assert settings.recommendation_segmentation_target == "127.0.0.1:15054"
+    assert settings.state_dir == layout.root
 
 
 def test_the_command_line_takes_a_consent_port() -> None:
@@ -269,6 +344,7 @@ def test_up_refuses_ports_taken_by_another_program(layout: state.StateLayout) ->
                 profile_port=free_port(),
                 consent_port=free_port(),
                 segmentation_port=free_port(),
+                recommendation_port=free_port(),
                 timeout=5,
             )
     # Refused before anything started.

@@ -1,5 +1,5 @@
-"""Starts, stops and inspects the local suite: ingestion, profile, consent, segmentation and gateway
-as detached processes.
+"""Starts, stops and inspects the local suite: ingestion, profile, consent, segmentation,
+recommendation and gateway as detached processes.
 
 Each process runs in its own session (it outlives the command that started it), writes to
 DIR/logs/<name>.log and is recorded in DIR/pids/<name>.pid. A pid file is trusted only when the
@@ -41,13 +41,14 @@ from precis_devstack.state import (
 HOST = "127.0.0.1"
 # Started in this order, each once the previous one is ready; the gateway last, since its
 # readiness is that of the services behind it.
-NAMES = ("ingestion", "profile", "consent", "segmentation", "gateway")
+NAMES = ("ingestion", "profile", "consent", "segmentation", "recommendation", "gateway")
 DEFAULT_PORTS = {
     "gateway": 8080,
     "ingestion": 50051,
     "profile": 50052,
     "consent": 50053,
     "segmentation": 50054,
+    "recommendation": 50055,
 }
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -250,6 +251,7 @@ def suite_specs(
     profile_port: int,
     consent_port: int = DEFAULT_PORTS["consent"],
     segmentation_port: int = DEFAULT_PORTS["segmentation"],
+    recommendation_port: int = DEFAULT_PORTS["recommendation"],
     api_key: str,
     pii_secret: str,
     env_overrides: Mapping[str, str] | None = None,
@@ -286,6 +288,7 @@ def suite_specs(
                     "ingestion": ingestion_target,
                     "profile": f"{HOST}:{profile_port}",
                     "segmentation": f"{HOST}:{segmentation_port}",
+                    "recommendation": f"{HOST}:{recommendation_port}",
                 }
             ),
             # Consent stated inside events, from ingestion's consent_captures feed.
@@ -298,6 +301,17 @@ def suite_specs(
             "PRECIS_SEGMENTATION_PROFILE_TARGET": f"{HOST}:{profile_port}",
             "PRECIS_SEGMENTATION_CONSENT_TARGET": f"{HOST}:{consent_port}",
         },
+        "recommendation": {
+            "PRECIS_RECOMMENDATION_GRPC_PORT": str(recommendation_port),
+            "PRECIS_RECOMMENDATION_DATABASE_URL": f"sqlite:///{layout.db_path('recommendation')}",
+            # Interactions follow profile_changes, segment members follow membership_changes;
+            # consent is asked before a profile is personalized.
+            "PRECIS_RECOMMENDATION_PROFILE_TARGET": f"{HOST}:{profile_port}",
+            "PRECIS_RECOMMENDATION_CONSENT_TARGET": f"{HOST}:{consent_port}",
+            "PRECIS_RECOMMENDATION_SEGMENTATION_TARGET": f"{HOST}:{segmentation_port}",
+            # numpy / implicit: one OpenBLAS thread instead of one per CPU of the machine.
+            "OPENBLAS_NUM_THREADS": "1",
+        },
         "gateway": {
             "PRECIS_GATEWAY_HOST": HOST,
             "PRECIS_GATEWAY_PORT": str(gateway_port),
@@ -305,6 +319,7 @@ def suite_specs(
             "PRECIS_GATEWAY_PROFILE_TARGET": f"{HOST}:{profile_port}",
             "PRECIS_GATEWAY_CONSENT_TARGET": f"{HOST}:{consent_port}",
             "PRECIS_GATEWAY_SEGMENTATION_TARGET": f"{HOST}:{segmentation_port}",
+            "PRECIS_GATEWAY_RECOMMENDATION_TARGET": f"{HOST}:{recommendation_port}",
             "PRECIS_GATEWAY_API_KEYS": json.dumps({api_key: WORKSPACE_ID}),
         },
     }
@@ -313,6 +328,7 @@ def suite_specs(
         "profile": profile_port,
         "consent": consent_port,
         "segmentation": segmentation_port,
+        "recommendation": recommendation_port,
         "gateway": gateway_port,
     }
     return [
@@ -336,6 +352,7 @@ def start_suite(
     env_overrides: Mapping[str, str] | None = None,
     *,
     segmentation_port: int = DEFAULT_PORTS["segmentation"],
+    recommendation_port: int = DEFAULT_PORTS["recommendation"],
     timeout: float = START_TIMEOUT,
     output: Output | None = None,
 ) -> Suite:
@@ -357,6 +374,7 @@ def start_suite(
         profile_port=profile_port,
         consent_port=consent_port,
         segmentation_port=segmentation_port,
+        recommendation_port=recommendation_port,
         api_key=api_key,
         pii_secret=pii_secret,
         env_overrides=env_overrides,

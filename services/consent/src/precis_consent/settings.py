@@ -18,6 +18,7 @@ class ConsentSettings(CommonSettings):
             "ingestion": "127.0.0.1:50051",
             "profile": "127.0.0.1:50052",
             "segmentation": "127.0.0.1:50054",
+            "recommendation": "127.0.0.1:50055",
         },
         description=(
             "Service name -> host:port of every other service holding personal data (their "
