@@ -23,15 +23,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m precis_devstack",
         description=(
-            "Run the Precis suite (ingestion, profile, consent, segmentation, gateway) on this "
-            "machine."
+            "Run the Precis suite (ingestion, profile, consent, segmentation, recommendation, "
+            "gateway) on this machine."
         ),
     )
     parser.add_argument(
         "command",
         choices=["up", "down", "status", "demo"],
         help="up: start and wait until ready; down: stop; status: show; "
-        "demo: up, then load the CDNOW log and show the profiles",
+        "demo: up, then load the CDNOW log and MovieLens 100k and show profiles, audiences "
+        "and recommendations",
     )
     parser.add_argument(
         "--state-dir", default=".precis", help="logs, pids, databases, secrets (default .precis)"
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile-port", type=int, default=DEFAULT_PORTS["profile"])
     parser.add_argument("--consent-port", type=int, default=DEFAULT_PORTS["consent"])
     parser.add_argument("--segmentation-port", type=int, default=DEFAULT_PORTS["segmentation"])
+    parser.add_argument("--recommendation-port", type=int, default=DEFAULT_PORTS["recommendation"])
     return parser
 
 
@@ -54,7 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "up":
             suite = start_suite(
-                args.state_dir, *ports, segmentation_port=args.segmentation_port, output=_say
+                args.state_dir,
+                *ports,
+                segmentation_port=args.segmentation_port,
+                recommendation_port=args.recommendation_port,
+                output=_say,
             )
             layout = StateLayout.at(args.state_dir)
             _say(f"Precis is running: {suite.gateway_url} (API docs: {suite.gateway_url}/docs)")
@@ -67,16 +73,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "status":
             statuses = suite_status(args.state_dir)
-            _say(f"{'process':<10} {'pid':>8} {'port':>6}  {'health':<28} log")
+            _say(f"{'process':<14} {'pid':>8} {'port':>6}  {'health':<28} log")
             for s in statuses:
                 pid = str(s.pid) if s.pid is not None else "-"
                 port = str(s.port) if s.port is not None else "-"
                 health = s.health if s.running else "not running"
-                _say(f"{s.name:<10} {pid:>8} {port:>6}  {health:<28} {s.log_path}")
+                _say(f"{s.name:<14} {pid:>8} {port:>6}  {health:<28} {s.log_path}")
             healthy = all(s.running and s.health in ("SERVING", "READY") for s in statuses)
             return 0 if healthy else 1
         return run_demo(
-            args.state_dir, *ports, segmentation_port=args.segmentation_port, output=_say
+            args.state_dir,
+            *ports,
+            segmentation_port=args.segmentation_port,
+            recommendation_port=args.recommendation_port,
+            output=_say,
         )
     except (DevstackError, CdnowError, PrecisError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)

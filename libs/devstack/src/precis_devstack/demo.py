@@ -1,5 +1,5 @@
 """The demo: start the suite, send the real CDNOW purchase log through REST, show the profiles
-and the audiences built from them."""
+and the audiences built from them; then MovieLens 100k for recommendations (recommendations.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from precis_client import BatchEvent, PrecisClient, PrecisError
 from precis_client.models import batch_item_json
 from precis_devstack import cdnow
 from precis_devstack.audiences import print_audiences, run_audiences
+from precis_devstack.recommendations import print_recommendations, run_recommendations
 from precis_devstack.state import StateLayout
 from precis_devstack.suite import DEFAULT_PORTS, start_suite
 
@@ -218,6 +219,7 @@ def run_demo(
     consent_port: int = DEFAULT_PORTS["consent"],
     *,
     segmentation_port: int = DEFAULT_PORTS["segmentation"],
+    recommendation_port: int = DEFAULT_PORTS["recommendation"],
     output: Output = print,
 ) -> int:
     """Runs the whole demo and leaves the suite running. Returns the process exit code."""
@@ -230,6 +232,7 @@ def run_demo(
         profile_port,
         consent_port,
         segmentation_port=segmentation_port,
+        recommendation_port=recommendation_port,
         output=lambda s: output("  " + s),
     )
 
@@ -263,6 +266,7 @@ def run_demo(
         )
         scored = sum(int(v) for v in (rfm.get("cells") or {}).values() if isinstance(v, int))
         audiences = run_audiences(client, scored, output)
+        recommendations = run_recommendations(client, layout.cache_dir, output)
         example_id = cdnow.user_id(most_frequent_customer(transactions))
         try:
             example: dict[str, Any] | str = client.get_profile("user_id", example_id).raw
@@ -293,6 +297,7 @@ def run_demo(
         "rfm_boundaries": rfm.get("boundaries", {}),
         "high_value_tag": {"tag": HIGH_VALUE_TAG, "profiles": tag.get("profile_count")},
         "audiences": audiences,
+        "recommendations": recommendations,
         "example_user_id": example_id,
         "example_profile": example,
         "rejections": report.rejections,
@@ -339,6 +344,7 @@ def _print_summary(
     tag = summary["high_value_tag"]
     output(f"Rule tag {tag['tag']} (champions or loyal): {tag['profiles']:,} profiles")
     print_audiences(output, summary["audiences"])
+    print_recommendations(output, summary["recommendations"])
     output("")
     output(f"Example profile: the most frequent buyer, {summary['example_user_id']}")
     output(

@@ -11,11 +11,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from precis_client import PrecisClient
 from precis_devstack import movielens
-from precis_devstack.demo import LoadReport, send_events
+
+if TYPE_CHECKING:
+    from precis_devstack.demo import LoadReport
 
 Output = Callable[[str], None]
 CATALOG_BATCH = 500
@@ -43,6 +45,8 @@ def load_movielens(
     """Puts the movies in the catalog, sends the ratings (all, or the first `limit` in file
     order) through /v1/batch, and waits until the recommendation service has counted every one
     of them (PopularItems over a year reports the interactions it counted)."""
+    from precis_devstack.demo import send_events  # the demo imports this module
+
     say = progress or (lambda _line: None)
     ratings = movielens.load_ratings(cache_dir)
     if limit is not None:
@@ -126,3 +130,72 @@ def metrics_table(version: dict[str, Any]) -> str:
         "| popularity | " + " | ".join(f"{baseline[n]:.4f}" for n in names) + " |",
     ]
     return "\n".join(lines)
+
+
+def run_recommendations(client: PrecisClient, cache_dir: Path, output: Output) -> dict[str, Any]:
+    """The demo's recommendation part: MovieLens in, a model out, recommendations asked for."""
+    output(
+        f"Loading MovieLens 100k (recbole=={movielens.VERSION} wheel): {movielens.ITEMS:,} movies "
+        f"into the catalog, {movielens.RATINGS:,} ratings as Product Viewed events ..."
+    )
+    load = load_movielens(client, cache_dir, progress=lambda line: output("  " + line))
+    consenting = load.users[:50]
+    output(
+        f"Recording personalization consent for {len(consenting)} of the "
+        f"{len(load.users)} users ..."
+    )
+    grant_personalization(client, consenting)
+    output("Training ALS (each user's latest 20% held out to compare with popularity) ...")
+    job = train_movielens(client)
+    if job.get("state") != "succeeded":
+        output(f"  training failed: {job.get('error')}")
+        return {"load_seconds": round(load.caught_up_seconds, 1), "training": job}
+    version = client.get_model_version(int(job["model_version"]))
+    client.promote_model_version(int(version["version"]))
+    example = consenting[0]
+    personal = client.recommend("user_id", example, k=5, exclude_seen=True)
+    stranger = client.recommend("user_id", load.users[-1], k=5)
+    similar = client.similar_items("50", k=5)  # Star Wars (1977)
+
+    def titles(response: dict[str, Any]) -> list[str]:
+        return [entry["item"]["title"] for entry in response["items"]]
+
+    return {
+        "ratings_accepted": load.report.accepted,
+        "send_seconds": round(load.send_seconds, 1),
+        "counted_after_seconds": round(load.caught_up_seconds, 1),
+        "model_version": version["version"],
+        "training_seconds": version["training_data"].get("seconds"),
+        "metrics": version["metrics"],
+        "baseline_metrics": version["baseline_metrics"],
+        "metrics_table": metrics_table(version),
+        "example_user_id": example,
+        "example_recommendations": titles(personal),
+        "example_reason": personal["reason"],
+        "no_consent_user_id": load.users[-1],
+        "no_consent_reason": stranger["reason"],
+        "no_consent_recommendations": titles(stranger),
+        "similar_to_star_wars": titles(similar),
+    }
+
+
+def print_recommendations(output: Output, summary: dict[str, Any]) -> None:
+    if not summary or "metrics_table" not in summary:
+        return
+    output("")
+    output(
+        f"Recommendations (精准推荐): MovieLens 100k, {summary['ratings_accepted']:,} ratings sent "
+        f"in {summary['send_seconds']} s, all counted after {summary['counted_after_seconds']} s"
+    )
+    output(f"  ALS version {summary['model_version']} against popularity, per-user time split:")
+    for line in summary["metrics_table"].splitlines():
+        output("  " + line)
+    output(
+        f"  for {summary['example_user_id']} ({summary['example_reason']}): "
+        + "; ".join(summary["example_recommendations"])
+    )
+    output(
+        f"  for {summary['no_consent_user_id']} ({summary['no_consent_reason']}): "
+        + "; ".join(summary["no_consent_recommendations"])
+    )
+    output("  similar to Star Wars (1977): " + "; ".join(summary["similar_to_star_wars"]))

@@ -421,7 +421,8 @@ def launch(
         listing = ", ".join(f"{s.port} ({s.name})" for s in taken)
         raise PortInUseError(
             f"port {listing} already in use by another program; stop it or choose other "
-            "ports (--gateway-port, --ingestion-port, --profile-port, --consent-port)"
+            "ports (--gateway-port, --ingestion-port, --profile-port, --consent-port, "
+            "--segmentation-port, --recommendation-port)"
         )
 
     manifest = {"host": HOST, "processes": dict(recorded)}
