@@ -1,6 +1,7 @@
-"""In-process fixtures: a real ingestion service, a fake profile service, stand-in consent and
-segmentation services (health only: test_consent_api.py and test_segments_api.py put the real
-ones behind the gateway), and the gateway in front of them through TestClient, all tracing into
+"""In-process fixtures: a real ingestion service, a fake profile service, stand-in consent,
+segmentation and recommendation services (health only: test_consent_api.py,
+test_segments_api.py and test_recommendations_api.py put the real ones behind the gateway), and
+the gateway in front of them through TestClient, all tracing into
 one in-memory exporter."""
 
 from __future__ import annotations
@@ -102,6 +103,16 @@ def segmentation_stand_in() -> Iterator[GrpcServer]:
 
 
 @pytest.fixture
+def recommendation_stand_in() -> Iterator[GrpcServer]:
+    """A gRPC server that answers health checks only, where the gateway expects recommendation."""
+    server = GrpcServer(name="stand-in-recommendation", host="127.0.0.1", port=0)
+    server.start()
+    server.set_serving(True)
+    yield server
+    server.stop(0)
+
+
+@pytest.fixture
 def closed_port() -> int:
     """A port nothing listens on."""
     with socket.socket() as s:
@@ -115,10 +126,11 @@ def make_client(
     profiles: ProfileServer,
     consent_stand_in: GrpcServer,
     segmentation_stand_in: GrpcServer,
+    recommendation_stand_in: GrpcServer,
     provider: TracerProvider,
 ) -> Iterator[MakeClient]:
     """A gateway in front of the real ingestion, the fake profile service and the stand-in
-    consent and segmentation services; keyword arguments override settings."""
+    consent, segmentation and recommendation services; keyword arguments override settings."""
     clients: list[TestClient] = []
 
     def make(*, raise_server_exceptions: bool = True, **overrides: Any) -> TestClient:
@@ -128,6 +140,7 @@ def make_client(
             "gateway_profile_target": profiles.target,
             "gateway_consent_target": f"127.0.0.1:{consent_stand_in.port}",
             "gateway_segmentation_target": f"127.0.0.1:{segmentation_stand_in.port}",
+            "gateway_recommendation_target": f"127.0.0.1:{recommendation_stand_in.port}",
             "gateway_api_keys": {KEY: WORKSPACE, OTHER_KEY: OTHER_WORKSPACE},
             "gateway_deadline_seconds": 5.0,
             **overrides,

@@ -407,6 +407,7 @@ def test_readiness_includes_consent(
         "profile": "SERVING",
         "consent": "UNAVAILABLE",
         "segmentation": "SERVING",
+        "recommendation": "SERVING",
     }
     assert_error(
         without.post(

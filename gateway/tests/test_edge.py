@@ -141,6 +141,7 @@ def test_readyz_when_every_service_serves(client: TestClient) -> None:
             "profile": "SERVING",
             "consent": "SERVING",
             "segmentation": "SERVING",
+            "recommendation": "SERVING",
         },
     }
 
@@ -161,6 +162,7 @@ def test_readyz_is_503_when_a_service_does_not_serve(
             "profile": "NOT_SERVING",
             "consent": "SERVING",
             "segmentation": "SERVING",
+            "recommendation": "SERVING",
         },
     }
 
@@ -178,6 +180,7 @@ def test_readyz_is_503_when_a_service_is_unreachable(
         "profile": "SERVING",
         "consent": "SERVING",
         "segmentation": "SERVING",
+        "recommendation": "SERVING",
     }
 
 

@@ -82,6 +82,22 @@ EXPECTED_SCOPES = {
     "getPredictiveModel": Scope.SEGMENTS_READ,
     "createPredictiveAudience": Scope.SEGMENTS_WRITE,
     "createLookalikeAudience": Scope.SEGMENTS_WRITE,
+    # Recommendation: serving, the catalog and the models are read with recommendations:read
+    # (a person's recommendations too: they are what a storefront shows that person); changing
+    # the catalog and the model lifecycle is recommendations:write.
+    "upsertItems": Scope.RECOMMENDATIONS_WRITE,
+    "listItems": Scope.RECOMMENDATIONS_READ,
+    "getItem": Scope.RECOMMENDATIONS_READ,
+    "similarItems": Scope.RECOMMENDATIONS_READ,
+    "popularItems": Scope.RECOMMENDATIONS_READ,
+    "recommend": Scope.RECOMMENDATIONS_READ,
+    "startTraining": Scope.RECOMMENDATIONS_WRITE,
+    "getTrainingJob": Scope.RECOMMENDATIONS_READ,
+    "listModelVersions": Scope.RECOMMENDATIONS_READ,
+    "getModelVersion": Scope.RECOMMENDATIONS_READ,
+    "compareModelVersions": Scope.RECOMMENDATIONS_READ,
+    "promoteModelVersion": Scope.RECOMMENDATIONS_WRITE,
+    "rollbackModelVersion": Scope.RECOMMENDATIONS_WRITE,
 }
 # Paths whose every route is personal-data administration, whoever adds them.
 PRIVACY_ADMIN_PATHS = re.compile(r"^/v1/(privacy|audit|retention)")

@@ -27,6 +27,7 @@ from precis_gateway.routers import (
     merge_rules,
     privacy,
     profiles,
+    recommendations,
     retention,
     rfm,
     segments,
@@ -66,6 +67,7 @@ def create_app(
             profile_target=settings.gateway_profile_target,
             consent_target=settings.gateway_consent_target,
             segmentation_target=settings.gateway_segmentation_target,
+            recommendation_target=settings.gateway_recommendation_target,
             interceptors=telemetry.client_interceptors(),
         )
 
@@ -96,7 +98,8 @@ def create_app(
         version=API_VERSION,
         description=(
             "The REST edge of Precis: send behaviour events, read unified customer profiles, "
-            "record and check each person's consent, and export or erase a person's data. "
+            "build audiences, recommend products, record and check each person's consent, and "
+            "export or erase a person's data. "
             "Authenticate with the workspace's API key in the `X-API-Key` header. Every error has "
             'the body `{"error": {"code", "message", "details", "trace_id"}}`.'
         ),
@@ -119,6 +122,7 @@ def create_app(
     app.include_router(events.router)
     # Before the profiles router: its GET /{identifier_type}/{value:path} would take the path.
     app.include_router(segments.profile_router, dependencies=audited)
+    app.include_router(recommendations.profile_router, dependencies=audited)
     app.include_router(profiles.router, dependencies=audited)
     app.include_router(merge_rules.router)
     app.include_router(tags.router, dependencies=audited)
@@ -133,6 +137,7 @@ def create_app(
     app.include_router(privacy.router, dependencies=audited)
     app.include_router(audit.router)
     app.include_router(retention.router)
+    app.include_router(recommendations.router)
     app.include_router(health.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented hook
     telemetry.instrument_fastapi(app)

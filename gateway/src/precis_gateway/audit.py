@@ -191,6 +191,10 @@ AUDITED_ROUTES: dict[tuple[str, str], AuditedRoute] = {
     ("GET", f"/v1/profiles{_PERSON}/segments"): AuditedRoute(
         READ, subject=_path_subject, reads_response=True
     ),
+    # A person's recommendations: personalized from their behaviour, when they allow it.
+    ("GET", f"/v1/profiles{_PERSON}/recommendations"): AuditedRoute(
+        READ, default_purpose="personalization", subject=_path_subject, reads_response=True
+    ),
     # Releasing a segment's members for a channel: the page's members, or the rows the CSV
     # export wrote (counted as they stream; an export cut short records what went out).
     ("GET", "/v1/segments/{segment_id}/members"): AuditedRoute(

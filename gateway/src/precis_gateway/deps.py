@@ -15,8 +15,9 @@ from grpc_health.v1 import health_pb2_grpc
 from precis.consent.v1 import consent_pb2_grpc
 from precis.ingestion.v1 import ingestion_pb2_grpc
 from precis.profile.v1 import profile_pb2_grpc
+from precis.recommendation.v1 import recommendation_pb2_grpc
 from precis.segmentation.v1 import segmentation_pb2_grpc
-from precis_gateway.errors import ApiError
+from precis_gateway.errors import ApiError, ErrorDetail
 from precis_gateway.event_payloads import parse_json
 from precis_gateway.scopes import Caller, KeyGrant, Scope
 from precis_gateway.settings import HASHED_KEY, GatewaySettings
@@ -65,11 +66,15 @@ class Stubs:
         self.profile = profile_pb2_grpc.ProfileServiceStub(channels.profile)
         self.consent = consent_pb2_grpc.ConsentServiceStub(channels.consent)
         self.segmentation = segmentation_pb2_grpc.SegmentationServiceStub(channels.segmentation)
+        self.recommendation = recommendation_pb2_grpc.RecommendationServiceStub(
+            channels.recommendation
+        )
         self.health = {
             "ingestion": health_pb2_grpc.HealthStub(channels.ingestion),
             "profile": health_pb2_grpc.HealthStub(channels.profile),
             "consent": health_pb2_grpc.HealthStub(channels.consent),
             "segmentation": health_pb2_grpc.HealthStub(channels.segmentation),
+            "recommendation": health_pb2_grpc.HealthStub(channels.recommendation),
         }
 
 
@@ -141,6 +146,38 @@ def route_scope_checks(route: Any) -> list[RequireScope]:
     ]
 
 
+def _query_names(route: Any) -> frozenset[str]:
+    """The query parameters a route declares, by the name a client writes (its alias)."""
+    names: set[str] = set()
+    pending = [getattr(route, "dependant", None)]
+    while pending:
+        dependant = pending.pop()
+        if dependant is not None:
+            names.update(p.alias for p in dependant.query_params)
+            pending.extend(dependant.dependencies)
+    return frozenset(names)
+
+
+async def documented_query_only(request: Request, caller: CallerDep) -> None:
+    """Refuse query parameters the route does not declare (422 naming each): for routes whose
+    parameters are filters, an unknown one (a typo, a filter this version lacks) would be
+    ignored silently and widen the answer. Run as a router dependency, so the route's scope is
+    checked here first: a key without it is refused (403) before its parameters are judged."""
+    route = request.scope.get("route")
+    for check in route_scope_checks(route):
+        check.check(caller)
+    known = _query_names(route)
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        accepted = ", ".join(sorted(known)) or "none"
+        raise ApiError.invalid(
+            [
+                ErrorDetail(field=name, reason=f"is not a parameter of this route ({accepted})")
+                for name in unknown
+            ]
+        )
+
+
 def requires(scope: Scope) -> Any:
     """`dependencies=[requires(Scope.PROFILES_READ)]`: the route needs `scope`; the OpenAPI
     document lists it in the operation's security requirement."""
@@ -167,6 +204,11 @@ async def _segmentation(request: Request) -> Any:
     return stubs.segmentation
 
 
+async def _recommendation(request: Request) -> Any:
+    stubs: Stubs = request.app.state.stubs
+    return stubs.recommendation
+
+
 async def _stubs(request: Request) -> Stubs:
     stubs: Stubs = request.app.state.stubs
     return stubs
@@ -189,5 +231,8 @@ IngestionStub = Annotated[ingestion_pb2_grpc.IngestionServiceStub, Depends(_inge
 ProfileStub = Annotated[profile_pb2_grpc.ProfileServiceStub, Depends(_profile)]
 ConsentStub = Annotated[consent_pb2_grpc.ConsentServiceStub, Depends(_consent)]
 SegmentationStub = Annotated[segmentation_pb2_grpc.SegmentationServiceStub, Depends(_segmentation)]
+RecommendationStub = Annotated[
+    recommendation_pb2_grpc.RecommendationServiceStub, Depends(_recommendation)
+]
 StubsDep = Annotated[Stubs, Depends(_stubs)]
 JsonBody = Annotated[Any, Depends(_json_body)]

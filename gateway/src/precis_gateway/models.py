@@ -2026,3 +2026,360 @@ class LookalikeAudience(BaseModel):
     segment: Segment = Field(description="The created, materialized segment (family lookalike).")
     quality: LookalikeQuality = Field(description="Its expected quality.")
     suppressed_counts: list[str] = suppressed_counts()
+
+
+# ---- recommendation (精准推荐) -------------------------------------------------------------------
+
+MAX_ITEM_ID = 128
+MAX_UPSERT_ITEMS = 1000
+MAX_ITEM_TITLE = 1000
+MAX_CATEGORY = 512
+MAX_TRAINING_NOTE = 1000
+AlgorithmName = Literal["als", "bpr"]
+ModelStatusName = Literal["candidate", "serving", "retired"]
+RecommendationReasonName = Literal[
+    "personalized",
+    "fallback_no_consent",
+    "fallback_cold_start",
+    "fallback_no_model",
+    "popular",
+    "similar",
+    "fallback_consent_unavailable",
+]
+ItemId = Annotated[str, Field(min_length=1, max_length=MAX_ITEM_ID)]
+CATEGORY_DESCRIPTION = (
+    'Category path, most general first, separated by " > ", for example "Baby > Feeding > Bottles".'
+)
+
+
+class CatalogItemBody(BaseModel):
+    """A product as the catalog is to hold it: an upsert replaces the whole item."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: ItemId = Field(
+        description='The brand\'s product id; matches "product_id" in event properties.',
+        examples=["sku-10442"],
+    )
+    title: str = Field(max_length=MAX_ITEM_TITLE, description="Display title.")
+    category: str = Field(default="", max_length=MAX_CATEGORY, description=CATEGORY_DESCRIPTION)
+    price: float = Field(ge=0, description="Price in major units of the currency.", examples=[89.0])
+    currency: str = Field(
+        default="",
+        max_length=3,
+        description='ISO 4217 currency code, for example "CNY".',
+        examples=["CNY"],
+    )
+    available: bool = Field(default=True, description="Whether it can be bought now.")
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Further attributes (brand, age range, image URL), as a JSON object.",
+        examples=[{"brand": "Pigeon", "age_range": "0-6m"}],
+    )
+
+
+class CatalogItem(BaseModel):
+    """A product in the catalog."""
+
+    item_id: str = Field(description="The brand's product id.", examples=["sku-10442"])
+    title: str = Field(description="Display title.")
+    category: str = Field(description=CATEGORY_DESCRIPTION)
+    price: float = Field(description="Price in major units of the currency.")
+    currency: str = Field(description="ISO 4217 currency code.", examples=["CNY"])
+    available: bool = Field(description="Whether it can be bought now.")
+    attributes: dict[str, Any] = Field(description="Further attributes, as a JSON object.")
+    updated_at: datetime | None = Field(description="When the catalog last changed the item.")
+
+
+class UpsertItemsBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "item_id": "sku-10442",
+                            "title": "Glass feeding bottle 240 ml",
+                            "category": "Baby > Feeding > Bottles",
+                            "price": 89.0,
+                            "currency": "CNY",
+                            "available": True,
+                            "attributes": {"brand": "Pigeon", "age_range": "0-6m"},
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
+    items: list[CatalogItemBody] = Field(
+        min_length=1,
+        max_length=MAX_UPSERT_ITEMS,
+        description=(
+            "1 to 1000 items, created or replaced by item_id. One refused item refuses the "
+            "request (422 naming `items[<index>].<field>`); nothing is written then."
+        ),
+    )
+
+
+class UpsertItemsResult(BaseModel):
+    created: int = Field(description="Items that were not in the catalog.")
+    updated: int = Field(description="Items replaced.")
+
+
+class CatalogItemPage(BaseModel):
+    items: list[CatalogItem] = Field(description="One page of items, by item_id.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class Hyperparameters(BaseModel):
+    """Hyperparameters of a model; 0 means the default given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    factors: int = Field(default=0, ge=0, le=512, description="Latent factors (1..512; 0: 64).")
+    regularization: float = Field(
+        default=0, ge=0, description="L2 regularization (0: 0.05 for ALS, 0.01 for BPR)."
+    )
+    iterations: int = Field(
+        default=0,
+        ge=0,
+        le=500,
+        description="Iterations, or epochs for BPR (1..500; 0: 15 for ALS, 100 for BPR).",
+    )
+    alpha: float = Field(
+        default=0, ge=0, description="ALS: confidence scaling of interaction weights (0: 1)."
+    )
+    learning_rate: float = Field(default=0, ge=0, description="BPR: learning rate (0: 0.01).")
+
+
+class InteractionWeights(BaseModel):
+    """How events become the interaction matrix: a weight per event, decayed with age."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    view: float = Field(default=1.0, ge=0, description='Weight of a "Product Viewed" event.')
+    add_to_cart: float = Field(default=3.0, ge=0, description='Weight of a "Product Added" event.')
+    purchase: float = Field(
+        default=5.0, ge=0, description='Weight of each product of an "Order Completed" event.'
+    )
+    half_life_days: float = Field(
+        default=30.0, ge=0, description="Half-life of a weight in days; 0 means no decay."
+    )
+
+
+class TrainingBody(BaseModel):
+    """A model to train: it is registered as a new version (a candidate) when training ends."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"algorithm": "als", "hyperparameters": {"factors": 64}, "seed": 7},
+                {
+                    "algorithm": "bpr",
+                    "weights": {"view": 1, "add_to_cart": 3, "purchase": 5, "half_life_days": 60},
+                    "test_fraction": 0.2,
+                    "note": "BPR against last week's ALS",
+                },
+            ]
+        },
+    )
+
+    algorithm: AlgorithmName = Field(
+        default="als", description="als (implicit alternating least squares) or bpr."
+    )
+    hyperparameters: Hyperparameters = Field(
+        default_factory=Hyperparameters, description="Hyperparameters; 0 means the default."
+    )
+    weights: InteractionWeights = Field(
+        default_factory=InteractionWeights, description="Event weights and time decay."
+    )
+    history_days: int = Field(
+        default=0, ge=0, le=3650, description="Days of history used (1..3650; 0 means 365)."
+    )
+    test_days: int = Field(
+        default=0,
+        ge=0,
+        le=90,
+        description="Time split: the last days of the history held out to evaluate (0 means 14).",
+    )
+    test_fraction: float = Field(
+        default=0,
+        ge=0,
+        lt=1,
+        description=(
+            "When above 0, each profile's latest share of interactions is held out instead of "
+            "the last `test_days` (every profile with two or more interactions is evaluated)."
+        ),
+    )
+    k: int = Field(default=0, ge=0, le=100, description="k of the offline metrics (0 means 10).")
+    seed: Annotated[int, Field(ge=-(2**63), lt=2**63)] = Field(
+        default=0, description="Random seed, for reproducible models."
+    )
+    note: str = Field(
+        default="", max_length=MAX_TRAINING_NOTE, description="Why the model was trained."
+    )
+
+
+class TrainingJob(BaseModel):
+    job_id: str = Field(description="The job.")
+    state: JobStateName = Field(description=STATE_DESCRIPTION)
+    stage: str = Field(
+        description="What it is doing: building_matrix, fitting, evaluating, registering.",
+        examples=["fitting"],
+    )
+    progress: float = Field(description="Progress (0..1).")
+    error: str | None = Field(description="Why it failed; null otherwise.")
+    model_version: int | None = Field(description="The version registered once it succeeded.")
+    created_at: datetime = Field(description="When the job was created.")
+    started_at: datetime | None = Field(description="When it started running.")
+    finished_at: datetime | None = Field(description="When it finished.")
+
+
+class TrainingData(BaseModel):
+    """What a model was trained and evaluated on."""
+
+    history_start: datetime | None = Field(description="Start of the history used.")
+    test_start: datetime | None = Field(
+        description="Time split: interactions from here on were the test set; null for a "
+        "per-profile split (test_fraction)."
+    )
+    history_end: datetime | None = Field(description="End of the history used (exclusive).")
+    users: int = Field(description="Profiles with interactions in the training set.")
+    items: int = Field(description="Items with interactions in the training set.")
+    interactions: int = Field(description="Non-zero cells of the training matrix.")
+    test_users: int = Field(description="Profiles evaluated on the test set.")
+    events_feed_seq: int = Field(
+        description="The profile_changes feed position the interactions had been read to."
+    )
+    weights: InteractionWeights = Field(description="The event weights used.")
+
+
+class OfflineMetrics(BaseModel):
+    """Ranking metrics at k on the held-out test set."""
+
+    k: int = Field(description="The k.")
+    precision_at_k: float = Field(description="Precision at k.")
+    recall_at_k: float = Field(description="Recall at k.")
+    ndcg_at_k: float = Field(description="Normalized discounted cumulative gain at k.")
+    map_at_k: float = Field(description="Mean average precision at k.")
+    coverage: float = Field(description="Share of the catalog in anyone's top k.")
+
+
+class ModelVersion(BaseModel):
+    """A registered model version, with its lineage and offline metrics."""
+
+    version: int = Field(description="Version number, from 1.", examples=[3])
+    status: ModelStatusName = Field(
+        description="candidate (never served), serving (now) or retired (served before)."
+    )
+    algorithm: AlgorithmName = Field(description="als or bpr.")
+    hyperparameters: Hyperparameters = Field(description="Hyperparameters, defaults filled in.")
+    seed: int = Field(description="Random seed used.")
+    training_data: TrainingData | None = Field(description="Training and test data.")
+    metrics: OfflineMetrics | None = Field(description="The model's offline metrics.")
+    baseline_metrics: OfflineMetrics | None = Field(
+        description="The popularity baseline's metrics on the same split."
+    )
+    job_id: str = Field(description="The job that trained it.")
+    note: str = Field(description="Note given at training.")
+    created_at: datetime = Field(description="When it was registered.")
+    promoted_at: datetime | None = Field(description="When it last started serving.")
+
+
+class ModelVersionPage(BaseModel):
+    versions: list[ModelVersion] = Field(description="Versions, newest first.")
+    serving_version: int | None = Field(description="The version serving now; null when none.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class ModelPromotion(BaseModel):
+    serving: ModelVersion = Field(description="The version now serving.")
+    previous_version: int | None = Field(description="The version that served before, if any.")
+
+
+class ModelRollback(BaseModel):
+    serving: ModelVersion = Field(description="The version serving again.")
+    rolled_back_version: int = Field(description="The version rolled back from.")
+
+
+class MetricComparison(BaseModel):
+    metric: str = Field(
+        description="precision_at_k, recall_at_k, ndcg_at_k, map_at_k or coverage.",
+        examples=["ndcg_at_k"],
+    )
+    base: float = Field(description="The base version's value.")
+    candidate: float = Field(description="The candidate version's value.")
+    difference: float = Field(description="candidate - base.")
+    relative_difference: float = Field(description="(candidate - base) / base; 0 when base is 0.")
+
+
+class ModelComparison(BaseModel):
+    base: ModelVersion = Field(description="The reference version.")
+    candidate: ModelVersion = Field(description="The version compared with it.")
+    metrics: list[MetricComparison] = Field(description="One row per metric.")
+    same_split: bool = Field(
+        description="Whether both were evaluated on the same test split; when not, the "
+        "differences are indicative only."
+    )
+
+
+class ScoredItem(BaseModel):
+    item: CatalogItem = Field(description="The item.")
+    score: float = Field(
+        description="Model score, similarity or popularity weight; higher is better; comparable "
+        "only within one response."
+    )
+
+
+REASON_DESCRIPTION = (
+    "Why the list holds what it holds: personalized (by the serving model), popular (asked "
+    "for), similar (item to item), or popular items as a fallback: fallback_no_consent (the "
+    "person has not granted personalization), fallback_cold_start (unknown profile, or none of "
+    "its interactions are in the model), fallback_no_model (no version is serving), "
+    "fallback_consent_unavailable (consent could not be checked, so nobody is personalized)."
+)
+
+
+class Recommendations(BaseModel):
+    items: list[ScoredItem] = Field(description="Up to k items, best first.")
+    reason: RecommendationReasonName = Field(description=REASON_DESCRIPTION)
+    model_version: int | None = Field(
+        description="The model version that scored the items; null for fallbacks."
+    )
+    profile_id: str | None = Field(
+        description="The profile the identifier resolved to; null when unknown."
+    )
+
+
+class SimilarItems(BaseModel):
+    items: list[ScoredItem] = Field(
+        description="Up to k items, most similar first; never the item itself."
+    )
+    reason: RecommendationReasonName = Field(description="similar.")
+    model_version: int | None = Field(
+        description="The model version whose item factors were used; null when co-occurrence "
+        "was used (no model serving)."
+    )
+
+
+class PopularItems(BaseModel):
+    items: list[ScoredItem] = Field(
+        description="Up to k items, most popular first; score is the decayed interaction weight."
+    )
+    reason: RecommendationReasonName = Field(description="popular.")
+    fell_back_to_global: bool = Field(
+        description="The segment had too few interactions: global popularity was used instead."
+    )
+    interactions: int = Field(
+        description=(
+            "Interactions counted in the window (of the segment's members, or of everyone when "
+            "the list is global): how much the ranking rests on."
+        )
+    )

@@ -27,6 +27,11 @@ class Scope(StrEnum):
     # Releasing a segment's members for a channel (member ids, CSV export): a use of personal
     # data, recorded in the audit log, so it is granted apart from reading the definitions.
     SEGMENTS_EXPORT = "segments:export"
+    # Recommendations: serving (a person's recommendations, similar and popular items), the
+    # catalog and the model versions, read; catalog changes and the model lifecycle (training,
+    # promotion, rollback), write.
+    RECOMMENDATIONS_READ = "recommendations:read"
+    RECOMMENDATIONS_WRITE = "recommendations:write"
     # Data-subject requests, the suppression list, the audit log, retention policies; it also
     # shows aggregate counts exactly (see disclosure.py).
     PRIVACY_ADMIN = "privacy:admin"

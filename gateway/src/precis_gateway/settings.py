@@ -94,6 +94,9 @@ class GatewaySettings(CommonSettings):
     gateway_segmentation_target: str = Field(
         default="127.0.0.1:50054", description="host:port of the segmentation gRPC service."
     )
+    gateway_recommendation_target: str = Field(
+        default="127.0.0.1:50055", description="host:port of the recommendation gRPC service."
+    )
     gateway_api_keys: dict[str, str | KeyGrant] = Field(
         default_factory=dict,
         repr=False,  # the keys are secrets: keep them out of logs and tracebacks

@@ -23,6 +23,7 @@ class Channels:
     profile: grpc.Channel
     consent: grpc.Channel
     segmentation: grpc.Channel
+    recommendation: grpc.Channel
 
     @classmethod
     def open(
@@ -32,6 +33,7 @@ class Channels:
         profile_target: str,
         consent_target: str,
         segmentation_target: str,
+        recommendation_target: str,
         interceptors: Iterable[grpc.UnaryUnaryClientInterceptor] = (),
     ) -> Channels:
         interceptors = list(interceptors)
@@ -40,6 +42,7 @@ class Channels:
             profile=open_channel(profile_target, interceptors=interceptors),
             consent=open_channel(consent_target, interceptors=interceptors),
             segmentation=open_channel(segmentation_target, interceptors=interceptors),
+            recommendation=open_channel(recommendation_target, interceptors=interceptors),
         )
 
     def close(self) -> None:
@@ -47,6 +50,7 @@ class Channels:
         self.profile.close()
         self.consent.close()
         self.segmentation.close()
+        self.recommendation.close()
 
 
 def call(

@@ -34,6 +34,9 @@ from precis_client.models import (
     format_timestamp,
 )
 
+# Query parameters: a list value is sent as the parameter repeated (category=a&category=b).
+Params = Mapping[str, str | int | float | Sequence[str]]
+
 USER_AGENT = "precis-client/0.1.0"
 RETRIED_STATUSES = frozenset({503, 504})
 DEFAULT_TIMEOUT = 30.0
@@ -49,6 +52,43 @@ def _model_path(model_id: str) -> str:
     if not model_id:
         raise ValueError("model_id must not be empty")
     return f"/v1/predictive-models/{quote(model_id, safe='')}"
+
+
+def _item_path(item_id: str) -> str:
+    if not item_id:
+        raise ValueError("item_id must not be empty")
+    return f"/v1/catalog/items/{quote(item_id, safe='')}"
+
+
+def _version_path(version: int) -> str:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError("version must be a model version number (1 or more)")
+    return f"/v1/recommendation-models/{version}"
+
+
+def _item_filter(
+    *,
+    categories: Sequence[str] | None,
+    available_only: bool,
+    min_price: float | None,
+    max_price: float | None,
+    exclude: Sequence[str] | None,
+) -> dict[str, str | int | float | Sequence[str]]:
+    """The query parameters of the item restrictions the serving routes share."""
+    if isinstance(categories, str) or isinstance(exclude, str):
+        raise ValueError("categories and exclude are lists of strings")
+    params: dict[str, str | int | float | Sequence[str]] = {}
+    if categories:
+        params["category"] = list(categories)
+    if available_only:
+        params["available_only"] = "true"
+    if min_price is not None:
+        params["min_price"] = min_price
+    if max_price is not None:
+        params["max_price"] = max_price
+    if exclude:
+        params["exclude"] = list(exclude)
+    return params
 
 
 def _retry_after_seconds(response: httpx.Response) -> float | None:
@@ -444,6 +484,25 @@ class PrecisClient:
                 )
             self._sleep(min(interval, remaining))
 
+    def list_predictive_models(
+        self,
+        *,
+        kind: str | None = None,
+        page_size: int | None = None,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of predictive model versions (of one ``kind``: propensity or churn), newest
+        first: ``{"models", "next_cursor"}``; pass ``next_cursor`` back as ``cursor``."""
+        params: dict[str, str | int] = {}
+        if kind is not None:
+            params["kind"] = kind
+        if page_size is not None:
+            params["page_size"] = page_size
+        if cursor is not None:
+            params["cursor"] = cursor
+        response = self._request("GET", "/v1/predictive-models", params=params, retryable=True)
+        return self._object(response)
+
     def create_predictive_audience(
         self,
         model_id: str,
@@ -481,6 +540,238 @@ class PrecisClient:
             body["features"] = list(features)
         path = f"{_segment_path(seed_segment_id)}/lookalikes"
         return self._object(self._request("POST", path, json=body, retryable=False))
+
+    # Recommendations ------------------------------------------------------------------------
+
+    def upsert_items(self, items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Creates or replaces up to 1000 catalog items by ``item_id`` (each a mapping of
+        ``item_id``, ``title``, ``price`` and optionally ``category``, ``currency``,
+        ``available``, ``attributes``). Returns ``{"created", "updated"}``. A refused item
+        refuses the call (PrecisError 422 naming ``items[<index>].<field>``). Retried: putting
+        the same items again changes nothing."""
+        body = {"items": [dict(item) for item in items]}
+        return self._object(self._request("PUT", "/v1/catalog/items", json=body, retryable=True))
+
+    def list_items(
+        self,
+        *,
+        category: str | None = None,
+        available_only: bool = False,
+        page_size: int | None = None,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of catalog items by item_id (under a ``category`` path, only available
+        ones): ``{"items", "next_cursor"}``; pass ``next_cursor`` back as ``cursor``."""
+        params: dict[str, str | int] = {}
+        if category is not None:
+            params["category"] = category
+        if available_only:
+            params["available_only"] = "true"
+        if page_size is not None:
+            params["page_size"] = page_size
+        if cursor is not None:
+            params["cursor"] = cursor
+        response = self._request("GET", "/v1/catalog/items", params=params, retryable=True)
+        return self._object(response)
+
+    def get_item(self, item_id: str) -> dict[str, Any]:
+        """One catalog item; PrecisError 404 when the catalog has no such item."""
+        return self._object(self._request("GET", _item_path(item_id), retryable=True))
+
+    def start_training(
+        self,
+        *,
+        algorithm: str = "als",
+        hyperparameters: Mapping[str, Any] | None = None,
+        weights: Mapping[str, Any] | None = None,
+        history_days: int = 0,
+        test_days: int = 0,
+        test_fraction: float = 0.0,
+        k: int = 0,
+        seed: int = 0,
+        note: str = "",
+    ) -> dict[str, Any]:
+        """Starts training a recommendation model (``algorithm`` als or bpr) and returns the
+        job, queued; follow it with :meth:`wait_for_training_job`. ``hyperparameters``
+        (factors, regularization, iterations, alpha, learning_rate; 0 means the default) and
+        ``weights`` (view, add_to_cart, purchase, half_life_days; those left out keep their
+        defaults) are mappings. Not retried: a repeat would train another version."""
+        body: dict[str, Any] = {
+            "algorithm": algorithm,
+            "history_days": history_days,
+            "test_days": test_days,
+            "test_fraction": test_fraction,
+            "k": k,
+            "seed": seed,
+            "note": note,
+        }
+        if hyperparameters is not None:
+            body["hyperparameters"] = dict(hyperparameters)
+        if weights is not None:
+            body["weights"] = dict(weights)
+        response = self._request(
+            "POST", "/v1/recommendation-models/training-jobs", json=body, retryable=False
+        )
+        return self._object(response)
+
+    def get_training_job(self, job_id: str) -> dict[str, Any]:
+        """A training job's state, stage and progress, its error, and the version it
+        registered once succeeded (``model_version``)."""
+        if not job_id:
+            raise ValueError("job_id must not be empty")
+        path = f"/v1/recommendation-models/training-jobs/{quote(job_id, safe='')}"
+        return self._object(self._request("GET", path, retryable=True))
+
+    def wait_for_training_job(
+        self, job_id: str, *, timeout: float = 600.0, interval: float = 0.5
+    ) -> dict[str, Any]:
+        """Polls the training job until it has succeeded or failed and returns it; a failed
+        job is returned, not raised (its ``error`` says why, for example too little data).
+        Raises PrecisError with code ``timeout`` after ``timeout`` seconds."""
+        return self.wait_for_job(
+            lambda: self.get_training_job(job_id), timeout=timeout, interval=interval
+        )
+
+    def list_model_versions(
+        self, *, page_size: int | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """One page of recommendation model versions, newest first, with their metrics:
+        ``{"versions", "serving_version", "next_cursor"}`` (``serving_version`` None when no
+        version serves)."""
+        params: dict[str, str | int] = {}
+        if page_size is not None:
+            params["page_size"] = page_size
+        if cursor is not None:
+            params["cursor"] = cursor
+        response = self._request("GET", "/v1/recommendation-models", params=params, retryable=True)
+        return self._object(response)
+
+    def get_model_version(self, version: int) -> dict[str, Any]:
+        """One model version with its training data and offline metrics beside the popularity
+        baseline's."""
+        return self._object(self._request("GET", _version_path(version), retryable=True))
+
+    def promote_model_version(self, version: int) -> dict[str, Any]:
+        """Makes ``version`` the serving one: ``{"serving", "previous_version"}``. Retried:
+        promoting the serving version again changes nothing."""
+        path = f"{_version_path(version)}/promote"
+        return self._object(self._request("POST", path, retryable=True))
+
+    def rollback_model_version(self) -> dict[str, Any]:
+        """Serves the previously promoted version again: ``{"serving",
+        "rolled_back_version"}``; PrecisError 412 when there is none. Not retried: a repeat
+        after a lost answer would roll back once more."""
+        response = self._request("POST", "/v1/recommendation-models/rollback", retryable=False)
+        return self._object(response)
+
+    def compare_model_versions(self, base: int, candidate: int) -> dict[str, Any]:
+        """Two versions' offline metrics side by side: ``{"base", "candidate", "metrics",
+        "same_split"}``, one metric row each with the difference."""
+        params: dict[str, str | int] = {"base": base, "candidate": candidate}
+        response = self._request(
+            "GET", "/v1/recommendation-models/compare", params=params, retryable=True
+        )
+        return self._object(response)
+
+    def recommend(
+        self,
+        identifier_type: str,
+        value: str,
+        *,
+        k: int | None = None,
+        exclude_purchased: bool = False,
+        exclude_seen: bool = False,
+        categories: Sequence[str] | None = None,
+        available_only: bool = False,
+        min_price: float | None = None,
+        max_price: float | None = None,
+        exclude: Sequence[str] | None = None,
+        fallback_segment_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Up to ``k`` items for the person one identifier names: ``{"items": [{"item",
+        "score"}], "reason", "model_version", "profile_id"}``. ``reason`` is ``personalized``
+        or says why popular items were given instead (``fallback_no_consent``,
+        ``fallback_cold_start``, ``fallback_no_model``, ``fallback_consent_unavailable``)."""
+        if not identifier_type or not value:
+            raise ValueError("identifier_type and value must not be empty")
+        params = _item_filter(
+            categories=categories,
+            available_only=available_only,
+            min_price=min_price,
+            max_price=max_price,
+            exclude=exclude,
+        )
+        if k is not None:
+            params["k"] = k
+        if exclude_purchased:
+            params["exclude_purchased"] = "true"
+        if exclude_seen:
+            params["exclude_seen"] = "true"
+        if fallback_segment_id is not None:
+            params["fallback_segment_id"] = fallback_segment_id
+        path = (
+            f"/v1/profiles/{quote(identifier_type, safe=':')}/{quote(value, safe='')}"
+            "/recommendations"
+        )
+        return self._object(self._request("GET", path, params=params, retryable=True))
+
+    def similar_items(
+        self,
+        item_id: str,
+        *,
+        k: int | None = None,
+        categories: Sequence[str] | None = None,
+        available_only: bool = False,
+        min_price: float | None = None,
+        max_price: float | None = None,
+        exclude: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Items most similar to ``item_id``, never itself: ``{"items", "reason",
+        "model_version"}`` (``model_version`` None when co-occurrence was used)."""
+        params = _item_filter(
+            categories=categories,
+            available_only=available_only,
+            min_price=min_price,
+            max_price=max_price,
+            exclude=exclude,
+        )
+        if k is not None:
+            params["k"] = k
+        path = f"{_item_path(item_id)}/similar"
+        return self._object(self._request("GET", path, params=params, retryable=True))
+
+    def popular_items(
+        self,
+        *,
+        segment_id: str | None = None,
+        k: int | None = None,
+        window_days: int | None = None,
+        categories: Sequence[str] | None = None,
+        available_only: bool = False,
+        min_price: float | None = None,
+        max_price: float | None = None,
+        exclude: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """The most popular items over the last ``window_days``, among everyone or a
+        segment's members: ``{"items", "reason", "fell_back_to_global", "interactions"}``
+        (the interactions the ranking counted)."""
+        params = _item_filter(
+            categories=categories,
+            available_only=available_only,
+            min_price=min_price,
+            max_price=max_price,
+            exclude=exclude,
+        )
+        if segment_id is not None:
+            params["segment_id"] = segment_id
+        if k is not None:
+            params["k"] = k
+        if window_days is not None:
+            params["window_days"] = window_days
+        response = self._request(
+            "GET", "/v1/recommendations/popular", params=params, retryable=True
+        )
+        return self._object(response)
 
     # Consent --------------------------------------------------------------------------------
 
@@ -654,7 +945,7 @@ class PrecisClient:
         path: str,
         *,
         json: object = None,
-        params: Mapping[str, str | int] | None = None,
+        params: Params | None = None,
         retryable: bool,
         accept_statuses: tuple[int, ...] = (),
     ) -> httpx.Response:
