@@ -65,12 +65,14 @@ test: install check
 # Then consent checks (consent.json) and data-subject export and erasure (privacy.json, which
 # adds section 5 to RESULTS.md); then segmentation rules against hand-written SQL on PostgreSQL
 # (127.0.0.1:5432, 1M profiles / 10M events: 15-30 minutes) and membership freshness
-# (segmentation.json, section 6).
+# (segmentation.json, section 6); then recommendation: fit overhead against implicit, a training
+# job, model memory and serving latency through the gateway (recommendation.json, ~10 minutes).
 bench: install
 	$(UV) run --frozen python -m tests.bench $(BENCH_ARGS)
 	$(UV) run --frozen python -m tests.bench.bench_consent
 	$(UV) run --frozen python -m tests.bench.bench_privacy
 	$(UV) run --frozen python -m tests.bench.bench_segmentation
+	$(UV) run --frozen python -m tests.bench.bench_recommendation
 
 clean:
 	rm -rf $(STATE_DIR)

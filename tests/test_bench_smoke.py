@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from precis_common.testing import admin_url
-from tests.bench import bench_privacy, bench_segmentation
+from tests.bench import bench_privacy, bench_recommendation, bench_segmentation
 from tests.bench.harness import machine_facts, percentile, running_suite
 from tests.bench.run import Sizes, measure_clv, measure_suite, write_results
 
@@ -155,3 +155,34 @@ def test_segmentation_benchmark_refuses_a_hand_written_query_that_disagrees() ->
     wrong = replace(right, hand_sql=right.hand_sql.replace("BETWEEN 25 AND 34", "> 25"))
     with pytest.raises(bench_segmentation.CountMismatch, match="trait_equality_range"):
         bench_segmentation.measure_rules(admin_url(), 500, 1000, 1, 5, quiet, rules=[wrong])
+
+
+def test_recommendation_benchmark_reports_overhead_latency_and_memory(tmp_path: Path) -> None:
+    result = bench_recommendation.main(["--quick", "--out", str(tmp_path)])
+    assert json.loads((tmp_path / "recommendation.json").read_text(encoding="utf-8")) == result
+    fits = result["training"]["fits"]
+    assert {(f["algorithm"], f["matrix"]) for f in fits} == {
+        (a, m) for a in ("als", "bpr") for m in ("movielens_100k", "synthetic")
+    }
+    assert all(f["ours_s"] > 0 and f["implicit_direct_s"] > 0 and f["ratio"] > 0 for f in fits)
+    job = result["training_job"]
+    assert job["ratings"] == bench_recommendation.QUICK.ratings
+    assert set(job["stage_seconds"]) == {
+        "read",
+        "split_and_matrix",
+        "fit",
+        "evaluate",
+        "full_matrix",
+        "refit",
+    }
+    memory = result["model_memory"]
+    assert memory["bpr_synthetic"]["user_rows"] == bench_recommendation.QUICK.users
+    assert memory["als_synthetic"]["user_rows"] == 0  # ALS keeps no user factors
+    assert all(m["memory_bytes"] > 0 and m["load_peak_bytes"] > 0 for m in memory.values())
+    serving = result["serving"]
+    assert serving["ratings"] == bench_recommendation.QUICK.ratings
+    for key in ("personalized_top10", "no_consent_fallback_top10", "similar_items_top10"):
+        latency = serving[key]
+        assert latency["count"] == bench_recommendation.QUICK.requests
+        assert 0 < latency["p50_ms"] <= latency["p99_ms"]
+    assert serving["freshness"]["accepted_to_counted"]["count"] > 0

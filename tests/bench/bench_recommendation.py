@@ -47,8 +47,8 @@ from precis_client import PrecisClient
 from precis_common.db import Database, upgrade_database
 from precis_devstack import movielens
 from precis_devstack.recommendations import (
-    grant_personalization,
     load_movielens,
+    record_personalization,
     train_movielens,
 )
 from precis_recommendation.app import MIGRATIONS
@@ -80,7 +80,7 @@ class Sizes:
     ratings: int | None = None  # None: all 100,000
 
 
-QUICK = Sizes(users=2000, items=500, interactions=20_000, repeats=1, requests=50, ratings=5000)
+QUICK = Sizes(users=2000, items=500, interactions=20_000, repeats=1, requests=30, ratings=5000)
 
 
 def cache_dir() -> Path:
@@ -169,6 +169,8 @@ def side_by_side(matrix: InteractionMatrix, config: ModelConfig, repeats: int) -
 
 def measure_training(sizes: Sizes, output: Output) -> dict[str, Any]:
     ratings = movielens.load_ratings(cache_dir())
+    if sizes.ratings is not None:
+        ratings = ratings[: sizes.ratings]
     ml = build_matrix(movielens_records(ratings))
     big = synthetic_matrix(sizes.users, sizes.items, sizes.interactions, seed=3)
     out: dict[str, Any] = {"matrices": {}, "fits": []}
@@ -314,9 +316,12 @@ def measure_serving(sizes: Sizes, output: Output) -> dict[str, Any]:
             f"{load.caught_up_seconds:.1f} s"
         )
         rng = random.Random(9)
-        consenting = rng.sample(load.users, min(200, len(load.users)))
-        others = [u for u in load.users if u not in set(consenting)][:200]
-        grant_personalization(client, consenting)
+        # Personalization is allowed by default; a sample of users turned it off.
+        others = rng.sample(
+            load.users, min(200, len(load.users) // 2, max(10, sizes.requests // 5))
+        )
+        consenting = [u for u in load.users if u not in set(others)]
+        record_personalization(client, others, "denied")
         job = train_movielens(client)
         if job["state"] != "succeeded":
             raise RuntimeError(f"training failed: {job.get('error')}")
@@ -349,7 +354,7 @@ def measure_serving(sizes: Sizes, output: Output) -> dict[str, Any]:
         popular = ["/v1/recommendations/popular?k=10&window_days=365"] * n
         for warm in personalized[:20]:
             http.get(warm)
-        freshness = measure_freshness(client, consenting[0], movies, samples=min(n, 50))
+        freshness = measure_freshness(client, consenting[0], movies, samples=min(n // 3, 50))
         result = {
             "freshness": freshness,
             "ratings": load.report.accepted,

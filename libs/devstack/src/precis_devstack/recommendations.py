@@ -78,20 +78,24 @@ def load_movielens(
     return MovieLensLoad(len(ratings), len(movies), report, sent, caught_up, users)
 
 
-def grant_personalization(client: PrecisClient, user_ids: Sequence[str], workers: int = 4) -> None:
-    """Records personalization consent for these users (as a sign-up form would)."""
+def record_personalization(
+    client: PrecisClient, user_ids: Sequence[str], status: str = "denied", workers: int = 4
+) -> None:
+    """Records these users' personalization choice ("granted", "denied" or "withdrawn"), as a
+    privacy settings page would. Without a recorded choice the workspace's default decides; the
+    built-in default allows personalization (the service itself, legitimate interest)."""
 
-    def grant(user_id: str) -> None:
+    def record(user_id: str) -> None:
         client.record_consent(
             {"user_id": user_id},
-            {"personalization": "granted"},
+            {"personalization": status},
             policy_version=POLICY,
             source="movielens_demo",
-            request_id=f"ml-consent-{user_id}",
+            request_id=f"ml-personalization-{status}-{user_id}",
         )
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ml-consent") as pool:
-        list(pool.map(grant, user_ids))
+        list(pool.map(record, user_ids))
 
 
 def train_movielens(
@@ -139,12 +143,10 @@ def run_recommendations(client: PrecisClient, cache_dir: Path, output: Output) -
         f"into the catalog, {movielens.RATINGS:,} ratings as Product Viewed events ..."
     )
     load = load_movielens(client, cache_dir, progress=lambda line: output("  " + line))
-    consenting = load.users[:50]
-    output(
-        f"Recording personalization consent for {len(consenting)} of the "
-        f"{len(load.users)} users ..."
-    )
-    grant_personalization(client, consenting)
+    # Personalization is allowed by the built-in consent default; one user turns it off.
+    refusing = load.users[-1]
+    output(f"Recording that {refusing} turned personalization off ...")
+    record_personalization(client, [refusing], "denied")
     output("Training ALS (each user's latest 20% held out to compare with popularity) ...")
     job = train_movielens(client)
     if job.get("state") != "succeeded":
@@ -152,9 +154,9 @@ def run_recommendations(client: PrecisClient, cache_dir: Path, output: Output) -
         return {"load_seconds": round(load.caught_up_seconds, 1), "training": job}
     version = client.get_model_version(int(job["model_version"]))
     client.promote_model_version(int(version["version"]))
-    example = consenting[0]
+    example = load.users[0]
     personal = client.recommend("user_id", example, k=5, exclude_seen=True)
-    stranger = client.recommend("user_id", load.users[-1], k=5)
+    stranger = client.recommend("user_id", refusing, k=5)
     similar = client.similar_items("50", k=5)  # Star Wars (1977)
 
     def titles(response: dict[str, Any]) -> list[str]:
@@ -172,7 +174,7 @@ def run_recommendations(client: PrecisClient, cache_dir: Path, output: Output) -
         "example_user_id": example,
         "example_recommendations": titles(personal),
         "example_reason": personal["reason"],
-        "no_consent_user_id": load.users[-1],
+        "no_consent_user_id": refusing,
         "no_consent_reason": stranger["reason"],
         "no_consent_recommendations": titles(stranger),
         "similar_to_star_wars": titles(similar),
