@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, select, type_coerce, update
+from sqlalchemy.exc import IntegrityError
 
 from precis_common.db import Database, affected, retry_on_conflict
 from precis_common.errors import NotFound
@@ -355,7 +356,15 @@ class TrainingJobs:
                     },
                 )
 
-        version = retry_on_conflict(register)
+        # Two replicas finishing at once can both pick the next number: the loser tries again.
+        for attempt in range(5):
+            try:
+                version = retry_on_conflict(register)
+                break
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
         if self.on_registered is not None:
             self.on_registered(workspace, version)
         return version

@@ -46,6 +46,8 @@ MAX_ITEMS = 1000
 MAX_TITLE, MAX_CATEGORY, MAX_ATTRIBUTES = 1000, 512, 16_384
 MAX_NOTE = 2000
 MAX_CATEGORIES, MAX_EXCLUDED = 20, 1000
+# CheckConsent takes at most 20 identifiers of a subject (the profile id travels beside them).
+MAX_CONSENT_IDENTIFIERS = 20
 
 REASONS = {
     "personalized": pb.RECOMMENDATION_REASON_PERSONALIZED,
@@ -563,7 +565,9 @@ class RecommendationServicer(recommendation_pb2_grpc.RecommendationServiceServic
                     )
                 ).all()
             subject = privacy_pb2.DataSubject(
-                identifiers=[*given, *(identifier_of((k, v)) for k, v in sorted(keys))][:50],
+                identifiers=[*given, *(identifier_of((k, v)) for k, v in sorted(keys))][
+                    :MAX_CONSENT_IDENTIFIERS
+                ],
                 profile_id=profile_id,
             )
             try:
