@@ -401,6 +401,37 @@ def test_versions_compare_promote_and_roll_back(service: Service) -> None:
     assert recommend(service, profile_id="p03").model_version == 1
 
 
+def test_the_same_data_and_seed_train_the_same_model(service: Service) -> None:
+    trained(service)
+    again = service.train(
+        hyperparameters=pb.Hyperparameters(factors=8, iterations=20),
+        weights=pb.InteractionWeights(half_life_days=0),
+        test_fraction=0.25,
+        k=5,
+        seed=1,
+    )
+    other_seed = service.train(
+        hyperparameters=pb.Hyperparameters(factors=8, iterations=20),
+        weights=pb.InteractionWeights(half_life_days=0),
+        test_fraction=0.25,
+        k=5,
+        seed=2,
+    )
+    versions = {
+        v.version: v
+        for v in service.call("ListModelVersions", pb.ListModelVersionsRequest()).versions
+    }
+    assert (again.model_version, other_seed.model_version) == (2, 3)
+    assert versions[2].metrics == versions[1].metrics
+    with service.app.database.read() as session:
+        from sqlalchemy import select
+
+        from precis_recommendation.store import rec_models
+
+        artifacts = dict(session.execute(select(rec_models.c.version, rec_models.c.artifact)).all())
+    assert artifacts[1] == artifacts[2] and artifacts[1] != artifacts[3]
+
+
 def test_too_little_data_fails_the_job_and_the_serving_version_stays(service: Service) -> None:
     trained(service)
     service.call("PromoteModelVersion", pb.PromoteModelVersionRequest(version=1))
