@@ -157,6 +157,7 @@ def test_segmentation_benchmark_refuses_a_hand_written_query_that_disagrees() ->
         bench_segmentation.measure_rules(admin_url(), 500, 1000, 1, 5, quiet, rules=[wrong])
 
 
+@pytest.mark.timeout(900)
 def test_recommendation_benchmark_reports_overhead_latency_and_memory(tmp_path: Path) -> None:
     result = bench_recommendation.main(["--quick", "--out", str(tmp_path)])
     assert json.loads((tmp_path / "recommendation.json").read_text(encoding="utf-8")) == result

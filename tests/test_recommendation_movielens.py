@@ -35,6 +35,8 @@ def cache_dir() -> Path:
     return Path(configured) if configured else REPO_ROOT / ".precis" / "cache"
 
 
+# About 3 minutes alone on 2 cores (100,000 events through the whole suite); more when shared.
+@pytest.mark.timeout(900)
 def test_movielens_through_the_gateway_beats_popularity(tmp_path: Path) -> None:
     with running_suite(tmp_path / "state") as suite, suite.client(timeout=60.0) as client:
         load = load_movielens(client, cache_dir(), timeout=900)
