@@ -1,0 +1,1 @@
+"""Campaign measurement (issue 7): statistics, uplift and attribution."""
