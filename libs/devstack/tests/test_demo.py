@@ -9,7 +9,12 @@ import httpx
 
 from precis_client import PrecisClient, TrackEvent
 from precis_devstack import cdnow
-from precis_devstack.demo import chunk_events, send_events, wait_for_profiles
+from precis_devstack.demo import (
+    chunk_events,
+    send_events,
+    wait_for_events_applied,
+    wait_for_profiles,
+)
 
 
 def orders(n: int, padding: int = 0) -> list[TrackEvent]:
@@ -125,3 +130,25 @@ def test_waiting_ends_when_the_count_stops_growing() -> None:
     assert not result.caught_up
     assert result.profile_count == 30
     assert result.seconds == 32.0  # 30 s after the last growth at t=2
+
+
+def test_waiting_for_event_counts_survives_a_missed_deadline() -> None:
+    now = [0.0]
+    answers = [504, 200, 200]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status = answers.pop(0) if len(answers) > 1 else answers[0]
+        if status != 200:
+            error = {"code": "deadline_exceeded", "message": "the profile service did not answer"}
+            return httpx.Response(status, json={"error": error})
+        profile = {"profile_id": "p1", "event_count": 7}
+        return httpx.Response(200, json={"profiles": [profile], "next_cursor": None})
+
+    with PrecisClient(
+        "http://gw", "k", transport=httpx.MockTransport(answer), max_retries=0
+    ) as client:
+        applied = wait_for_events_applied(client, 7, clock=lambda: now[0], sleep=sleep)
+    assert applied == 7 and now[0] == 1.0
