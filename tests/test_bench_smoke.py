@@ -186,4 +186,4 @@ def test_recommendation_benchmark_reports_overhead_latency_and_memory(tmp_path: 
         latency = serving[key]
         assert latency["count"] == bench_recommendation.QUICK.requests
         assert 0 < latency["p50_ms"] <= latency["p99_ms"]
-    assert serving["freshness"]["accepted_to_counted"]["count"] > 0
+    assert serving["freshness"]["accepted_to_personalized"]["count"] > 0

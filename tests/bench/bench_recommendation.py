@@ -180,9 +180,14 @@ def measure_training(sizes: Sizes, output: Output) -> dict[str, Any]:
             "items": len(matrix.items),
             "nonzeros": int(matrix.matrix.nnz),
         }
+        # BPR's defaults are 100 epochs; on the synthetic matrix 10 are timed (one epoch is
+        # several seconds there, and the ratio is per epoch anyway).
+        bpr_iterations = 100 if name == "movielens_100k" else 10
         for config in (
             ModelConfig(algorithm="als", factors=64, iterations=15),
-            ModelConfig(algorithm="bpr", factors=64, iterations=100, regularization=0.01),
+            ModelConfig(
+                algorithm="bpr", factors=64, iterations=bpr_iterations, regularization=0.01
+            ),
         ):
             row = side_by_side(matrix, config, sizes.repeats)
             row["matrix"] = name
@@ -354,7 +359,9 @@ def measure_serving(sizes: Sizes, output: Output) -> dict[str, Any]:
         popular = ["/v1/recommendations/popular?k=10&window_days=365"] * n
         for warm in personalized[:20]:
             http.get(warm)
-        freshness = measure_freshness(client, consenting[0], movies, samples=min(n // 3, 50))
+        freshness = measure_freshness(
+            client, movies, samples=min(n // 3, 50), run_id=f"{time.time_ns():x}"
+        )
         result = {
             "freshness": freshness,
             "ratings": load.report.accepted,
@@ -382,29 +389,28 @@ def measure_serving(sizes: Sizes, output: Output) -> dict[str, Any]:
 
 
 def measure_freshness(
-    client: PrecisClient, user: str, movies: Sequence[str], samples: int
+    client: PrecisClient, movies: Sequence[str], samples: int, run_id: str
 ) -> dict[str, Any]:
-    """From the gateway's answer to a "Product Viewed" to the recommendation service counting
-    it (PopularItems reports the interactions it counted; its cache is dropped when the
-    consumer commits), one event at a time."""
+    """From the gateway's answer to a person's first "Product Viewed" to their recommendations
+    being personalized by the serving version (before it: cold start), one new person at a
+    time; each poll is a real recommendation request (about 45 ms), which bounds the
+    resolution. Personalization is allowed by the consent default."""
     seconds = []
     for i in range(samples):
-        before = int(client.popular_items(window_days=365, k=1)["interactions"])
+        user = f"fresh-{run_id}-{i}"
         client.track(
             movielens.VIEW_EVENT,
             user_id=user,
             properties={"product_id": movies[i % len(movies)]},
-            # In the data's time: popularity counts back from the newest interaction.
-            timestamp=datetime(1998, 4, 22, tzinfo=UTC),
-            message_id=f"fresh-{time.time_ns()}-{i}",
+            timestamp=datetime(1998, 4, 22, tzinfo=UTC),  # in the data's time
+            message_id=f"fresh-{run_id}-{i}",
         )
         accepted = time.perf_counter()
-        while int(client.popular_items(window_days=365, k=1)["interactions"]) <= before:
+        while client.recommend("user_id", user, k=10)["reason"] != "personalized":
             if time.perf_counter() - accepted > 30:
-                raise RuntimeError("an interaction was not counted within 30 s")
-            time.sleep(0.002)
+                raise RuntimeError(f"{user} was not personalized within 30 s")
         seconds.append(time.perf_counter() - accepted)
-    return {"accepted_to_counted": latency_summary(seconds)}
+    return {"accepted_to_personalized": latency_summary(seconds)}
 
 
 def run(sizes: Sizes, output: Output = print) -> dict[str, Any]:
