@@ -745,6 +745,7 @@ def recommendation(
             recommendation_profile_target=producers.target,
             recommendation_consent_target=producers.target,
             recommendation_segmentation_target=producers.target,
+            recommendation_popular_refresh_seconds=0,  # the tests look right after each change
         )
         app = start(build(settings, tracer_provider=provider, configure_logs=False))
         # Shorter long polls: the tests wait for the consumers, and shutdown waits for a poll.

@@ -256,6 +256,7 @@ def running_service(
         recommendation_profile_target=producers.target,
         recommendation_consent_target=producers.target,
         recommendation_segmentation_target=producers.target,
+        recommendation_popular_refresh_seconds=0,  # the tests look right after each change
         **overrides,
     )
     app = start(build(settings, configure_logs=False))

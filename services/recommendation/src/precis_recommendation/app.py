@@ -84,7 +84,9 @@ def build(
     )
     telemetry, database, hasher = runtime.telemetry, runtime.database, runtime.hasher
     models = ModelCache()
-    serving = Serving(database, models)
+    serving = Serving(
+        database, models, popular_refresh_seconds=settings.recommendation_popular_refresh_seconds
+    )
     registry = Registry(database)
     jobs = TrainingJobs(database, registry, consumer=SERVICE_NAME, feed=PROFILE_FEED)
     profile_applier = ProfileChangesApplier(hasher)
@@ -98,7 +100,7 @@ def build(
         changed.clear()
 
     def membership_committed() -> None:
-        serving.popular_cache.forget(list({k[0] for k in serving.popular_cache.entries}))
+        serving.popular_cache.forget_all()
 
     profile_channel = open_channel(
         settings.recommendation_profile_target, interceptors=telemetry.client_interceptors()

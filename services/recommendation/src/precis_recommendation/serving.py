@@ -14,8 +14,13 @@ names one. A subject without personalization consent gets exactly what anyone wo
 
 Popularity: the decayed interaction weight (view 1, cart 3, purchase 5, half-life 30 days) of each
 item over the window, counted back from the newest interaction of the workspace (so a history
-imported from the past has popular items too). Results are cached per (workspace, segment,
-window) for 10 s and dropped when the consumer applies new interactions of the workspace.
+imported from the past has popular items too). The database counts interactions per item, kind
+and UTC day, and the decay is applied per day (at mid-day: at most half a day off, about 1% of
+a weight at a 30-day half-life), so the work grows with items x days, not with events. Results
+are cached per (workspace, segment, window): new interactions or memberships of the workspace
+make an entry stale, and a stale entry is computed again at most every
+`refresh_seconds` (default 5 s), so a steady stream of events does not make every fallback
+recompute; an entry is also recomputed after a minute regardless.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]  # no types
-from sqlalchemy import func, select
+from sqlalchemy import String, func, literal_column, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -42,7 +47,6 @@ from precis_recommendation.store import rec_interactions, rec_items, rec_segment
 
 POPULAR_WEIGHTS = Weights()
 POPULAR_HALF_LIFE_DAYS = 30.0
-POPULAR_TTL_S = 10.0
 # A segment with fewer interactions than this in the window falls back to global popularity.
 MIN_SEGMENT_INTERACTIONS = 20
 # Co-occurrence (SimilarItems without a model) reads at most this many of the item's profiles.
@@ -106,21 +110,50 @@ class NewItem:
 
 @dataclass
 class _Popular:
-    expires: float
+    computed_at: float
+    generation: int
     ranked: list[tuple[str, float]]
     interactions: int
 
 
 @dataclass
 class PopularCache:
+    """Popular lists per (workspace, segment, window), with a generation per workspace that new
+    interactions or memberships advance (see the module docstring)."""
+
+    refresh_seconds: float = 5.0
+    max_age_seconds: float = 60.0
     entries: dict[tuple[str, str, int], _Popular] = field(default_factory=dict)
+    generations: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def forget(self, workspaces: Iterable[str]) -> None:
-        gone = set(workspaces)
+        """New data for these workspaces: their entries are stale from now on."""
         with self.lock:
-            for key in [k for k in self.entries if k[0] in gone]:
-                del self.entries[key]
+            for workspace in workspaces:
+                self.generations[workspace] = self.generations.get(workspace, 0) + 1
+
+    def forget_all(self) -> None:
+        with self.lock:
+            for workspace in {key[0] for key in self.entries}:
+                self.generations[workspace] = self.generations.get(workspace, 0) + 1
+
+    def generation(self, workspace: str) -> int:
+        with self.lock:
+            return self.generations.get(workspace, 0)
+
+    def usable(self, key: tuple[str, str, int], now: float) -> _Popular | None:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None or now - entry.computed_at >= self.max_age_seconds:
+                return None
+            if entry.generation == self.generations.get(key[0], 0):
+                return entry
+            return entry if now - entry.computed_at < self.refresh_seconds else None
+
+    def store(self, key: tuple[str, str, int], entry: _Popular) -> None:
+        with self.lock:
+            self.entries[key] = entry
 
 
 def _utc(value: datetime) -> datetime:
@@ -276,10 +309,12 @@ def _ranked(
 
 
 class Serving:
-    def __init__(self, database: Database, models: ModelCache) -> None:
+    def __init__(
+        self, database: Database, models: ModelCache, *, popular_refresh_seconds: float = 5.0
+    ) -> None:
         self.db = database
         self.models = models
-        self.popular_cache = PopularCache()
+        self.popular_cache = PopularCache(refresh_seconds=popular_refresh_seconds)
 
     # ---- popular -------------------------------------------------------------------------
 
@@ -288,10 +323,10 @@ class Serving:
     ) -> _Popular:
         key = (workspace, segment_id, window_days)
         now = time.monotonic()
-        with self.popular_cache.lock:
-            cached = self.popular_cache.entries.get(key)
-            if cached is not None and cached.expires > now:
-                return cached
+        cached = self.popular_cache.usable(key, now)
+        if cached is not None:
+            return cached
+        generation = self.popular_cache.generation(workspace)
         c = rec_interactions.c
         latest = session.execute(
             select(func.max(c.occurred_at)).where(c.workspace_id == workspace)
@@ -301,7 +336,19 @@ class Serving:
         if latest is not None:
             as_of = _utc(latest)
             since = as_of - timedelta(days=window_days)
-            query = select(c.item_id, c.kind, c.occurred_at).where(
+            # Literal arguments, not bound parameters: PostgreSQL matches the GROUP BY
+            # expression with the selected one only when their texts are the same.
+            if session.get_bind().dialect.name == "postgresql":
+                day: Any = func.to_char(
+                    func.timezone(literal_column("'UTC'"), c.occurred_at),
+                    literal_column("'YYYY-MM-DD'"),
+                )
+            else:  # stored as "YYYY-MM-DD HH:MM:SS..." in UTC
+                day = func.substr(
+                    type_coerce(c.occurred_at, String), literal_column("1"), literal_column("10")
+                )
+            n = func.count()
+            query = select(c.item_id, c.kind, day, n).where(
                 c.workspace_id == workspace, c.occurred_at >= since
             )
             if segment_id:
@@ -310,16 +357,23 @@ class Serving:
                     rec_segment_members,
                     (m.workspace_id == c.workspace_id) & (m.profile_id == c.profile_id),
                 ).where(m.segment_id == segment_id)
+            query = query.group_by(c.item_id, c.kind, day)
             scores: dict[str, float] = {}
-            for item_id, kind, occurred_at in session.execute(query):
-                age = max(0.0, (as_of - _utc(occurred_at)).total_seconds() / SECONDS_PER_DAY)
-                weight = POPULAR_WEIGHTS.of(kind) * math.pow(0.5, age / POPULAR_HALF_LIFE_DAYS)
+            decay: dict[str, float] = {}
+            for item_id, kind, bucket, times in session.execute(query):
+                factor = decay.get(bucket)
+                if factor is None:
+                    midday = datetime.fromisoformat(bucket).replace(tzinfo=UTC) + timedelta(
+                        hours=12
+                    )
+                    age = max(0.0, (as_of - midday).total_seconds() / SECONDS_PER_DAY)
+                    factor = decay[bucket] = math.pow(0.5, age / POPULAR_HALF_LIFE_DAYS)
+                weight = POPULAR_WEIGHTS.of(kind) * int(times) * factor
                 scores[item_id] = scores.get(item_id, 0.0) + weight
-                count += 1
+                count += int(times)
             ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-        result = _Popular(now + POPULAR_TTL_S, ranked, count)
-        with self.popular_cache.lock:
-            self.popular_cache.entries[key] = result
+        result = _Popular(now, generation, ranked, count)
+        self.popular_cache.store(key, result)
         return result
 
     def popular(

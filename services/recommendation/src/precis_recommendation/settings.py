@@ -40,6 +40,15 @@ class RecommendationSettings(CommonSettings):
         description="Deadline of the profile and consent calls made while serving.",
     )
 
+    recommendation_popular_refresh_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "Popular lists (also the fallback of every request not personalized) are computed "
+            "again at most this often while new interactions arrive (0: at every change)."
+        ),
+    )
+
     @property
     def database_url(self) -> str:
         return self.recommendation_database_url or self.sqlite_url("recommendation")
