@@ -367,7 +367,6 @@ def measure_serving(sizes: Sizes, output: Output) -> dict[str, Any]:
             "ratings": load.report.accepted,
             "send_seconds": round(load.send_seconds, 2),
             "caught_up_seconds": round(load.caught_up_seconds, 2),
-            "training_job_seconds": version["training_data"].get("seconds"),
             "metrics": version["metrics"],
             "baseline_metrics": version["baseline_metrics"],
             "personalized_top10": timed(personalized, "personalized"),
@@ -377,6 +376,8 @@ def measure_serving(sizes: Sizes, output: Output) -> dict[str, Any]:
         }
         http.close()
         client.close()
+    fresh = result["freshness"]["accepted_to_personalized"]
+    output(f"  first view -> personalized: p50 {fresh['p50_ms']} ms, p95 {fresh['p95_ms']} ms")
     for key in (
         "personalized_top10",
         "no_consent_fallback_top10",

@@ -167,7 +167,6 @@ def run_recommendations(client: PrecisClient, cache_dir: Path, output: Output) -
         "send_seconds": round(load.send_seconds, 1),
         "counted_after_seconds": round(load.caught_up_seconds, 1),
         "model_version": version["version"],
-        "training_seconds": version["training_data"].get("seconds"),
         "metrics": version["metrics"],
         "baseline_metrics": version["baseline_metrics"],
         "metrics_table": metrics_table(version),
