@@ -23,7 +23,7 @@ from grpc_status import rpc_status
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from recommendation_support import WORKSPACE, Service, event, running_service, upserted, wait_for
+from recommendation_support import WORKSPACE, Service, event, running_service, upserted
 
 from precis.common.v1 import privacy_pb2, types_pb2
 from precis.profile.v1 import profile_pb2
@@ -510,7 +510,6 @@ def test_privacy_export_erase_and_retention(service: Service) -> None:
     )
     service.producers.membership("seg-x", ["p05"])
     service.settle()
-    privacy = service.app  # noqa: F841 - the stub below talks to the same server
     from precis.common.v1 import privacy_pb2_grpc
 
     stub = privacy_pb2_grpc.PrivacyServiceStub(service.channel)
@@ -577,4 +576,3 @@ def test_privacy_export_erase_and_retention(service: Service) -> None:
     assert not stub.ApplyRetention(
         privacy_pb2.ApplyRetentionRequest(data_kind="audit_log"), metadata=system
     ).held
-    wait_for(lambda: True)

@@ -10,7 +10,7 @@ in WAL mode never block or wait for the writer. PostgreSQL (psycopg 3) uses one 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -190,3 +190,23 @@ def run_migrations_online(target_metadata: Any) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def insert_ignoring_duplicates(
+    session: Session,
+    table: Any,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    *,
+    chunk: int = 500,
+) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on the unique `keys` (replayed feed entries), on
+    PostgreSQL and SQLite, `chunk` rows per statement."""
+    if not rows:
+        return
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    for start in range(0, len(rows), chunk):
+        statement = module.insert(table).on_conflict_do_nothing(index_elements=list(keys))
+        session.execute(statement, list(rows[start : start + chunk]))

@@ -25,12 +25,12 @@ from typing import Any
 
 import orjson
 from sqlalchemy import delete, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from precis.common.v1 import feed_pb2
 from precis.profile.v1 import profile_pb2
 from precis.segmentation.v1 import segmentation_pb2
+from precis_common.db import insert_ignoring_duplicates
 from precis_common.errors import InvalidArgument
 from precis_common.identifiers import PiiHasher
 from precis_common.privacy import stored_key
@@ -136,18 +136,6 @@ def interactions_of(
         )
         items.append(_described_item(workspace, item_id, product))
     return rows, items
-
-
-def insert_ignoring_duplicates(
-    session: Session, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str]
-) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING on the unique `keys` (replayed feed entries)."""
-    if not rows:
-        return
-    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    for start in range(0, len(rows), CHUNK):
-        statement = module.insert(table).on_conflict_do_nothing(index_elements=list(keys))
-        session.execute(statement, list(rows[start : start + CHUNK]))
 
 
 def remove_profiles(

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from precis.common.v1 import feed_pb2
 from precis.consent.v1 import consent_pb2
 from precis.profile.v1 import profile_pb2
+from precis_common.db import insert_ignoring_duplicates
 from precis_common.errors import InvalidArgument
 from precis_common.identifiers import PiiHasher
 from precis_common.privacy import stored_key
@@ -106,19 +107,6 @@ def _canonical(value: Any) -> Any:
             return value
         return canonical_time(moment)
     return value
-
-
-def insert_ignoring_duplicates(
-    session: Session, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str]
-) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING on the unique `keys` (replayed feed entries)."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    for start in range(0, len(rows), CHUNK):
-        statement = module.insert(table).on_conflict_do_nothing(index_elements=list(keys))
-        session.execute(statement, list(rows[start : start + CHUNK]))
 
 
 class Touched:
