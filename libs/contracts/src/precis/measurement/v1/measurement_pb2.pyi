@@ -89,7 +89,7 @@ class Arm(_message.Message):
     def __init__(self, arm_id: _Optional[str] = ..., description: _Optional[str] = ..., weight: _Optional[float] = ...) -> None: ...
 
 class Campaign(_message.Message):
-    __slots__ = ("campaign_id", "name", "description", "segment_id", "channel", "arms", "holdout_share", "start_time", "end_time", "primary_metric", "secondary_metrics", "conversion_event", "revenue_property", "attribution_window", "cost_per_send", "fixed_cost", "currency", "pre_period", "min_cell_size", "targeting_model_id", "status", "created_at", "updated_at")
+    __slots__ = ("campaign_id", "name", "description", "segment_id", "channel", "arms", "holdout_share", "start_time", "end_time", "primary_metric", "secondary_metrics", "conversion_event", "revenue_property", "attribution_window", "cost_per_send", "fixed_cost", "currency", "pre_period", "min_cell_size", "targeting_model_id", "status", "created_at", "updated_at", "send_time_optimization", "time_zone")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +113,8 @@ class Campaign(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SEND_TIME_OPTIMIZATION_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     name: str
     description: str
@@ -136,7 +138,9 @@ class Campaign(_message.Message):
     status: CampaignStatus
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., segment_id: _Optional[str] = ..., channel: _Optional[_Union[_segmentation_pb2.Channel, str]] = ..., arms: _Optional[_Iterable[_Union[Arm, _Mapping]]] = ..., holdout_share: _Optional[float] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., primary_metric: _Optional[_Union[Metric, str]] = ..., secondary_metrics: _Optional[_Iterable[_Union[Metric, str]]] = ..., conversion_event: _Optional[str] = ..., revenue_property: _Optional[str] = ..., attribution_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cost_per_send: _Optional[float] = ..., fixed_cost: _Optional[float] = ..., currency: _Optional[str] = ..., pre_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., min_cell_size: _Optional[int] = ..., targeting_model_id: _Optional[str] = ..., status: _Optional[_Union[CampaignStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    send_time_optimization: bool
+    time_zone: str
+    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., segment_id: _Optional[str] = ..., channel: _Optional[_Union[_segmentation_pb2.Channel, str]] = ..., arms: _Optional[_Iterable[_Union[Arm, _Mapping]]] = ..., holdout_share: _Optional[float] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., primary_metric: _Optional[_Union[Metric, str]] = ..., secondary_metrics: _Optional[_Iterable[_Union[Metric, str]]] = ..., conversion_event: _Optional[str] = ..., revenue_property: _Optional[str] = ..., attribution_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cost_per_send: _Optional[float] = ..., fixed_cost: _Optional[float] = ..., currency: _Optional[str] = ..., pre_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., min_cell_size: _Optional[int] = ..., targeting_model_id: _Optional[str] = ..., status: _Optional[_Union[CampaignStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., send_time_optimization: _Optional[bool] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class CreateCampaignRequest(_message.Message):
     __slots__ = ("campaign",)
@@ -145,10 +149,12 @@ class CreateCampaignRequest(_message.Message):
     def __init__(self, campaign: _Optional[_Union[Campaign, _Mapping]] = ...) -> None: ...
 
 class CreateCampaignResponse(_message.Message):
-    __slots__ = ("campaign",)
+    __slots__ = ("campaign", "warnings")
     CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     campaign: Campaign
-    def __init__(self, campaign: _Optional[_Union[Campaign, _Mapping]] = ...) -> None: ...
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, campaign: _Optional[_Union[Campaign, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetCampaignRequest(_message.Message):
     __slots__ = ("campaign_id",)
@@ -213,18 +219,20 @@ class GetAssignmentRequest(_message.Message):
     def __init__(self, campaign_id: _Optional[str] = ..., identifier: _Optional[_Union[_types_pb2.Identifier, _Mapping]] = ..., profile_id: _Optional[str] = ...) -> None: ...
 
 class GetAssignmentResponse(_message.Message):
-    __slots__ = ("arm_id", "holdout", "bucket", "profile_id", "assigned_at")
+    __slots__ = ("arm_id", "holdout", "bucket", "profile_id", "assigned_at", "send_at")
     ARM_ID_FIELD_NUMBER: _ClassVar[int]
     HOLDOUT_FIELD_NUMBER: _ClassVar[int]
     BUCKET_FIELD_NUMBER: _ClassVar[int]
     PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    SEND_AT_FIELD_NUMBER: _ClassVar[int]
     arm_id: str
     holdout: bool
     bucket: int
     profile_id: str
     assigned_at: _timestamp_pb2.Timestamp
-    def __init__(self, arm_id: _Optional[str] = ..., holdout: _Optional[bool] = ..., bucket: _Optional[int] = ..., profile_id: _Optional[str] = ..., assigned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    send_at: _timestamp_pb2.Timestamp
+    def __init__(self, arm_id: _Optional[str] = ..., holdout: _Optional[bool] = ..., bucket: _Optional[int] = ..., profile_id: _Optional[str] = ..., assigned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., send_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ConfidenceInterval(_message.Message):
     __slots__ = ("lower", "upper")
@@ -389,7 +397,7 @@ class LiftPoint(_message.Message):
     def __init__(self, arm_id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., subjects: _Optional[int] = ..., relative_lift: _Optional[_Union[Estimate, _Mapping]] = ...) -> None: ...
 
 class CampaignReport(_message.Message):
-    __slots__ = ("campaign", "as_of", "confidence_level", "arms", "lifts", "impacts", "srm", "cumulative_lift", "warnings")
+    __slots__ = ("campaign", "as_of", "confidence_level", "arms", "lifts", "impacts", "srm", "cumulative_lift", "warnings", "uplift", "attribution", "excluded_without_consent", "overlaps")
     CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_LEVEL_FIELD_NUMBER: _ClassVar[int]
@@ -399,6 +407,10 @@ class CampaignReport(_message.Message):
     SRM_FIELD_NUMBER: _ClassVar[int]
     CUMULATIVE_LIFT_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    UPLIFT_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDED_WITHOUT_CONSENT_FIELD_NUMBER: _ClassVar[int]
+    OVERLAPS_FIELD_NUMBER: _ClassVar[int]
     campaign: Campaign
     as_of: _timestamp_pb2.Timestamp
     confidence_level: float
@@ -408,7 +420,19 @@ class CampaignReport(_message.Message):
     srm: SrmCheck
     cumulative_lift: _containers.RepeatedCompositeFieldContainer[LiftPoint]
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, campaign: _Optional[_Union[Campaign, _Mapping]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., confidence_level: _Optional[float] = ..., arms: _Optional[_Iterable[_Union[ArmResult, _Mapping]]] = ..., lifts: _Optional[_Iterable[_Union[LiftResult, _Mapping]]] = ..., impacts: _Optional[_Iterable[_Union[ArmImpact, _Mapping]]] = ..., srm: _Optional[_Union[SrmCheck, _Mapping]] = ..., cumulative_lift: _Optional[_Iterable[_Union[LiftPoint, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
+    uplift: EvaluateUpliftResponse
+    attribution: ComputeAttributionResponse
+    excluded_without_consent: int
+    overlaps: _containers.RepeatedCompositeFieldContainer[CampaignOverlap]
+    def __init__(self, campaign: _Optional[_Union[Campaign, _Mapping]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., confidence_level: _Optional[float] = ..., arms: _Optional[_Iterable[_Union[ArmResult, _Mapping]]] = ..., lifts: _Optional[_Iterable[_Union[LiftResult, _Mapping]]] = ..., impacts: _Optional[_Iterable[_Union[ArmImpact, _Mapping]]] = ..., srm: _Optional[_Union[SrmCheck, _Mapping]] = ..., cumulative_lift: _Optional[_Iterable[_Union[LiftPoint, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ..., uplift: _Optional[_Union[EvaluateUpliftResponse, _Mapping]] = ..., attribution: _Optional[_Union[ComputeAttributionResponse, _Mapping]] = ..., excluded_without_consent: _Optional[int] = ..., overlaps: _Optional[_Iterable[_Union[CampaignOverlap, _Mapping]]] = ...) -> None: ...
+
+class CampaignOverlap(_message.Message):
+    __slots__ = ("campaign_id", "subjects")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    subjects: int
+    def __init__(self, campaign_id: _Optional[str] = ..., subjects: _Optional[int] = ...) -> None: ...
 
 class GetCampaignReportRequest(_message.Message):
     __slots__ = ("campaign_id", "as_of", "confidence_level")
@@ -601,19 +625,39 @@ class UpliftAtFraction(_message.Message):
     def __init__(self, fraction: _Optional[float] = ..., uplift: _Optional[float] = ..., treated: _Optional[int] = ..., control: _Optional[int] = ...) -> None: ...
 
 class UpliftCurvePoint(_message.Message):
-    __slots__ = ("fraction", "qini", "uplift_gain", "random")
+    __slots__ = ("fraction", "qini", "uplift_gain", "random", "qini_random")
     FRACTION_FIELD_NUMBER: _ClassVar[int]
     QINI_FIELD_NUMBER: _ClassVar[int]
     UPLIFT_GAIN_FIELD_NUMBER: _ClassVar[int]
     RANDOM_FIELD_NUMBER: _ClassVar[int]
+    QINI_RANDOM_FIELD_NUMBER: _ClassVar[int]
     fraction: float
     qini: float
     uplift_gain: float
     random: float
-    def __init__(self, fraction: _Optional[float] = ..., qini: _Optional[float] = ..., uplift_gain: _Optional[float] = ..., random: _Optional[float] = ...) -> None: ...
+    qini_random: float
+    def __init__(self, fraction: _Optional[float] = ..., qini: _Optional[float] = ..., uplift_gain: _Optional[float] = ..., random: _Optional[float] = ..., qini_random: _Optional[float] = ...) -> None: ...
+
+class UpliftDecile(_message.Message):
+    __slots__ = ("decile", "treated", "control", "treated_mean", "control_mean", "uplift", "cumulative_gain")
+    DECILE_FIELD_NUMBER: _ClassVar[int]
+    TREATED_FIELD_NUMBER: _ClassVar[int]
+    CONTROL_FIELD_NUMBER: _ClassVar[int]
+    TREATED_MEAN_FIELD_NUMBER: _ClassVar[int]
+    CONTROL_MEAN_FIELD_NUMBER: _ClassVar[int]
+    UPLIFT_FIELD_NUMBER: _ClassVar[int]
+    CUMULATIVE_GAIN_FIELD_NUMBER: _ClassVar[int]
+    decile: int
+    treated: int
+    control: int
+    treated_mean: float
+    control_mean: float
+    uplift: float
+    cumulative_gain: float
+    def __init__(self, decile: _Optional[int] = ..., treated: _Optional[int] = ..., control: _Optional[int] = ..., treated_mean: _Optional[float] = ..., control_mean: _Optional[float] = ..., uplift: _Optional[float] = ..., cumulative_gain: _Optional[float] = ...) -> None: ...
 
 class EvaluateUpliftResponse(_message.Message):
-    __slots__ = ("qini_coefficient", "auuc", "random_auuc", "uplift_at_k", "curve", "treated", "control")
+    __slots__ = ("qini_coefficient", "auuc", "random_auuc", "uplift_at_k", "curve", "treated", "control", "deciles")
     QINI_COEFFICIENT_FIELD_NUMBER: _ClassVar[int]
     AUUC_FIELD_NUMBER: _ClassVar[int]
     RANDOM_AUUC_FIELD_NUMBER: _ClassVar[int]
@@ -621,6 +665,7 @@ class EvaluateUpliftResponse(_message.Message):
     CURVE_FIELD_NUMBER: _ClassVar[int]
     TREATED_FIELD_NUMBER: _ClassVar[int]
     CONTROL_FIELD_NUMBER: _ClassVar[int]
+    DECILES_FIELD_NUMBER: _ClassVar[int]
     qini_coefficient: float
     auuc: float
     random_auuc: float
@@ -628,7 +673,8 @@ class EvaluateUpliftResponse(_message.Message):
     curve: _containers.RepeatedCompositeFieldContainer[UpliftCurvePoint]
     treated: int
     control: int
-    def __init__(self, qini_coefficient: _Optional[float] = ..., auuc: _Optional[float] = ..., random_auuc: _Optional[float] = ..., uplift_at_k: _Optional[_Iterable[_Union[UpliftAtFraction, _Mapping]]] = ..., curve: _Optional[_Iterable[_Union[UpliftCurvePoint, _Mapping]]] = ..., treated: _Optional[int] = ..., control: _Optional[int] = ...) -> None: ...
+    deciles: _containers.RepeatedCompositeFieldContainer[UpliftDecile]
+    def __init__(self, qini_coefficient: _Optional[float] = ..., auuc: _Optional[float] = ..., random_auuc: _Optional[float] = ..., uplift_at_k: _Optional[_Iterable[_Union[UpliftAtFraction, _Mapping]]] = ..., curve: _Optional[_Iterable[_Union[UpliftCurvePoint, _Mapping]]] = ..., treated: _Optional[int] = ..., control: _Optional[int] = ..., deciles: _Optional[_Iterable[_Union[UpliftDecile, _Mapping]]] = ...) -> None: ...
 
 class Touchpoint(_message.Message):
     __slots__ = ("channel", "time")
@@ -719,23 +765,29 @@ class GetBestSendTimesRequest(_message.Message):
     def __init__(self, profile_ids: _Optional[_Iterable[str]] = ..., channel: _Optional[_Union[_segmentation_pb2.Channel, str]] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class SendTime(_message.Message):
-    __slots__ = ("profile_id", "best_hour", "engagement_events", "fallback", "hourly_share")
+    __slots__ = ("profile_id", "best_hour", "engagement_events", "fallback", "hourly_share", "best_weekday", "weekday_share")
     PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
     BEST_HOUR_FIELD_NUMBER: _ClassVar[int]
     ENGAGEMENT_EVENTS_FIELD_NUMBER: _ClassVar[int]
     FALLBACK_FIELD_NUMBER: _ClassVar[int]
     HOURLY_SHARE_FIELD_NUMBER: _ClassVar[int]
+    BEST_WEEKDAY_FIELD_NUMBER: _ClassVar[int]
+    WEEKDAY_SHARE_FIELD_NUMBER: _ClassVar[int]
     profile_id: str
     best_hour: int
     engagement_events: int
     fallback: bool
     hourly_share: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, profile_id: _Optional[str] = ..., best_hour: _Optional[int] = ..., engagement_events: _Optional[int] = ..., fallback: _Optional[bool] = ..., hourly_share: _Optional[_Iterable[float]] = ...) -> None: ...
+    best_weekday: int
+    weekday_share: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, profile_id: _Optional[str] = ..., best_hour: _Optional[int] = ..., engagement_events: _Optional[int] = ..., fallback: _Optional[bool] = ..., hourly_share: _Optional[_Iterable[float]] = ..., best_weekday: _Optional[int] = ..., weekday_share: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class GetBestSendTimesResponse(_message.Message):
-    __slots__ = ("send_times", "workspace_best_hour")
+    __slots__ = ("send_times", "workspace_best_hour", "workspace_best_weekday")
     SEND_TIMES_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_BEST_HOUR_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_BEST_WEEKDAY_FIELD_NUMBER: _ClassVar[int]
     send_times: _containers.RepeatedCompositeFieldContainer[SendTime]
     workspace_best_hour: int
-    def __init__(self, send_times: _Optional[_Iterable[_Union[SendTime, _Mapping]]] = ..., workspace_best_hour: _Optional[int] = ...) -> None: ...
+    workspace_best_weekday: int
+    def __init__(self, send_times: _Optional[_Iterable[_Union[SendTime, _Mapping]]] = ..., workspace_best_hour: _Optional[int] = ..., workspace_best_weekday: _Optional[int] = ...) -> None: ...

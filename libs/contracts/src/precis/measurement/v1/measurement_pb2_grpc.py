@@ -183,7 +183,7 @@ class MeasurementServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetBestSendTimes(self, request, context):
-        """Each profile's best hour to send on a channel, from its engagement history.
+        """Each profile's best hour and weekday to send on a channel, from its engagement history.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
