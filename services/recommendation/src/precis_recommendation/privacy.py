@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from precis_common.db import Database
 from precis_common.retention import RetentionScope
+from precis_common.subject_identities import profiles_of
 from precis_recommendation.readmodel import CHUNK, remove_profiles
 from precis_recommendation.registry import serving_version
 from precis_recommendation.store import (
@@ -70,18 +71,7 @@ class RecommendationPrivacy:
     def profiles_of(
         self, session: Session, workspace_id: str, keys: Sequence[tuple[str, str]], profile_id: str
     ) -> list[str]:
-        found = {profile_id} if profile_id else set()
-        for kind, value in keys:
-            found.update(
-                session.execute(
-                    select(rec_identities.c.profile_id).where(
-                        rec_identities.c.workspace_id == workspace_id,
-                        rec_identities.c.kind == kind,
-                        rec_identities.c.value == value,
-                    )
-                ).scalars()
-            )
-        return sorted(found)
+        return profiles_of(session, rec_identities, workspace_id, keys, profile_id)
 
     def export(
         self, workspace_id: str, keys: Sequence[tuple[str, str]], profile_id: str

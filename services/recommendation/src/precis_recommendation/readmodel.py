@@ -31,9 +31,8 @@ from precis.common.v1 import feed_pb2
 from precis.profile.v1 import profile_pb2
 from precis.segmentation.v1 import segmentation_pb2
 from precis_common.db import insert_ignoring_duplicates
-from precis_common.errors import InvalidArgument
 from precis_common.identifiers import PiiHasher
-from precis_common.privacy import stored_key
+from precis_common.subject_identities import write_identities
 from precis_recommendation.store import (
     rec_identities,
     rec_interactions,
@@ -183,7 +182,7 @@ class ProfileChangesApplier:
                 ("workspace_id", "message_id", "item_id", "kind"),
             )
             interactions.clear()
-            self._write_identities(session, identities)
+            write_identities(session, rec_identities, self.hasher, identities)
             identities.clear()
 
         for entry in entries:
@@ -248,50 +247,6 @@ class ProfileChangesApplier:
                 self.skipped += 1
         flush()
         return changed
-
-    def _write_identities(
-        self, session: Session, states: Mapping[tuple[str, str], profile_pb2.ProfileState]
-    ) -> None:
-        rows: dict[tuple[str, str, str], dict[str, Any]] = {}
-        by_workspace: dict[str, list[str]] = {}
-        for (workspace, pid), state in states.items():
-            by_workspace.setdefault(workspace, []).append(pid)
-            for identifier in state.identifiers:
-                try:
-                    kind, value = stored_key(
-                        self.hasher, workspace, identifier, field="identifiers"
-                    )
-                except (InvalidArgument, ValueError):
-                    continue  # an identifier this version cannot read is not used
-                # An identifier moves between profiles on a split: the newest state wins.
-                rows[(workspace, kind, value)] = {
-                    "workspace_id": workspace,
-                    "kind": kind,
-                    "value": value,
-                    "profile_id": pid,
-                }
-        for workspace, pids in by_workspace.items():
-            for start in range(0, len(pids), CHUNK):
-                session.execute(
-                    delete(rec_identities).where(
-                        rec_identities.c.workspace_id == workspace,
-                        rec_identities.c.profile_id.in_(pids[start : start + CHUNK]),
-                    )
-                )
-        by_key: dict[tuple[str, str], list[str]] = {}
-        for workspace, kind, value in rows:
-            by_key.setdefault((workspace, kind), []).append(value)
-        for (workspace, kind), values in by_key.items():
-            for start in range(0, len(values), CHUNK):
-                session.execute(
-                    delete(rec_identities).where(
-                        rec_identities.c.workspace_id == workspace,
-                        rec_identities.c.kind == kind,
-                        rec_identities.c.value.in_(values[start : start + CHUNK]),
-                    )
-                )
-        if rows:
-            session.execute(rec_identities.insert(), list(rows.values()))
 
 
 class MembershipChangesApplier:

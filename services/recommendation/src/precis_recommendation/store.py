@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 from precis_common.feed import cursor_table
+from precis_common.subject_identities import identities_table
 
 metadata = MetaData()
 
@@ -73,15 +74,7 @@ rec_interactions = Table(
     ),
 )
 
-rec_identities = Table(
-    "rec_identities",
-    metadata,
-    Column("workspace_id", String(64), primary_key=True),
-    Column("kind", String(64), primary_key=True),
-    Column("value", String(256), primary_key=True),
-    Column("profile_id", String(64), nullable=False),
-    Index("ix_rec_identities_profile", "workspace_id", "profile_id"),
-)
+rec_identities = identities_table(metadata, "rec_identities")
 
 rec_segment_members = Table(
     "rec_segment_members",

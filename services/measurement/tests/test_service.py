@@ -1,0 +1,525 @@
+"""The measurement service over gRPC, on SQLite and PostgreSQL: campaigns and their validation,
+deterministic assignment of the consented audience, exposures and conversions from the
+profile_changes feed, the report (checked against an independent computation on the raw
+per-subject data), the pure statistics RPCs, merges, deletions, privacy and retention."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+import pytest
+from google.protobuf import json_format
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from scipy import stats as scipy_stats
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from measurement_support import WORKSPACE, Service, event, running_service, upserted
+
+from precis.common.v1 import privacy_pb2
+from precis.measurement.v1 import measurement_pb2 as pb
+from precis.profile.v1 import profile_pb2
+from precis.segmentation.v1 import segmentation_pb2
+from precis_common.feed import to_timestamp
+from precis_measurement.campaigns import HOLDOUT, ArmSpec, Split, bucket_of
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+START = NOW - timedelta(days=10)
+ENROLLED = START + timedelta(hours=1)
+SEGMENT = "seg-buyers"
+N_MEMBERS = 1200
+WITHHELD = {f"p{i:05}" for i in range(0, N_MEMBERS, 40)}  # 30 without email consent
+RATES = {"a": 0.16, "b": 0.10, HOLDOUT: 0.10}
+
+
+@pytest.fixture
+def service(database_url_factory: Any, tmp_path: Path) -> Iterator[Service]:
+    with running_service(database_url_factory, tmp_path) as running:
+        yield running
+
+
+def violations(error: grpc.RpcError) -> dict[str, str]:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    found: dict[str, str] = {}
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            found.update({v.field: v.description for v in bad.field_violations})
+    return found
+
+
+def assert_finite(message: Any) -> None:
+    """No NaN or Infinity anywhere in a message (as its JSON form would carry them)."""
+    text = json_format.MessageToJson(message)
+    assert "NaN" not in text and "Infinity" not in text
+
+
+def campaign_message(**fields: Any) -> pb.Campaign:
+    values: dict[str, Any] = {
+        "name": "Spring bottles",
+        "segment_id": SEGMENT,
+        "channel": segmentation_pb2.CHANNEL_EMAIL,
+        "arms": [pb.Arm(arm_id="a", weight=0.5), pb.Arm(arm_id="b", weight=0.5)],
+        "holdout_share": 0.2,
+        "start_time": to_timestamp(START),
+        "end_time": to_timestamp(NOW + timedelta(days=10)),
+        "secondary_metrics": [pb.METRIC_REVENUE_PER_USER, pb.METRIC_AVERAGE_ORDER_VALUE],
+        "cost_per_send": 0.05,
+        "fixed_cost": 100.0,
+        "currency": "CNY",
+    }
+    values.update(fields)
+    message = pb.Campaign(**values)
+    if "attribution_window" not in fields:
+        message.attribution_window.FromTimedelta(timedelta(days=3))
+    return message
+
+
+def members() -> list[str]:
+    return [f"p{i:05}" for i in range(N_MEMBERS)]
+
+
+def simulate(service: Service, campaign_id: str, seed: int = 3) -> dict[str, Any]:
+    """Sends to every contacted subject, conversions by arm rate (more likely for subjects who
+    bought in the pre-period), some outside the window; returns the ground truth."""
+    rng = np.random.default_rng(seed)
+    campaign = service.app.campaigns.get(WORKSPACE, campaign_id)
+    truth: dict[str, Any] = {"orders": {}, "revenue": {}, "arm": {}}
+    changes = []
+    for pid in members():
+        if pid in WITHHELD:
+            continue
+        arm = campaign.split.arm_of(bucket_of(WORKSPACE, campaign_id, pid))
+        truth["arm"][pid] = arm
+        events = []
+        pre_buyer = rng.random() < 0.3
+        if pre_buyer:
+            events.append(
+                event(
+                    "Order Completed",
+                    {"revenue": 40.0},
+                    START - timedelta(days=5),
+                    f"{pid}-pre",
+                )
+            )
+        if arm != HOLDOUT:
+            events.append(
+                event(
+                    "Email Sent",
+                    {"campaign_id": campaign_id},
+                    ENROLLED + timedelta(minutes=5),
+                    f"{pid}-sent",
+                )
+            )
+        rate = RATES[arm] * (1.8 if pre_buyer else 0.7)
+        orders, revenue = 0, 0.0
+        for k in range(2):
+            if rng.random() < rate:
+                amount = float(np.round(rng.gamma(4.0, 15.0), 2))
+                events.append(
+                    event(
+                        "Order Completed",
+                        {"revenue": amount, "currency": "CNY"},
+                        ENROLLED + timedelta(hours=2 + 20 * k),
+                        f"{pid}-o{k}",
+                    )
+                )
+                orders += 1
+                revenue += amount
+        # After the 3-day window: never counted.
+        events.append(
+            event("Order Completed", {"revenue": 99.0}, ENROLLED + timedelta(days=4), f"{pid}-late")
+        )
+        truth["orders"][pid] = orders
+        truth["revenue"][pid] = revenue
+        changes.append(upserted(pid, events))
+    service.producers.publish(changes)
+    service.settle()
+    return truth
+
+
+def create(service: Service, **fields: Any) -> pb.CreateCampaignResponse:
+    return service.call(
+        "CreateCampaign", pb.CreateCampaignRequest(campaign=campaign_message(**fields))
+    )
+
+
+def enroll(service: Service, campaign_id: str, at: datetime = ENROLLED) -> int:
+    campaign = service.app.campaigns.get(WORKSPACE, campaign_id)
+    return service.app.enroller.enroll(campaign, now=at)
+
+
+def test_a_campaign_from_enrollment_to_report(service: Service) -> None:
+    service.producers.segments.members[(WORKSPACE, SEGMENT)] = members()
+    service.producers.segments.withheld = set(WITHHELD)
+    created = create(service)
+    campaign = created.campaign
+    assert campaign.status == pb.CAMPAIGN_STATUS_RUNNING
+    assert campaign.conversion_event == "Order Completed" and campaign.min_cell_size == 10
+    assert campaign.pre_period.ToTimedelta() == timedelta(days=28)
+    assert created.warnings == []
+
+    assert enroll(service, campaign.campaign_id) == N_MEMBERS - len(WITHHELD)
+    # A second pass assigns nobody twice and keeps the first time.
+    enroll(service, campaign.campaign_id, ENROLLED + timedelta(hours=1))
+    split = Split.of(0.2, [ArmSpec("a", "", 0.5), ArmSpec("b", "", 0.5)])
+    for pid in ("p00001", "p00503", "p01199"):
+        answer = service.call(
+            "GetAssignment",
+            pb.GetAssignmentRequest(campaign_id=campaign.campaign_id, profile_id=pid),
+        )
+        bucket = bucket_of(WORKSPACE, campaign.campaign_id, pid)
+        assert (answer.arm_id, answer.bucket) == (split.arm_of(bucket), bucket)
+        assert answer.holdout == (answer.arm_id == HOLDOUT)
+        assert answer.assigned_at.ToDatetime(tzinfo=UTC) == ENROLLED
+    with pytest.raises(grpc.RpcError) as refused:
+        service.call(
+            "GetAssignment",
+            pb.GetAssignmentRequest(campaign_id=campaign.campaign_id, profile_id="p00040"),
+        )
+    assert refused.value.code() == grpc.StatusCode.NOT_FOUND  # withheld for consent
+
+    truth = simulate(service, campaign.campaign_id)
+    report = service.call(
+        "GetCampaignReport", pb.GetCampaignReportRequest(campaign_id=campaign.campaign_id)
+    ).report
+    assert report.excluded_without_consent == len(WITHHELD)
+    assert [a.arm_id for a in report.arms] == ["a", "b", HOLDOUT]
+    by_arm = {a.arm_id: a for a in report.arms}
+    outcomes: dict[str, dict[str, np.ndarray]] = {}
+    for arm in ("a", "b", HOLDOUT):
+        pids = [p for p, x in truth["arm"].items() if x == arm]
+        orders = np.array([truth["orders"][p] for p in pids], dtype=float)
+        revenue = np.array([truth["revenue"][p] for p in pids])
+        outcomes[arm] = {"converted": (orders > 0).astype(float), "revenue": revenue}
+        result = by_arm[arm]
+        assert result.subjects == len(pids)
+        assert result.converters == int((orders > 0).sum())
+        assert result.conversions == int(orders.sum())
+        assert result.repurchasers == int((orders >= 2).sum())
+        assert result.revenue == pytest.approx(revenue.sum())
+        assert result.sends == (0 if arm == HOLDOUT else len(pids))
+    # Every arm against the holdout, primary then secondary metrics; p-values as scipy's Welch
+    # test on the raw per-subject outcomes.
+    assert [(lf.arm, lf.metric) for lf in report.lifts] == [
+        ("a", pb.METRIC_CONVERSION_RATE),
+        ("b", pb.METRIC_CONVERSION_RATE),
+        ("a", pb.METRIC_REVENUE_PER_USER),
+        ("b", pb.METRIC_REVENUE_PER_USER),
+        ("a", pb.METRIC_AVERAGE_ORDER_VALUE),
+        ("b", pb.METRIC_AVERAGE_ORDER_VALUE),
+    ]
+    for lift in report.lifts[:4]:
+        key = "converted" if lift.metric == pb.METRIC_CONVERSION_RATE else "revenue"
+        expected = scipy_stats.ttest_ind(
+            outcomes[lift.arm][key], outcomes[HOLDOUT][key], equal_var=False
+        )
+        assert lift.p_value == pytest.approx(expected.pvalue, rel=1e-6)
+        assert lift.test == pb.STATISTICAL_TEST_WELCH_T
+        assert lift.cuped.theta > 0 and 0 < lift.cuped.variance_reduction < 1
+    assert report.lifts[4].test == pb.STATISTICAL_TEST_DELTA_METHOD
+    raw = [lf.p_value for lf in report.lifts]
+    holm = sorted(raw)
+    assert min(lf.holm_p_value for lf in report.lifts) == pytest.approx(min(1.0, holm[0] * 6))
+    assert all(lf.holm_p_value >= lf.bh_p_value >= lf.p_value - 1e-12 for lf in report.lifts)
+    # Money: incremental conversions = lift in rate x arm subjects; cost = sends + fixed share.
+    impact = {i.arm_id: i for i in report.impacts}
+    a = by_arm["a"]
+    lift_a = report.lifts[0].absolute_lift.value
+    assert impact["a"].incremental_conversions.value == pytest.approx(lift_a * a.subjects)
+    contacted = by_arm["a"].subjects + by_arm["b"].subjects
+    assert a.cost == pytest.approx(a.sends * 0.05 + 100.0 * a.subjects / contacted)
+    assert impact["a"].roi == pytest.approx(
+        (impact["a"].incremental_revenue.value - a.cost) / a.cost
+    )
+    assert not report.srm.mismatch and report.srm.degrees_of_freedom == 2
+    assert [s.expected_share for s in report.srm.arms] == pytest.approx([0.4, 0.4, 0.2])
+    # Daily cumulative lift since the start, for both arms, with always-valid intervals.
+    points = [p for p in report.cumulative_lift if p.arm_id == "a"]
+    assert 3 <= len(points) <= 11
+    assert points[-1].subjects == a.subjects
+    last = points[-1].relative_lift
+    assert last.interval.lower <= last.value <= last.interval.upper
+    # Attribution of the window's conversions: the campaign's sends are e-mail touches.
+    assert report.attribution.journeys == len(truth["arm"])
+    channels = {c.channel for r in report.attribution.results for c in r.credits}
+    assert channels == {"email"}
+    assert "sample ratio mismatch" not in " ".join(report.warnings)
+
+
+def test_bad_campaigns_are_refused_naming_each_field(service: Service) -> None:
+    service.producers.segments.members[(WORKSPACE, SEGMENT)] = members()
+    with pytest.raises(grpc.RpcError) as bad:
+        create(
+            service,
+            name="",
+            channel=0,
+            arms=[
+                pb.Arm(arm_id="holdout", weight=1),
+                pb.Arm(arm_id="B!", weight=float("nan")),
+                pb.Arm(arm_id="c", weight=-1),
+            ],
+            holdout_share=0.7,
+            currency="yuan",
+            secondary_metrics=[pb.METRIC_CONVERSION_RATE],
+            time_zone="Mars/Olympus",
+        )
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    found = violations(bad.value)
+    for field in (
+        "campaign.name",
+        "campaign.channel",
+        "campaign.arms[0].arm_id",
+        "campaign.arms[1].arm_id",
+        "campaign.arms[1].weight",
+        "campaign.arms[2].weight",
+        "campaign.holdout_share",
+        "campaign.currency",
+        "campaign.secondary_metrics[0]",
+        "campaign.time_zone",
+    ):
+        assert field in found, field
+    with pytest.raises(grpc.RpcError) as missing:
+        create(service, segment_id="nope")
+    assert violations(missing.value) == {
+        "campaign.segment_id": "no segment 'nope' in this workspace"
+    }
+    window = campaign_message()
+    window.attribution_window.FromTimedelta(timedelta(minutes=5))
+    with pytest.raises(grpc.RpcError) as short:
+        service.call("CreateCampaign", pb.CreateCampaignRequest(campaign=window))
+    assert "campaign.attribution_window" in violations(short.value)
+    # Weights that do not sum to 1 are relative weights, said so; no holdout is allowed, said so.
+    created = create(
+        service,
+        arms=[pb.Arm(arm_id="a", weight=1), pb.Arm(arm_id="b", weight=3)],
+        holdout_share=0,
+    )
+    assert any("relative weights (a 25.0%, b 75.0%" in w for w in created.warnings)
+    assert any("no holdout" in w for w in created.warnings)
+    # A second campaign on the same segment and channel is allowed and flagged.
+    second = create(service, name="Overlapping")
+    assert any(created.campaign.campaign_id in w for w in second.warnings)
+    nothing = service.call(
+        "GetCampaignReport",
+        pb.GetCampaignReportRequest(campaign_id=created.campaign.campaign_id),
+    ).report
+    assert any("no holdout" in w for w in nothing.warnings)
+    assert any("no subject" in w for w in nothing.warnings)
+    assert not nothing.lifts
+    with pytest.raises(grpc.RpcError) as unknown:
+        service.call("GetCampaign", pb.GetCampaignRequest(campaign_id="missing"))
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_small_arms_are_suppressed_and_reports_never_carry_nan(service: Service) -> None:
+    service.producers.segments.members[(WORKSPACE, SEGMENT)] = members()[:40]
+    created = create(service, min_cell_size=30)
+    enroll(service, created.campaign.campaign_id)
+    report = service.call(
+        "GetCampaignReport", pb.GetCampaignReportRequest(campaign_id=created.campaign.campaign_id)
+    ).report
+    holdout = next(a for a in report.arms if a.holdout)
+    assert holdout.suppressed and holdout.subjects == 0
+    assert any("minimum cell size" in w for w in report.warnings)
+    assert not report.lifts
+    assert_finite(report)
+
+
+def test_merges_keep_one_assignment_and_deletions_erase(service: Service) -> None:
+    service.producers.segments.members[(WORKSPACE, SEGMENT)] = members()[:100]
+    created = create(service)
+    cid = created.campaign.campaign_id
+    enroll(service, cid)
+    service.producers.publish(
+        [
+            upserted(
+                "p00001",
+                [event("Order Completed", {"revenue": 5}, ENROLLED + timedelta(hours=1), "m1")],
+            ),
+            upserted(
+                "p00002",
+                [event("Order Completed", {"revenue": 7}, ENROLLED + timedelta(hours=1), "m2")],
+            ),
+        ]
+    )
+    service.settle()
+    service.producers.publish(
+        [
+            profile_pb2.ProfileChange(
+                kind=profile_pb2.PROFILE_CHANGE_KIND_MERGED,
+                profile_id="p00001",
+                other_profile_ids=["p00002"],
+            )
+        ]
+    )
+    service.settle()
+    report = service.call("GetCampaignReport", pb.GetCampaignReportRequest(campaign_id=cid)).report
+    assert sum(a.subjects for a in report.arms) == 99
+    assert sum(a.revenue for a in report.arms) == pytest.approx(12.0)
+    service.producers.publish(
+        [
+            profile_pb2.ProfileChange(
+                kind=profile_pb2.PROFILE_CHANGE_KIND_DELETED, profile_id="p00001"
+            )
+        ]
+    )
+    service.settle()
+    report = service.call("GetCampaignReport", pb.GetCampaignReportRequest(campaign_id=cid)).report
+    assert sum(a.subjects for a in report.arms) == 98
+    assert sum(a.revenue for a in report.arms) == 0
+
+
+def test_privacy_export_erase_and_retention(service: Service) -> None:
+    import orjson
+
+    from precis.common.v1 import privacy_pb2_grpc, types_pb2
+
+    service.producers.segments.members[(WORKSPACE, SEGMENT)] = members()[:20]
+    cid = create(service).campaign.campaign_id
+    enroll(service, cid)
+    service.producers.publish(
+        [
+            upserted(
+                "p00003",
+                [
+                    event("Email Opened", {"campaign_id": cid}, ENROLLED, "e1"),
+                    event("Order Completed", {"revenue": 12}, ENROLLED + timedelta(hours=1), "e2"),
+                    event("Page Viewed", {"utm_source": "WeChat"}, ENROLLED, "e3"),
+                ],
+                user_id="zoe",
+            )
+        ]
+    )
+    service.settle()
+    privacy = privacy_pb2_grpc.PrivacyServiceStub(service.channel)
+    subject = privacy_pb2.DataSubject(
+        identifiers=[types_pb2.Identifier(type=types_pb2.IDENTIFIER_TYPE_USER_ID, value="zoe")]
+    )
+    meta = (("x-precis-workspace", WORKSPACE),)
+    bundle = orjson.loads(
+        privacy.ExportSubject(
+            privacy_pb2.ExportSubjectRequest(subject=subject), metadata=meta
+        ).bundle_json
+    )
+    [profile] = bundle["profiles"]
+    assert profile["profile_id"] == "p00003"
+    assert len(profile["ms_assignments"]) == 1 and len(profile["ms_conversions"]) == 1
+    assert profile["ms_touches"][0]["source"] == "wechat"
+    assert profile["ms_exposures"][0]["kind"] == "opened"
+    erased = privacy.EraseSubject(privacy_pb2.EraseSubjectRequest(subject=subject), metadata=meta)
+    counts = {e.table: e.rows for e in erased.erased}
+    assert counts["ms_assignments"] == 1 and counts["ms_conversions"] == 1
+    again = orjson.loads(
+        privacy.ExportSubject(
+            privacy_pb2.ExportSubjectRequest(subject=subject), metadata=meta
+        ).bundle_json
+    )
+    assert again == {"profiles": []}
+    expired = privacy.ApplyRetention(
+        privacy_pb2.ApplyRetentionRequest(
+            data_kind="campaign_assignments", default_cutoff=to_timestamp(NOW)
+        ),
+        metadata=meta,
+    )
+    assert expired.held and {e.table: e.rows for e in expired.erased} == {"ms_assignments": 19}
+
+
+def test_analyze_matches_scipy_and_refuses_bad_input(service: Service) -> None:
+    rng = np.random.default_rng(5)
+    control = rng.normal(10, 3, 400)
+    treatment = rng.normal(10.8, 4, 380)
+    arms = [
+        pb.ArmStatistics(
+            name="control", control=True, n=400, sum=control.sum(), sum_squares=(control**2).sum()
+        ),
+        pb.ArmStatistics(
+            name="treatment", n=380, sum=treatment.sum(), sum_squares=(treatment**2).sum()
+        ),
+    ]
+    answer = service.call("Analyze", pb.AnalyzeRequest(metric_type=pb.METRIC_TYPE_MEAN, arms=arms))
+    expected = scipy_stats.ttest_ind(treatment, control, equal_var=False)
+    assert answer.lifts[0].p_value == pytest.approx(expected.pvalue, rel=1e-9)
+    assert answer.arms[1].mean == pytest.approx(treatment.mean())
+    with pytest.raises(grpc.RpcError) as bad:
+        service.call(
+            "Analyze",
+            pb.AnalyzeRequest(
+                metric_type=pb.METRIC_TYPE_MEAN,
+                arms=[
+                    pb.ArmStatistics(name="x", n=-1, sum=float("inf")),
+                    pb.ArmStatistics(name="x"),
+                ],
+            ),
+        )
+    found = violations(bad.value)
+    assert {"arms[0].n", "arms[0].sum", "arms[1].name", "arms"} <= set(found)
+    # Zero variance: an answer without NaN, never an error.
+    flat = service.call(
+        "Analyze",
+        pb.AnalyzeRequest(
+            metric_type=pb.METRIC_TYPE_PROPORTION,
+            arms=[
+                pb.ArmStatistics(name="c", control=True, n=100, sum=0),
+                pb.ArmStatistics(name="t", n=100, sum=0),
+            ],
+        ),
+    )
+    assert_finite(flat)
+    plan = service.call(
+        "PlanPower",
+        pb.PlanPowerRequest(metric_type=pb.METRIC_TYPE_PROPORTION, baseline=0.1, relative_mde=0.1),
+    )
+    assert 14_000 < plan.control_units < 15_500  # ~14,750 per arm at alpha .05, power .8
+    with pytest.raises(grpc.RpcError) as no_target:
+        service.call(
+            "PlanPower", pb.PlanPowerRequest(metric_type=pb.METRIC_TYPE_PROPORTION, baseline=0.1)
+        )
+    assert "target" in violations(no_target.value)
+
+
+def test_uplift_and_attribution_rpcs(service: Service) -> None:
+    observations = [
+        pb.UpliftObservation(score=s, treated=t, outcome=o)
+        for s, t, o in [
+            (0.9, True, 1),
+            (0.8, False, 0),
+            (0.7, True, 1),
+            (0.2, False, 1),
+            (0.1, True, 0),
+        ]
+    ]
+    uplift = service.call("EvaluateUplift", pb.EvaluateUpliftRequest(observations=observations))
+    assert uplift.treated == 3 and uplift.control == 2 and len(uplift.curve) == 20
+    assert len(uplift.deciles) == 10 or len(uplift.deciles) <= 5
+    journeys = [
+        pb.Journey(
+            touchpoints=[pb.Touchpoint(channel="email"), pb.Touchpoint(channel="search")],
+            converted=True,
+            revenue=10,
+        ),
+        pb.Journey(touchpoints=[pb.Touchpoint(channel="search")], converted=False),
+    ]
+    result = service.call(
+        "ComputeAttribution",
+        pb.ComputeAttributionRequest(journeys=journeys, models=[pb.ATTRIBUTION_MODEL_LINEAR]),
+    )
+    assert {c.channel: c.conversions for c in result.results[0].credits} == {
+        "email": 0.5,
+        "search": 0.5,
+    }
+    with pytest.raises(grpc.RpcError) as bad:
+        service.call(
+            "ComputeAttribution",
+            pb.ComputeAttributionRequest(journeys=[pb.Journey(revenue=-1)]),
+        )
+    assert "journeys[0].revenue" in violations(bad.value)
