@@ -113,6 +113,16 @@ def recommendation_stand_in() -> Iterator[GrpcServer]:
 
 
 @pytest.fixture
+def measurement_stand_in() -> Iterator[GrpcServer]:
+    """A gRPC server that answers health checks only, where the gateway expects measurement."""
+    server = GrpcServer(name="stand-in-measurement", host="127.0.0.1", port=0)
+    server.start()
+    server.set_serving(True)
+    yield server
+    server.stop(0)
+
+
+@pytest.fixture
 def closed_port() -> int:
     """A port nothing listens on."""
     with socket.socket() as s:
@@ -127,10 +137,12 @@ def make_client(
     consent_stand_in: GrpcServer,
     segmentation_stand_in: GrpcServer,
     recommendation_stand_in: GrpcServer,
+    measurement_stand_in: GrpcServer,
     provider: TracerProvider,
 ) -> Iterator[MakeClient]:
     """A gateway in front of the real ingestion, the fake profile service and the stand-in
-    consent, segmentation and recommendation services; keyword arguments override settings."""
+    consent, segmentation, recommendation and measurement services; keyword arguments override
+    settings."""
     clients: list[TestClient] = []
 
     def make(*, raise_server_exceptions: bool = True, **overrides: Any) -> TestClient:
@@ -141,6 +153,7 @@ def make_client(
             "gateway_consent_target": f"127.0.0.1:{consent_stand_in.port}",
             "gateway_segmentation_target": f"127.0.0.1:{segmentation_stand_in.port}",
             "gateway_recommendation_target": f"127.0.0.1:{recommendation_stand_in.port}",
+            "gateway_measurement_target": f"127.0.0.1:{measurement_stand_in.port}",
             "gateway_api_keys": {KEY: WORKSPACE, OTHER_KEY: OTHER_WORKSPACE},
             "gateway_deadline_seconds": 5.0,
             **overrides,

@@ -24,6 +24,7 @@ from precis_gateway.routers import (
     families,
     health,
     life_stage,
+    measurement,
     merge_rules,
     privacy,
     profiles,
@@ -68,6 +69,7 @@ def create_app(
             consent_target=settings.gateway_consent_target,
             segmentation_target=settings.gateway_segmentation_target,
             recommendation_target=settings.gateway_recommendation_target,
+            measurement_target=settings.gateway_measurement_target,
             interceptors=telemetry.client_interceptors(),
         )
 
@@ -138,6 +140,7 @@ def create_app(
     app.include_router(audit.router)
     app.include_router(retention.router)
     app.include_router(recommendations.router)
+    app.include_router(measurement.router, dependencies=audited)
     app.include_router(health.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented hook
     telemetry.instrument_fastapi(app)

@@ -84,6 +84,13 @@ def _path_subject(access: Access) -> privacy_pb2.DataSubject:
     return subject
 
 
+def _assignment_subject(access: Access) -> privacy_pb2.DataSubject:
+    """A campaign assignment's person: by identifier, or `profile_id/<id>` for the profile."""
+    if access.path["identifier_type"] == "profile_id":
+        return privacy_pb2.DataSubject(profile_id=access.path["value"])
+    return _path_subject(access)
+
+
 def _profile_subject(access: Access) -> privacy_pb2.DataSubject:
     return privacy_pb2.DataSubject(profile_id=access.path["profile_id"])
 
@@ -194,6 +201,10 @@ AUDITED_ROUTES: dict[tuple[str, str], AuditedRoute] = {
     # A person's recommendations: personalized from their behaviour, when they allow it.
     ("GET", f"/v1/profiles{_PERSON}/recommendations"): AuditedRoute(
         READ, default_purpose="personalization", subject=_path_subject, reads_response=True
+    ),
+    # A person's arm in a campaign (and, with send-time optimization, when to contact them).
+    ("GET", "/v1/campaigns/{campaign_id}/assignments/{identifier_type}/{value}"): AuditedRoute(
+        READ, default_purpose="campaign_delivery", subject=_assignment_subject, reads_response=True
     ),
     # Releasing a segment's members for a channel: the page's members, or the rows the CSV
     # export wrote (counted as they stream; an export cut short records what went out).

@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2_grpc
 
 from precis.consent.v1 import consent_pb2_grpc
 from precis.ingestion.v1 import ingestion_pb2_grpc
+from precis.measurement.v1 import measurement_pb2_grpc
 from precis.profile.v1 import profile_pb2_grpc
 from precis.recommendation.v1 import recommendation_pb2_grpc
 from precis.segmentation.v1 import segmentation_pb2_grpc
@@ -69,12 +70,14 @@ class Stubs:
         self.recommendation = recommendation_pb2_grpc.RecommendationServiceStub(
             channels.recommendation
         )
+        self.measurement = measurement_pb2_grpc.MeasurementServiceStub(channels.measurement)
         self.health = {
             "ingestion": health_pb2_grpc.HealthStub(channels.ingestion),
             "profile": health_pb2_grpc.HealthStub(channels.profile),
             "consent": health_pb2_grpc.HealthStub(channels.consent),
             "segmentation": health_pb2_grpc.HealthStub(channels.segmentation),
             "recommendation": health_pb2_grpc.HealthStub(channels.recommendation),
+            "measurement": health_pb2_grpc.HealthStub(channels.measurement),
         }
 
 
@@ -209,6 +212,11 @@ async def _recommendation(request: Request) -> Any:
     return stubs.recommendation
 
 
+async def _measurement(request: Request) -> Any:
+    stubs: Stubs = request.app.state.stubs
+    return stubs.measurement
+
+
 async def _stubs(request: Request) -> Stubs:
     stubs: Stubs = request.app.state.stubs
     return stubs
@@ -234,5 +242,6 @@ SegmentationStub = Annotated[segmentation_pb2_grpc.SegmentationServiceStub, Depe
 RecommendationStub = Annotated[
     recommendation_pb2_grpc.RecommendationServiceStub, Depends(_recommendation)
 ]
+MeasurementStub = Annotated[measurement_pb2_grpc.MeasurementServiceStub, Depends(_measurement)]
 StubsDep = Annotated[Stubs, Depends(_stubs)]
 JsonBody = Annotated[Any, Depends(_json_body)]

@@ -32,6 +32,10 @@ class Scope(StrEnum):
     # promotion, rollback), write.
     RECOMMENDATIONS_READ = "recommendations:read"
     RECOMMENDATIONS_WRITE = "recommendations:write"
+    # Campaign measurement: campaigns, assignments, reports and the statistics, read; creating
+    # and changing campaigns and recording uplift evaluations, write.
+    CAMPAIGNS_READ = "campaigns:read"
+    CAMPAIGNS_WRITE = "campaigns:write"
     # Data-subject requests, the suppression list, the audit log, retention policies; it also
     # shows aggregate counts exactly (see disclosure.py).
     PRIVACY_ADMIN = "privacy:admin"

@@ -97,6 +97,9 @@ class GatewaySettings(CommonSettings):
     gateway_recommendation_target: str = Field(
         default="127.0.0.1:50055", description="host:port of the recommendation gRPC service."
     )
+    gateway_measurement_target: str = Field(
+        default="127.0.0.1:50056", description="host:port of the measurement gRPC service."
+    )
     gateway_api_keys: dict[str, str | KeyGrant] = Field(
         default_factory=dict,
         repr=False,  # the keys are secrets: keep them out of logs and tracebacks

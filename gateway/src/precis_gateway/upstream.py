@@ -24,6 +24,7 @@ class Channels:
     consent: grpc.Channel
     segmentation: grpc.Channel
     recommendation: grpc.Channel
+    measurement: grpc.Channel
 
     @classmethod
     def open(
@@ -34,6 +35,7 @@ class Channels:
         consent_target: str,
         segmentation_target: str,
         recommendation_target: str,
+        measurement_target: str,
         interceptors: Iterable[grpc.UnaryUnaryClientInterceptor] = (),
     ) -> Channels:
         interceptors = list(interceptors)
@@ -43,6 +45,7 @@ class Channels:
             consent=open_channel(consent_target, interceptors=interceptors),
             segmentation=open_channel(segmentation_target, interceptors=interceptors),
             recommendation=open_channel(recommendation_target, interceptors=interceptors),
+            measurement=open_channel(measurement_target, interceptors=interceptors),
         )
 
     def close(self) -> None:
@@ -51,6 +54,7 @@ class Channels:
         self.consent.close()
         self.segmentation.close()
         self.recommendation.close()
+        self.measurement.close()
 
 
 def call(

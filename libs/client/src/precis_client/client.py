@@ -60,6 +60,19 @@ def _item_path(item_id: str) -> str:
     return f"/v1/catalog/items/{quote(item_id, safe='')}"
 
 
+def _campaign_path(campaign_id: str) -> str:
+    return f"/v1/campaigns/{quote(campaign_id, safe='')}"
+
+
+def _report_params(as_of: Timestamp | None, confidence_level: float | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if as_of is not None:
+        params["as_of"] = format_timestamp(as_of)
+    if confidence_level is not None:
+        params["confidence_level"] = confidence_level
+    return params
+
+
 def _version_path(version: int) -> str:
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValueError("version must be a model version number (1 or more)")
@@ -772,6 +785,141 @@ class PrecisClient:
             "GET", "/v1/recommendations/popular", params=params, retryable=True
         )
         return self._object(response)
+
+    # Campaign measurement -------------------------------------------------------------------
+
+    def create_campaign(self, campaign: Mapping[str, Any]) -> dict[str, Any]:
+        """Creates a campaign (``name``, ``segment_id``, ``channel``, ``arms`` of
+        ``{"arm_id", "weight"}``, ``holdout_share``, ``end_time`` and optional metrics, window,
+        costs; see the gateway's OpenAPI). Returns ``{"campaign", "warnings"}``. Not retried:
+        a repeat would create a second campaign."""
+        return self._object(
+            self._request("POST", "/v1/campaigns", json=dict(campaign), retryable=False)
+        )
+
+    def list_campaigns(
+        self, *, status: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """One page of campaigns, newest first: ``{"campaigns", "next_cursor"}``."""
+        params: dict[str, str | int] = {}
+        if status is not None:
+            params["status"] = status
+        if limit is not None:
+            params["limit"] = limit
+        if cursor is not None:
+            params["cursor"] = cursor
+        return self._object(self._request("GET", "/v1/campaigns", params=params, retryable=True))
+
+    def get_campaign(self, campaign_id: str) -> dict[str, Any]:
+        return self._object(self._request("GET", _campaign_path(campaign_id), retryable=True))
+
+    def update_campaign(self, campaign_id: str, **changes: Any) -> dict[str, Any]:
+        """Changes ``name``, ``description``, ``end_time``, ``cost_per_send`` or
+        ``fixed_cost``. Retried: the same change twice is one change."""
+        body = {
+            k: (format_timestamp(v) if isinstance(v, datetime) else v) for k, v in changes.items()
+        }
+        return self._object(
+            self._request("PATCH", _campaign_path(campaign_id), json=body, retryable=True)
+        )
+
+    def campaign_assignment(
+        self, campaign_id: str, identifier_type: str, value: str
+    ) -> dict[str, Any]:
+        """A person's arm (``holdout``: do not contact) by identifier, or by
+        ``identifier_type="profile_id"``."""
+        path = (
+            f"{_campaign_path(campaign_id)}/assignments/"
+            f"{quote(identifier_type, safe=':')}/{quote(value, safe='')}"
+        )
+        return self._object(self._request("GET", path, retryable=True))
+
+    def campaign_report(
+        self,
+        campaign_id: str,
+        *,
+        as_of: Timestamp | None = None,
+        confidence_level: float | None = None,
+    ) -> dict[str, Any]:
+        """The campaign's report (arms, lifts against the holdout, impacts, SRM, cumulative
+        lift, attribution, uplift, warnings)."""
+        params = _report_params(as_of, confidence_level)
+        return self._object(
+            self._request(
+                "GET", f"{_campaign_path(campaign_id)}/report", params=params, retryable=True
+            )
+        )
+
+    def campaign_report_page(
+        self,
+        campaign_id: str,
+        *,
+        as_of: Timestamp | None = None,
+        confidence_level: float | None = None,
+    ) -> str:
+        """The report as a self-contained HTML page with charts."""
+        params = _report_params(as_of, confidence_level)
+        response = self._request(
+            "GET", f"{_campaign_path(campaign_id)}/report.html", params=params, retryable=True
+        )
+        return response.text
+
+    def evaluate_campaign_uplift(
+        self,
+        campaign_id: str,
+        scores: Mapping[str, float],
+        *,
+        fractions: Sequence[float] = (),
+        curve_points: int | None = None,
+    ) -> dict[str, Any]:
+        """How well ``scores`` (profile id -> score) rank the campaign's subjects by uplift;
+        kept and shown in the campaign's report. Retried: the same scores give the same
+        evaluation."""
+        body: dict[str, Any] = {
+            "scores": [{"profile_id": p, "score": float(v)} for p, v in scores.items()],
+            "fractions": list(fractions),
+        }
+        if curve_points is not None:
+            body["curve_points"] = curve_points
+        return self._object(
+            self._request(
+                "POST",
+                f"{_campaign_path(campaign_id)}/uplift-evaluations",
+                json=body,
+                retryable=True,
+            )
+        )
+
+    def analyze(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Analyzes a test from its arms' sufficient statistics (``metric_type``, ``arms``)."""
+        return self._object(
+            self._request("POST", "/v1/measurement/analyze", json=dict(body), retryable=True)
+        )
+
+    def plan_power(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._object(
+            self._request("POST", "/v1/measurement/power", json=dict(body), retryable=True)
+        )
+
+    def evaluate_uplift(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._object(
+            self._request("POST", "/v1/measurement/uplift", json=dict(body), retryable=True)
+        )
+
+    def compute_attribution(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._object(
+            self._request("POST", "/v1/measurement/attribution", json=dict(body), retryable=True)
+        )
+
+    def best_send_times(
+        self, profile_ids: Sequence[str], *, channel: str | None = None, time_zone: str = ""
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"profile_ids": list(profile_ids), "time_zone": time_zone}
+        if channel is not None:
+            body["channel"] = channel
+        return self._object(
+            self._request("POST", "/v1/measurement/send-times", json=body, retryable=True)
+        )
 
     # Consent --------------------------------------------------------------------------------
 
