@@ -523,3 +523,75 @@ def test_uplift_and_attribution_rpcs(service: Service) -> None:
             pb.ComputeAttributionRequest(journeys=[pb.Journey(revenue=-1)]),
         )
     assert "journeys[0].revenue" in violations(bad.value)
+
+
+def test_assignments_recorded_by_the_sender(service: Service) -> None:
+    service.producers.segments.members[(WORKSPACE, SEGMENT)] = members()[:10]
+    cid = create(
+        service, external_assignment=True, holdout_share=0.5, min_cell_size=1
+    ).campaign.campaign_id
+    service.producers.publish([upserted(f"p{i:05}") for i in range(6)])
+    service.settle()
+    # The enroller leaves external campaigns alone.
+    service.app.enroller.run_once()
+    assert service.producers.segments.listed == 0
+
+    def item(pid: str, arm: str, **fields: Any) -> pb.ExternalAssignment:
+        values: dict[str, Any] = {"arm_id": arm, "assigned_at": to_timestamp(ENROLLED)}
+        values.update(fields)
+        return pb.ExternalAssignment(profile_id=pid, **values)
+
+    with pytest.raises(grpc.RpcError) as bad:
+        service.call(
+            "RecordAssignments",
+            pb.RecordAssignmentsRequest(
+                campaign_id=cid,
+                assignments=[
+                    item("p00000", "a"),
+                    item("p00001", "z"),
+                    item("p00002", "b", assigned_at=to_timestamp(NOW + timedelta(days=2))),
+                    item("p00000", "b"),
+                ],
+            ),
+        )
+    assert set(violations(bad.value)) == {
+        "assignments[1].arm_id",
+        "assignments[2].assigned_at",
+        "assignments[3].profile",
+    }
+    # Nothing of a refused request was written.
+    with pytest.raises(grpc.RpcError):
+        service.call("GetAssignment", pb.GetAssignmentRequest(campaign_id=cid, profile_id="p00000"))
+    by_user = pb.ExternalAssignment(
+        identifier=upserted("p00004").state.identifiers[0],
+        arm_id=HOLDOUT,
+        assigned_at=to_timestamp(ENROLLED),
+    )
+    first = service.call(
+        "RecordAssignments",
+        pb.RecordAssignmentsRequest(
+            campaign_id=cid, assignments=[item("p00000", "a"), item("p00001", HOLDOUT), by_user]
+        ),
+    )
+    assert (first.recorded, first.unchanged, first.conflicting) == (3, 0, 0)
+    again = service.call(
+        "RecordAssignments",
+        pb.RecordAssignmentsRequest(
+            campaign_id=cid, assignments=[item("p00000", "a"), item("p00001", "b")]
+        ),
+    )
+    assert (again.recorded, again.unchanged, again.conflicting) == (0, 2, 1)
+    answer = service.call(
+        "GetAssignment", pb.GetAssignmentRequest(campaign_id=cid, profile_id="p00004")
+    )
+    assert answer.holdout and answer.assigned_at.ToDatetime(tzinfo=UTC) == ENROLLED
+    report = service.call("GetCampaignReport", pb.GetCampaignReportRequest(campaign_id=cid)).report
+    assert {a.arm_id: a.subjects for a in report.arms} == {"a": 1, "b": 0, HOLDOUT: 2}
+    # A campaign that enrolls its audience takes no recorded assignments.
+    own = create(service).campaign.campaign_id
+    with pytest.raises(grpc.RpcError) as refused:
+        service.call(
+            "RecordAssignments",
+            pb.RecordAssignmentsRequest(campaign_id=own, assignments=[item("p00000", "a")]),
+        )
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION

@@ -24,11 +24,13 @@ from precis_devstack import dmba
 from precis_measurement.uplift import (
     ClassTransformationUplift,
     TwoModelUplift,
+    UpliftDecile,
     UpliftObservation,
     choose_audience,
     evaluate_observations,
     evaluate_uplift,
     qini_coefficient,
+    uplift_at_fraction,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -129,6 +131,86 @@ def test_rejects_bad_input() -> None:
         evaluate_uplift([0.1], [1], [1], curve_points=1)
 
 
+# --- deciles, by hand -----------------------------------------------------------------------
+#
+# Twenty subjects with scores 20 .. 1, treated and control alternating (treated first), so each
+# decile is two subjects, one of each. Outcomes by rank: 1 T:1, 2 C:0 | 3 T:1, 4 C:0 |
+# 5 T:1, 6 C:1 | 7 T:0, 8 C:1 | 9..20 all 0.
+#   decile 1: 1 - 0 = 1, incremental 1 * 2 = 2     decile 2: the same, 2
+#   decile 3: 1 - 1 = 0                            decile 4: 0 - 1 = -1, incremental -2
+#   deciles 5..10: 0.  Total 2, so the cumulative gain is 2/2, 4/2, 4/2, 2/2, then 1 to the end:
+#   the gain overshoots 1 when a later decile has a negative uplift.
+
+DECILE_SCORES = [float(s) for s in range(20, 0, -1)]
+DECILE_TREATED = [rank % 2 == 0 for rank in range(20)]
+DECILE_OUTCOMES = [1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0] + [0.0] * 12
+
+
+def _decile_rows(result_deciles: tuple[UpliftDecile, ...]) -> list[tuple[object, ...]]:
+    return [
+        (d.decile, d.treated, d.control, d.treated_mean, d.control_mean, d.uplift)
+        for d in result_deciles
+    ]
+
+
+def test_deciles_by_hand() -> None:
+    deciles = evaluate_uplift(DECILE_SCORES, DECILE_TREATED, DECILE_OUTCOMES).deciles
+    assert _decile_rows(deciles) == [
+        (1, 1, 1, 1.0, 0.0, 1.0),
+        (2, 1, 1, 1.0, 0.0, 1.0),
+        (3, 1, 1, 1.0, 1.0, 0.0),
+        (4, 1, 1, 0.0, 1.0, -1.0),
+        *[(d, 1, 1, 0.0, 0.0, 0.0) for d in range(5, 11)],
+    ]
+    assert [d.cumulative_gain for d in deciles] == pytest.approx([1, 2, 2, 1, 1, 1, 1, 1, 1, 1])
+
+
+def test_a_tie_block_straddling_a_decile_cut_goes_whole_to_the_higher_decile() -> None:
+    # Ranks 2 and 3 tied: the first cut, after ceil(20 / 10) = 2 subjects, falls inside the
+    # block, so decile 1 is ranks 1..3 (T:1, C:0, T:1 -> 1 - 0 = 1, incremental 3) and decile 2,
+    # cut after 4, is rank 4 alone (one control: no uplift, incremental 0). Deciles 3 and 4 are
+    # as before (0 and -2): total 1, cumulative gain 3, 3, 3, 1, ... The input order of the tied
+    # pair changes nothing.
+    scores = [20.0, 19.0, 19.0, *DECILE_SCORES[3:]]
+    for swap in (False, True):
+        order = [0, 2, 1, *range(3, 20)] if swap else list(range(20))
+        deciles = evaluate_uplift(
+            np.array(scores)[order],
+            np.array(DECILE_TREATED)[order],
+            np.array(DECILE_OUTCOMES)[order],
+        ).deciles
+        rows = _decile_rows(deciles)
+        assert rows[:4] == [
+            (1, 2, 1, 1.0, 0.0, 1.0),
+            (2, 0, 1, 0.0, 0.0, None),
+            (3, 1, 1, 1.0, 1.0, 0.0),
+            (4, 1, 1, 0.0, 1.0, -1.0),
+        ]
+        assert [d.cumulative_gain for d in deciles] == pytest.approx([3, 3, 3] + [1] * 7)
+
+
+def test_deciles_of_few_subjects_and_no_comparison() -> None:
+    # The four subjects of the first example: cuts after ceil(4 d / 10) = 1, 1, 2, 2, 2, 3, 3, 4,
+    # 4, 4 subjects, so A, C, B, D land in deciles 1, 3, 6 and 8 and the rest are empty. No
+    # decile holds both groups: every uplift is None, the total is 0 and so is every gain.
+    deciles = evaluate_uplift(SCORES, TREATED, OUTCOMES).deciles
+    sizes = [d.treated + d.control for d in deciles]
+    assert sizes == [1, 0, 1, 0, 0, 1, 0, 1, 0, 0]
+    assert [d.treated_mean for d in deciles][:3] == [1.0, 0.0, 0.0]
+    assert deciles[5].control_mean == 1.0
+    assert all(d.uplift is None and d.cumulative_gain == 0.0 for d in deciles)
+    empty = evaluate_uplift([], [], []).deciles
+    assert empty == tuple(UpliftDecile(d, 0, 0, 0.0, 0.0, None, 0.0) for d in range(1, 11))
+
+
+def test_a_constant_score_puts_everyone_in_the_first_decile() -> None:
+    deciles = evaluate_uplift([0.5] * 6, [1, 0, 1, 0, 1, 0], [1, 0, 1, 0, 0, 0]).deciles
+    assert (deciles[0].treated, deciles[0].control) == (3, 3)
+    assert deciles[0].uplift == pytest.approx(2 / 3)
+    assert all(d.treated + d.control == 0 for d in deciles[1:])
+    assert all(d.cumulative_gain == pytest.approx(1.0) for d in deciles)
+
+
 # --- evaluation, properties -----------------------------------------------------------------
 
 subjects = st.lists(
@@ -214,13 +296,43 @@ def test_a_constant_score_is_random_targeting(rows: list[tuple[float, bool, floa
 
 @settings(max_examples=60, deadline=None)
 @given(subjects)
-def test_the_oracle_ranking_scores_one_and_nothing_beats_it(
+def test_the_oracle_ranking_scores_one(
     rows: list[tuple[float, bool, float]],
 ) -> None:
+    """The perfect ranking's coefficient is 1 (or 0 when nothing can be ranked). Other rankings
+    are NOT bounded by it: under scikit-uplift's convention the Qini is 0 while the control group
+    is still empty, so scores [0, 1, 1], treated [T, C, C], outcomes [0, 1, 1] give 2."""
     s, t, y = _columns(rows)
     oracle = qini_coefficient(np.where(t, y, -y), t, y)
     assert oracle in (0.0, pytest.approx(1.0))
-    assert qini_coefficient(s, t, y) <= 1.0 + 1e-9
+    assert math.isfinite(qini_coefficient(s, t, y))
+    assert qini_coefficient([0.0, 1.0, 1.0], [True, False, False], [0.0, 1.0, 1.0]) == (
+        pytest.approx(2.0)
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(subjects)
+def test_deciles_partition_the_ranking_like_uplift_at_fraction(
+    rows: list[tuple[float, bool, float]],
+) -> None:
+    s, t, y = _columns(rows)
+    deciles = evaluate_uplift(s, t, y).deciles
+    assert [d.decile for d in deciles] == list(range(1, 11))
+    treated = control = 0
+    for d in deciles:
+        treated, control = treated + d.treated, control + d.control
+        top = uplift_at_fraction(s, t, y, d.decile / 10)
+        assert (treated, control) == (top.treated, top.control)
+        assert (d.uplift is None) == (d.treated == 0 or d.control == 0)
+        assert d.uplift is None or d.uplift == pytest.approx(d.treated_mean - d.control_mean)
+        assert math.isfinite(d.cumulative_gain)
+    assert (treated, control) == (int(t.sum()), int((~t).sum()))
+    gains = [d.cumulative_gain for d in deciles]
+    assert gains[-1] == pytest.approx(1.0) or gains == [0.0] * 10
+    if len(set(s.tolist())) == len(rows):  # no ties: near-equal sizes
+        sizes = [d.treated + d.control for d in deciles]
+        assert max(sizes) - min(sizes) <= 1
 
 
 # --- audience -------------------------------------------------------------------------------

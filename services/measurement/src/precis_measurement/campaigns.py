@@ -138,6 +138,7 @@ class CampaignRow:
     targeting_model_id: str
     send_time_optimization: bool
     time_zone: str
+    external_assignment: bool
     created_at: datetime
     updated_at: datetime
     enrolled_at: datetime | None
@@ -176,6 +177,7 @@ class CampaignRow:
             targeting_model_id=row.targeting_model_id,
             send_time_optimization=bool(row.send_time_optimization),
             time_zone=row.time_zone,
+            external_assignment=bool(row.external_assignment),
             created_at=_utc(row.created_at),
             updated_at=_utc(row.updated_at),
             enrolled_at=_utc(row.enrolled_at) if row.enrolled_at is not None else None,
@@ -342,6 +344,7 @@ def new_campaign(message: pb.Campaign, now: datetime) -> tuple[dict[str, Any], l
         "targeting_model_id": message.targeting_model_id,
         "send_time_optimization": bool(message.send_time_optimization),
         "time_zone": time_zone,
+        "external_assignment": bool(message.external_assignment),
         "created_at": now,
         "updated_at": now,
         "enrolled_at": None,
@@ -429,7 +432,9 @@ class Campaigns:
         c = ms_campaigns.c
         with self.db.read() as session:
             rows = session.execute(
-                select(ms_campaigns).where(c.start_time <= now, c.end_time > now)
+                select(ms_campaigns).where(
+                    c.start_time <= now, c.end_time > now, c.external_assignment.is_(False)
+                )
             ).all()
         return [CampaignRow.from_row(r) for r in rows]
 
@@ -450,6 +455,34 @@ class Campaigns:
         with self._lock:
             self._conversion_events[workspace_id] = events
         return events
+
+    def record(
+        self, workspace_id: str, campaign_id: str, rows: list[dict[str, Any]]
+    ) -> tuple[int, int, int]:
+        """Stores assignments the sender made; (recorded, unchanged, conflicting)."""
+        a = ms_assignments.c
+        with self.db.write() as session:
+            existing: dict[str, str] = {}
+            pids = [r["profile_id"] for r in rows]
+            for start in range(0, len(pids), 500):
+                for pid, arm_id in session.execute(
+                    select(a.profile_id, a.arm_id).where(
+                        a.workspace_id == workspace_id,
+                        a.campaign_id == campaign_id,
+                        a.profile_id.in_(pids[start : start + 500]),
+                    )
+                ):
+                    existing[pid] = arm_id
+            new = [r for r in rows if r["profile_id"] not in existing]
+            insert_ignoring_duplicates(
+                session, ms_assignments, new, ("workspace_id", "campaign_id", "profile_id")
+            )
+        conflicting = sum(
+            1
+            for r in rows
+            if r["profile_id"] in existing and existing[r["profile_id"]] != r["arm_id"]
+        )
+        return len(new), len(rows) - len(new), conflicting
 
     def assignment(self, workspace_id: str, campaign_id: str, profile_id: str) -> Any | None:
         a = ms_assignments.c
@@ -488,6 +521,8 @@ class Enroller:
         now = now or datetime.now(UTC)
         if campaign.status(now) != pb.CAMPAIGN_STATUS_RUNNING:
             raise FailedPrecondition("the campaign is not running: only running campaigns enroll")
+        if campaign.external_assignment:
+            raise FailedPrecondition("the campaign's sender records its assignments")
         key = (campaign.workspace_id, campaign.campaign_id)
         token, released, total = "", 0, 0
         while True:

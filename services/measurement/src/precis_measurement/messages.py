@@ -139,7 +139,7 @@ def uplift_response(result: uplift.UpliftEvaluation) -> pb.EvaluateUpliftRespons
         treated=result.treated,
         control=result.control,
     )
-    for d in getattr(result, "deciles", ()):
+    for d in result.deciles:
         response.deciles.append(
             pb.UpliftDecile(
                 decile=d.decile,

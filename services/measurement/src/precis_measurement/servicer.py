@@ -38,6 +38,7 @@ from precis_measurement.campaigns import (
     CampaignRow,
     Campaigns,
     Enroller,
+    bucket_of,
     new_campaign,
     valid_time_zone,
 )
@@ -53,6 +54,7 @@ MAX_OBSERVATIONS = 1_000_000
 MAX_JOURNEYS = 100_000
 MAX_TOUCHPOINTS = 1000
 MAX_CHANNEL = 128
+MAX_RECORDED = 10_000
 T = TypeVar("T")
 
 METRIC_TYPES = {
@@ -142,6 +144,7 @@ def campaign_message(row: CampaignRow, now: datetime) -> pb.Campaign:
         updated_at=to_timestamp(row.updated_at),
         send_time_optimization=row.send_time_optimization,
         time_zone=row.time_zone,
+        external_assignment=row.external_assignment,
     )
     message.attribution_window.FromTimedelta(row.attribution_window)
     message.pre_period.FromTimedelta(row.pre_period)
@@ -380,15 +383,17 @@ class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
         row = self.campaigns.update(workspace, current.campaign_id, values)
         return pb.UpdateCampaignResponse(campaign=campaign_message(row, now))
 
-    def _profile_id(self, workspace: str, request: pb.GetAssignmentRequest) -> str:
+    def _profile_id(self, workspace: str, request: Any, at: str = "") -> str:
         which = request.WhichOneof("profile")
         if which is None:
-            raise InvalidArgument.field("profile", "give an identifier or the profile_id")
+            raise InvalidArgument.field(f"{at}profile", "give an identifier or the profile_id")
         if which == "profile_id":
             if not request.profile_id or len(request.profile_id) > 64:
-                raise InvalidArgument.field("profile_id", "must be 1..64 characters")
-            return request.profile_id
-        kind, value = stored_key(self.hasher, workspace, request.identifier, field="identifier")
+                raise InvalidArgument.field(f"{at}profile_id", "must be 1..64 characters")
+            return str(request.profile_id)
+        kind, value = stored_key(
+            self.hasher, workspace, request.identifier, field=f"{at}identifier"
+        )
         with self.db.read() as session:
             found = session.execute(
                 select(ms_identities.c.profile_id).where(
@@ -408,9 +413,13 @@ class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
             if code == grpc.StatusCode.NOT_FOUND:
+                if at:
+                    raise InvalidArgument.field(
+                        f"{at}identifier", "no profile has this identifier"
+                    ) from exc
                 raise NotFound("no profile has this identifier") from exc
             if code == grpc.StatusCode.INVALID_ARGUMENT:
-                raise InvalidArgument.field("identifier", exc.details() or "invalid") from exc
+                raise InvalidArgument.field(f"{at}identifier", exc.details() or "invalid") from exc
             raise Unavailable("the profile service does not answer; try again") from exc
         return answer.profile.profile_id
 
@@ -443,6 +452,65 @@ class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
             if send_at is not None:
                 response.send_at.CopyFrom(to_timestamp(send_at))
         return response
+
+    def RecordAssignments(
+        self, request: pb.RecordAssignmentsRequest, context: grpc.ServicerContext
+    ) -> pb.RecordAssignmentsResponse:
+        """Assignments the sender made; validated whole before anything is written, so a refused
+        request records nothing. The first assignment of a profile stays (a retry changes
+        nothing; a different arm is counted as conflicting and left alone)."""
+        workspace = workspace_of(context)
+        campaign = self.campaigns.get(workspace, self._campaign_id(request.campaign_id))
+        if not campaign.external_assignment:
+            raise FailedPrecondition(
+                "the campaign assigns its audience itself (create it with external_assignment)"
+            )
+        if not 1 <= len(request.assignments) <= MAX_RECORDED:
+            raise InvalidArgument.field("assignments", f"give 1..{MAX_RECORDED} assignments")
+        now = datetime.now(UTC)
+        arms = {a.arm_id for a in campaign.arms} | {HOLDOUT}
+        violations: list[Violation] = []
+        rows: dict[str, dict[str, Any]] = {}
+        for i, item in enumerate(request.assignments):
+            at = f"assignments[{i}]."
+            if item.arm_id not in arms:
+                violations.append(
+                    Violation(
+                        f"{at}arm_id", f"not an arm of the campaign ({', '.join(sorted(arms))})"
+                    )
+                )
+            if not item.HasField("assigned_at"):
+                violations.append(Violation(f"{at}assigned_at", "give when it was assigned"))
+                continue
+            when = _utc(item.assigned_at.ToDatetime())
+            if when > now + timedelta(minutes=5):
+                violations.append(Violation(f"{at}assigned_at", "is in the future"))
+            elif when < campaign.start_time:
+                violations.append(Violation(f"{at}assigned_at", "is before the campaign's start"))
+            try:
+                pid = self._profile_id(workspace, item, at)
+            except InvalidArgument as exc:
+                violations.extend(exc.violations)
+                continue
+            if pid in rows:
+                violations.append(Violation(f"{at}profile", "the same profile is given twice"))
+                continue
+            rows[pid] = {
+                "workspace_id": workspace,
+                "campaign_id": campaign.campaign_id,
+                "profile_id": pid,
+                "arm_id": item.arm_id,
+                "bucket": bucket_of(workspace, campaign.campaign_id, pid),
+                "assigned_at": when,
+            }
+        if violations:
+            raise InvalidArgument("invalid assignments", violations[:100])
+        recorded, unchanged, conflicting = self.campaigns.record(
+            workspace, campaign.campaign_id, list(rows.values())
+        )
+        return pb.RecordAssignmentsResponse(
+            recorded=recorded, unchanged=unchanged, conflicting=conflicting
+        )
 
     # ---- reports ---------------------------------------------------------------------------
 

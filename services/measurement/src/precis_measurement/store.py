@@ -64,6 +64,8 @@ ms_campaigns = Table(
     Column("targeting_model_id", String(64), nullable=False),
     Column("send_time_optimization", Boolean, nullable=False),
     Column("time_zone", String(64), nullable=False),
+    # The sender records assignments (RecordAssignments); the segment is not enrolled.
+    Column("external_assignment", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # The latest enrollment: when, the segment's members, and those withheld for consent.

@@ -19,10 +19,17 @@ The evaluation follows scikit-uplift 0.5 (``sklift.metrics``) so numbers can be 
   last). 0 when the denominator is not positive (no outcome at all, or one group empty).
 * AUUC and random AUUC are raw areas (trapezoids at the vertices) with the fraction targeted on
   the x axis (0..1), so they are in outcome units: sklift's ``auc(*uplift_curve(...)) / n``.
+* Deciles (for lift and gain charts) cut the ranking after the first ``ceil(d * n / 10)``
+  subjects, d = 1..10, each cut widened to the end of the tie block it falls in, exactly as
+  uplift at fraction d/10: deciles 1..d together are the subjects :func:`uplift_at_fraction`
+  compares at d/10. Without ties the deciles differ in size by at most one; a tie block
+  straddling a cut goes whole to the higher decile, which leaves the next one smaller or empty
+  (every decile is empty after a constant score's first; with fewer than 10 subjects some are).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,6 +82,26 @@ class UpliftCurvePoint:
 
 
 @dataclass(frozen=True, slots=True)
+class UpliftDecile:
+    """One tenth of the ranked subjects (decile 1 has the highest scores; see the module
+    docstring for the cuts and ties).
+
+    A mean is 0 when its group is empty, and ``uplift`` (treated mean minus control mean) is None
+    when either group is (the contract's mapping sends 0). ``cumulative_gain`` is the incremental
+    outcomes, uplift times subjects, of deciles 1..this one over those of all deciles: it ends at
+    1, can leave 0..1 when some deciles have a negative uplift, and is 0 everywhere when the
+    total is not positive (no gain to share out)."""
+
+    decile: int
+    treated: int
+    control: int
+    treated_mean: float
+    control_mean: float
+    uplift: float | None
+    cumulative_gain: float
+
+
+@dataclass(frozen=True, slots=True)
 class UpliftEvaluation:
     """What EvaluateUpliftResponse carries."""
 
@@ -85,6 +112,7 @@ class UpliftEvaluation:
     curve: tuple[UpliftCurvePoint, ...]
     treated: int
     control: int
+    deciles: tuple[UpliftDecile, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +209,40 @@ def uplift_at_fraction(
     return UpliftAtFraction(fraction=fraction, uplift=uplift, treated=n_t, control=n_c)
 
 
+DECILES = 10
+
+
+def uplift_deciles(
+    s: NDArray[np.float64], t: NDArray[np.bool_], y: NDArray[np.float64]
+) -> tuple[UpliftDecile, ...]:
+    """The subjects in ten groups by score, highest first (see the module docstring)."""
+    ranked = np.sort(s)[::-1]
+    ends = [0]
+    for d in range(1, DECILES + 1):
+        k = (d * s.size + DECILES - 1) // DECILES  # ceil(d * n / 10) in exact integer arithmetic
+        ends.append(int(np.count_nonzero(s >= ranked[k - 1])) if k else 0)
+    order = np.argsort(-s, kind="stable")
+    tf = t[order].astype(np.float64)
+    ys = y[order]
+    cum_t = np.r_[0.0, np.cumsum(tf)]
+    cum_yt = np.r_[0.0, np.cumsum(ys * tf)]
+    cum_yc = np.r_[0.0, np.cumsum(ys * (1.0 - tf))]
+    groups: list[tuple[int, int, float, float, float | None]] = []
+    for lo, hi in itertools.pairwise(ends):
+        n_t = int(cum_t[hi] - cum_t[lo])
+        n_c = (hi - lo) - n_t
+        mean_t = float(cum_yt[hi] - cum_yt[lo]) / n_t if n_t else 0.0
+        mean_c = float(cum_yc[hi] - cum_yc[lo]) / n_c if n_c else 0.0
+        groups.append((n_t, n_c, mean_t, mean_c, mean_t - mean_c if n_t and n_c else None))
+    incremental = [(u or 0.0) * (n_t + n_c) for n_t, n_c, _, _, u in groups]
+    total = math.fsum(incremental)
+    deciles = []
+    for d, (n_t, n_c, mean_t, mean_c, uplift) in enumerate(groups, start=1):
+        share = math.fsum(incremental[:d]) / total if total > 0.0 else 0.0
+        deciles.append(UpliftDecile(d, n_t, n_c, mean_t, mean_c, uplift, share))
+    return tuple(deciles)
+
+
 def evaluate_uplift(
     scores: ArrayLike,
     treated: ArrayLike,
@@ -189,8 +251,9 @@ def evaluate_uplift(
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
     curve_points: int = DEFAULT_CURVE_POINTS,
 ) -> UpliftEvaluation:
-    """Qini coefficient, AUUC, uplift at each fraction and the curves sampled at ``curve_points``
-    evenly spaced fractions from 0 to 1 (both included), interpolated linearly between vertices.
+    """Qini coefficient, AUUC, uplift at each fraction, the curves sampled at ``curve_points``
+    evenly spaced fractions from 0 to 1 (both included), interpolated linearly between vertices,
+    and the deciles.
 
     An empty input gives zeros everywhere (and ``uplift=None`` at every fraction)."""
     if not 2 <= curve_points <= MAX_CURVE_POINTS:
@@ -201,7 +264,7 @@ def evaluate_uplift(
     n_treated, n_control = int(t.sum()), int((~t).sum())
     if s.size == 0:
         flat = tuple(UpliftCurvePoint(float(f), 0.0, 0.0, 0.0, 0.0) for f in grid)
-        return UpliftEvaluation(0.0, 0.0, 0.0, at_k, flat, 0, 0)
+        return UpliftEvaluation(0.0, 0.0, 0.0, at_k, flat, 0, 0, uplift_deciles(s, t, y))
     curves = _curves(s, t, y)
     n = float(s.size)
     fx = curves.x / n
@@ -224,6 +287,7 @@ def evaluate_uplift(
         curve=points,
         treated=n_treated,
         control=n_control,
+        deciles=uplift_deciles(s, t, y),
     )
 
 

@@ -89,7 +89,7 @@ class Arm(_message.Message):
     def __init__(self, arm_id: _Optional[str] = ..., description: _Optional[str] = ..., weight: _Optional[float] = ...) -> None: ...
 
 class Campaign(_message.Message):
-    __slots__ = ("campaign_id", "name", "description", "segment_id", "channel", "arms", "holdout_share", "start_time", "end_time", "primary_metric", "secondary_metrics", "conversion_event", "revenue_property", "attribution_window", "cost_per_send", "fixed_cost", "currency", "pre_period", "min_cell_size", "targeting_model_id", "status", "created_at", "updated_at", "send_time_optimization", "time_zone")
+    __slots__ = ("campaign_id", "name", "description", "segment_id", "channel", "arms", "holdout_share", "start_time", "end_time", "primary_metric", "secondary_metrics", "conversion_event", "revenue_property", "attribution_window", "cost_per_send", "fixed_cost", "currency", "pre_period", "min_cell_size", "targeting_model_id", "status", "created_at", "updated_at", "send_time_optimization", "time_zone", "external_assignment")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -115,6 +115,7 @@ class Campaign(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     SEND_TIME_OPTIMIZATION_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ASSIGNMENT_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     name: str
     description: str
@@ -140,7 +141,8 @@ class Campaign(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     send_time_optimization: bool
     time_zone: str
-    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., segment_id: _Optional[str] = ..., channel: _Optional[_Union[_segmentation_pb2.Channel, str]] = ..., arms: _Optional[_Iterable[_Union[Arm, _Mapping]]] = ..., holdout_share: _Optional[float] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., primary_metric: _Optional[_Union[Metric, str]] = ..., secondary_metrics: _Optional[_Iterable[_Union[Metric, str]]] = ..., conversion_event: _Optional[str] = ..., revenue_property: _Optional[str] = ..., attribution_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cost_per_send: _Optional[float] = ..., fixed_cost: _Optional[float] = ..., currency: _Optional[str] = ..., pre_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., min_cell_size: _Optional[int] = ..., targeting_model_id: _Optional[str] = ..., status: _Optional[_Union[CampaignStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., send_time_optimization: _Optional[bool] = ..., time_zone: _Optional[str] = ...) -> None: ...
+    external_assignment: bool
+    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., segment_id: _Optional[str] = ..., channel: _Optional[_Union[_segmentation_pb2.Channel, str]] = ..., arms: _Optional[_Iterable[_Union[Arm, _Mapping]]] = ..., holdout_share: _Optional[float] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., primary_metric: _Optional[_Union[Metric, str]] = ..., secondary_metrics: _Optional[_Iterable[_Union[Metric, str]]] = ..., conversion_event: _Optional[str] = ..., revenue_property: _Optional[str] = ..., attribution_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cost_per_send: _Optional[float] = ..., fixed_cost: _Optional[float] = ..., currency: _Optional[str] = ..., pre_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., min_cell_size: _Optional[int] = ..., targeting_model_id: _Optional[str] = ..., status: _Optional[_Union[CampaignStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., send_time_optimization: _Optional[bool] = ..., time_zone: _Optional[str] = ..., external_assignment: _Optional[bool] = ...) -> None: ...
 
 class CreateCampaignRequest(_message.Message):
     __slots__ = ("campaign",)
@@ -233,6 +235,36 @@ class GetAssignmentResponse(_message.Message):
     assigned_at: _timestamp_pb2.Timestamp
     send_at: _timestamp_pb2.Timestamp
     def __init__(self, arm_id: _Optional[str] = ..., holdout: _Optional[bool] = ..., bucket: _Optional[int] = ..., profile_id: _Optional[str] = ..., assigned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., send_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ExternalAssignment(_message.Message):
+    __slots__ = ("identifier", "profile_id", "arm_id", "assigned_at")
+    IDENTIFIER_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    ARM_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    identifier: _types_pb2.Identifier
+    profile_id: str
+    arm_id: str
+    assigned_at: _timestamp_pb2.Timestamp
+    def __init__(self, identifier: _Optional[_Union[_types_pb2.Identifier, _Mapping]] = ..., profile_id: _Optional[str] = ..., arm_id: _Optional[str] = ..., assigned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RecordAssignmentsRequest(_message.Message):
+    __slots__ = ("campaign_id", "assignments")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    assignments: _containers.RepeatedCompositeFieldContainer[ExternalAssignment]
+    def __init__(self, campaign_id: _Optional[str] = ..., assignments: _Optional[_Iterable[_Union[ExternalAssignment, _Mapping]]] = ...) -> None: ...
+
+class RecordAssignmentsResponse(_message.Message):
+    __slots__ = ("recorded", "unchanged", "conflicting")
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    CONFLICTING_FIELD_NUMBER: _ClassVar[int]
+    recorded: int
+    unchanged: int
+    conflicting: int
+    def __init__(self, recorded: _Optional[int] = ..., unchanged: _Optional[int] = ..., conflicting: _Optional[int] = ...) -> None: ...
 
 class ConfidenceInterval(_message.Message):
     __slots__ = ("lower", "upper")

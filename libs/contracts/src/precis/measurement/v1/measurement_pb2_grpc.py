@@ -60,6 +60,11 @@ class MeasurementServiceStub:
                 request_serializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.GetAssignmentRequest.SerializeToString,
                 response_deserializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.GetAssignmentResponse.FromString,
                 _registered_method=True)
+        self.RecordAssignments = channel.unary_unary(
+                '/precis.measurement.v1.MeasurementService/RecordAssignments',
+                request_serializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.RecordAssignmentsRequest.SerializeToString,
+                response_deserializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.RecordAssignmentsResponse.FromString,
+                _registered_method=True)
         self.GetCampaignReport = channel.unary_unary(
                 '/precis.measurement.v1.MeasurementService/GetCampaignReport',
                 request_serializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.GetCampaignReportRequest.SerializeToString,
@@ -132,7 +137,16 @@ class MeasurementServiceServicer:
 
     def GetAssignment(self, request, context):
         """The arm (or holdout) of a profile in a campaign: a deterministic hash of (campaign, profile),
-        stable across replicas and calls. The first answer is logged as the assignment.
+        stable across replicas and calls, logged when the audience was enrolled (at the start, then
+        periodically while the campaign runs). NOT_FOUND for a profile outside the audience.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordAssignments(self, request, context):
+        """Records assignments made by the sender (campaigns with external_assignment): each profile's
+        arm and when it was assigned. A profile already assigned keeps its first assignment.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -216,6 +230,11 @@ def add_MeasurementServiceServicer_to_server(servicer, server):
                     servicer.GetAssignment,
                     request_deserializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.GetAssignmentRequest.FromString,
                     response_serializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.GetAssignmentResponse.SerializeToString,
+            ),
+            'RecordAssignments': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAssignments,
+                    request_deserializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.RecordAssignmentsRequest.FromString,
+                    response_serializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.RecordAssignmentsResponse.SerializeToString,
             ),
             'GetCampaignReport': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCampaignReport,
@@ -389,6 +408,33 @@ class MeasurementService:
             '/precis.measurement.v1.MeasurementService/GetAssignment',
             precis_dot_measurement_dot_v1_dot_measurement__pb2.GetAssignmentRequest.SerializeToString,
             precis_dot_measurement_dot_v1_dot_measurement__pb2.GetAssignmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAssignments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/precis.measurement.v1.MeasurementService/RecordAssignments',
+            precis_dot_measurement_dot_v1_dot_measurement__pb2.RecordAssignmentsRequest.SerializeToString,
+            precis_dot_measurement_dot_v1_dot_measurement__pb2.RecordAssignmentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("targeting_model_id", sa.String(length=64), nullable=False),
         sa.Column("send_time_optimization", sa.Boolean(), nullable=False),
         sa.Column("time_zone", sa.String(length=64), nullable=False),
+        sa.Column("external_assignment", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("enrolled_at", sa.DateTime(timezone=True), nullable=True),
