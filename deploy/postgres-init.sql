@@ -6,5 +6,4 @@ CREATE DATABASE profile OWNER precis;
 CREATE DATABASE consent OWNER precis;
 CREATE DATABASE segmentation OWNER precis;
 CREATE DATABASE recommendation OWNER precis;
--- Future services, one database each, when they are deployed:
--- CREATE DATABASE measurement OWNER precis;
+CREATE DATABASE measurement OWNER precis;

@@ -408,6 +408,7 @@ def test_readiness_includes_consent(
         "consent": "UNAVAILABLE",
         "segmentation": "SERVING",
         "recommendation": "SERVING",
+        "measurement": "SERVING",
     }
     assert_error(
         without.post(

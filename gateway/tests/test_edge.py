@@ -142,6 +142,7 @@ def test_readyz_when_every_service_serves(client: TestClient) -> None:
             "consent": "SERVING",
             "segmentation": "SERVING",
             "recommendation": "SERVING",
+            "measurement": "SERVING",
         },
     }
 
@@ -163,6 +164,7 @@ def test_readyz_is_503_when_a_service_does_not_serve(
             "consent": "SERVING",
             "segmentation": "SERVING",
             "recommendation": "SERVING",
+            "measurement": "SERVING",
         },
     }
 
@@ -181,6 +183,7 @@ def test_readyz_is_503_when_a_service_is_unreachable(
         "consent": "SERVING",
         "segmentation": "SERVING",
         "recommendation": "SERVING",
+        "measurement": "SERVING",
     }
 
 

@@ -171,6 +171,37 @@ PROCESSES: dict[str, dict[str, Any]] = {
         "database": "recommendation",
         "settings": ("precis_recommendation.settings", "RecommendationSettings"),
     },
+    "measurement": {
+        "module": "precis_measurement",
+        "package_dir": ROOT / "services/measurement/src/precis_measurement",
+        "port": 50056,
+        "port_env": "PRECIS_MEASUREMENT_GRPC_PORT",
+        "protocol": "grpc",
+        # Profile and segmentation are waited for: profile's feed brings the exposures and
+        # conversions (GetProfile resolves identifiers), segmentation releases the members that
+        # running campaigns enroll.
+        "env": {
+            "PRECIS_MEASUREMENT_GRPC_PORT",
+            "PRECIS_MEASUREMENT_DATABASE_URL",
+            "PRECIS_MEASUREMENT_PROFILE_TARGET",
+            "PRECIS_MEASUREMENT_SEGMENTATION_TARGET",
+        },
+        "required": {
+            "PRECIS_MEASUREMENT_DATABASE_URL",
+            "PRECIS_MEASUREMENT_PROFILE_TARGET",
+            "PRECIS_MEASUREMENT_SEGMENTATION_TARGET",
+            "PRECIS_PII_SECRET",
+        },
+        "secret_env": {"PRECIS_MEASUREMENT_DATABASE_URL", "PRECIS_PII_SECRET"},
+        "targets": {
+            "PRECIS_MEASUREMENT_PROFILE_TARGET": "profile",
+            "PRECIS_MEASUREMENT_SEGMENTATION_TARGET": "segmentation",
+        },
+        # numpy / scipy / scikit-learn: OpenBLAS would otherwise start one thread per CPU.
+        "runtime_env": {"OPENBLAS_NUM_THREADS": "1"},
+        "database": "measurement",
+        "settings": ("precis_measurement.settings", "MeasurementSettings"),
+    },
     "gateway": {
         "module": "precis_gateway",
         "package_dir": ROOT / "gateway/src/precis_gateway",
@@ -185,6 +216,7 @@ PROCESSES: dict[str, dict[str, Any]] = {
             "PRECIS_GATEWAY_CONSENT_TARGET",
             "PRECIS_GATEWAY_SEGMENTATION_TARGET",
             "PRECIS_GATEWAY_RECOMMENDATION_TARGET",
+            "PRECIS_GATEWAY_MEASUREMENT_TARGET",
             "PRECIS_GATEWAY_API_KEYS",
         },
         "required": {
@@ -193,6 +225,7 @@ PROCESSES: dict[str, dict[str, Any]] = {
             "PRECIS_GATEWAY_CONSENT_TARGET",
             "PRECIS_GATEWAY_SEGMENTATION_TARGET",
             "PRECIS_GATEWAY_RECOMMENDATION_TARGET",
+            "PRECIS_GATEWAY_MEASUREMENT_TARGET",
             "PRECIS_GATEWAY_API_KEYS",
             "PRECIS_PII_SECRET",
         },
@@ -203,6 +236,7 @@ PROCESSES: dict[str, dict[str, Any]] = {
             "PRECIS_GATEWAY_CONSENT_TARGET": "consent",
             "PRECIS_GATEWAY_SEGMENTATION_TARGET": "segmentation",
             "PRECIS_GATEWAY_RECOMMENDATION_TARGET": "recommendation",
+            "PRECIS_GATEWAY_MEASUREMENT_TARGET": "measurement",
         },
         "database": None,
         "settings": ("precis_gateway.settings", "GatewaySettings"),
@@ -216,6 +250,7 @@ EXTERNAL_SECRETS = {
     "precis-consent-database",
     "precis-segmentation-database",
     "precis-recommendation-database",
+    "precis-measurement-database",
     "precis-gateway-api-keys",
 }
 
@@ -930,12 +965,14 @@ def test_privacy_services_are_found() -> None:
         "consent",
         "segmentation",
         "recommendation",
+        "measurement",
     }
     assert expected_privacy_targets() == {
         "ingestion": "ingestion:50051",
         "profile": "profile:50052",
         "segmentation": "segmentation:50054",
         "recommendation": "recommendation:50055",
+        "measurement": "measurement:50056",
     }
 
 

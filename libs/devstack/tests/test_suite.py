@@ -32,6 +32,7 @@ from precis_devstack.suite import (
     suite_specs,
     suite_status,
 )
+from precis_measurement.settings import MeasurementSettings
 from precis_recommendation.settings import RecommendationSettings
 
 FAKE_GRPC = textwrap.dedent(
@@ -169,8 +170,8 @@ def test_consent_runs_as_its_own_process_behind_the_gateway(layout: state.StateL
         pii_secret="s" * 32,
     )
     by_name = {s.name: s for s in specs}
-    # Started in order and each waited for: consent, segmentation and recommendation before the
-    # gateway, whose readiness needs them; recommendation after the three it calls.
+    # Started in order and each waited for: consent, segmentation, recommendation and measurement
+    # before the gateway, whose readiness needs them; each after the services it calls.
     assert [s.name for s in specs] == list(NAMES)
     assert list(NAMES) == [
         "ingestion",
@@ -178,6 +179,7 @@ def test_consent_runs_as_its_own_process_behind_the_gateway(layout: state.StateL
         "consent",
         "segmentation",
         "recommendation",
+        "measurement",
         "gateway",
     ]
     consent = by_name["consent"]
@@ -189,7 +191,7 @@ def test_consent_runs_as_its_own_process_behind_the_gateway(layout: state.StateL
     assert by_name["gateway"].env["PRECIS_GATEWAY_CONSENT_TARGET"] == "127.0.0.1:15053"
     # The services share nothing but the PII secret: each has its own database file.
     urls = {s.env.get(f"PRECIS_{s.name.upper()}_DATABASE_URL") for s in specs}
-    assert len(urls - {None}) == 5
+    assert len(urls - {None}) == 6
     assert {s.env["PRECIS_PII_SECRET"] for s in specs} == {"s" * 32}
     overridden = suite_specs(
         layout,
@@ -208,9 +210,9 @@ def test_consent_runs_as_its_own_process_behind_the_gateway(layout: state.StateL
 def test_consent_is_told_where_every_other_privacy_service_listens(
     layout: state.StateLayout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Data-subject requests reach ingestion, profile, segmentation and recommendation on the
-    ports this suite runs them on, not on the defaults (the e2e suites start everything on free
-    ports)."""
+    """Data-subject requests reach ingestion, profile, segmentation, recommendation and
+    measurement on the ports this suite runs them on, not on the defaults (the e2e suites start
+    everything on free ports)."""
     specs = suite_specs(
         layout,
         gateway_port=18080,
@@ -219,6 +221,7 @@ def test_consent_is_told_where_every_other_privacy_service_listens(
         consent_port=15053,
         segmentation_port=15054,
         recommendation_port=15055,
+        measurement_port=15056,
         api_key="k",
         pii_secret="s" * 32,
     )
@@ -230,6 +233,7 @@ def test_consent_is_told_where_every_other_privacy_service_listens(
         "profile": "127.0.0.1:15052",
         "segmentation": "127.0.0.1:15054",
         "recommendation": "127.0.0.1:15055",
+        "measurement": "127.0.0.1:15056",
     }
 
 
@@ -319,12 +323,78 @@ def test_recommendation_reads_the_settings_the_suite_gives_it(
     assert settings.state_dir == layout.root
 
 
+def test_measurement_follows_profile_and_segmentation_on_the_suites_ports(
+    layout: state.StateLayout,
+) -> None:
+    specs = suite_specs(
+        layout,
+        gateway_port=18080,
+        ingestion_port=15051,
+        profile_port=15052,
+        consent_port=15053,
+        segmentation_port=15054,
+        recommendation_port=15055,
+        measurement_port=15056,
+        api_key="k",
+        pii_secret="s" * 32,
+    )
+    by_name = {s.name: s for s in specs}
+    measurement = by_name["measurement"]
+    assert measurement.argv[1:] == ("-m", "precis_measurement")
+    assert (measurement.port, measurement.probe) == (15056, "grpc")
+    assert measurement.env["PRECIS_MEASUREMENT_GRPC_PORT"] == "15056"
+    assert measurement.env["PRECIS_MEASUREMENT_DATABASE_URL"] == (
+        f"sqlite:///{layout.root / 'measurement.db'}"
+    )
+    assert measurement.env["PRECIS_MEASUREMENT_PROFILE_TARGET"] == "127.0.0.1:15052"
+    assert measurement.env["PRECIS_MEASUREMENT_SEGMENTATION_TARGET"] == "127.0.0.1:15054"
+    # numpy / scipy / scikit-learn would otherwise start one OpenBLAS thread per CPU.
+    assert measurement.env["OPENBLAS_NUM_THREADS"] == "1"
+    assert by_name["gateway"].env["PRECIS_GATEWAY_MEASUREMENT_TARGET"] == "127.0.0.1:15056"
+    # Started after the services it calls (and after recommendation), before the gateway.
+    order = [s.name for s in specs]
+    assert order.index("measurement") > max(
+        order.index("profile"), order.index("segmentation"), order.index("recommendation")
+    )
+    assert order.index("measurement") < order.index("gateway")
+    assert DEFAULT_PORTS["measurement"] == 50056
+
+
+def test_measurement_reads_the_settings_the_suite_gives_it(
+    layout: state.StateLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The variable names are the service's contract: its settings class reads every one."""
+    specs = suite_specs(
+        layout,
+        gateway_port=18080,
+        ingestion_port=15051,
+        profile_port=15052,
+        consent_port=15053,
+        segmentation_port=15054,
+        measurement_port=15056,
+        api_key="k",
+        pii_secret="s" * 32,
+    )
+    measurement = next(s for s in specs if s.name == "measurement")
+    for name, value in measurement.env.items():
+        monkeypatch.setenv(name, value)
+    settings = MeasurementSettings()
+    assert settings.measurement_grpc_port == 15056
+    assert settings.database_url == f"sqlite:///{(layout.root / 'measurement.db').as_posix()}"
+    assert settings.measurement_profile_target == "127.0.0.1:15052"
+    assert settings.measurement_segmentation_target == "127.0.0.1:15054"
+    assert settings.state_dir == layout.root
+
+
 def test_the_command_line_takes_a_consent_port() -> None:
     assert build_parser().parse_args(["up"]).consent_port == 50053
     assert build_parser().parse_args(["up", "--consent-port", "6053"]).consent_port == 6053
     assert build_parser().parse_args(["up"]).segmentation_port == 50054
     parsed = build_parser().parse_args(["up", "--segmentation-port", "6054"])
     assert parsed.segmentation_port == 6054
+    assert build_parser().parse_args(["up"]).measurement_port == 50056
+    parsed = build_parser().parse_args(["up", "--measurement-port", "6056"])
+    assert parsed.measurement_port == 6056
 
 
 # Ports -----------------------------------------------------------------------------------------
@@ -345,6 +415,7 @@ def test_up_refuses_ports_taken_by_another_program(layout: state.StateLayout) ->
                 consent_port=free_port(),
                 segmentation_port=free_port(),
                 recommendation_port=free_port(),
+                measurement_port=free_port(),
                 timeout=5,
             )
     # Refused before anything started.

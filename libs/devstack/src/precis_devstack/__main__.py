@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m precis_devstack",
         description=(
             "Run the Precis suite (ingestion, profile, consent, segmentation, recommendation, "
-            "gateway) on this machine."
+            "measurement, gateway) on this machine."
         ),
     )
     parser.add_argument(
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--consent-port", type=int, default=DEFAULT_PORTS["consent"])
     parser.add_argument("--segmentation-port", type=int, default=DEFAULT_PORTS["segmentation"])
     parser.add_argument("--recommendation-port", type=int, default=DEFAULT_PORTS["recommendation"])
+    parser.add_argument("--measurement-port", type=int, default=DEFAULT_PORTS["measurement"])
     return parser
 
 
@@ -60,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 *ports,
                 segmentation_port=args.segmentation_port,
                 recommendation_port=args.recommendation_port,
+                measurement_port=args.measurement_port,
                 output=_say,
             )
             layout = StateLayout.at(args.state_dir)
@@ -86,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             *ports,
             segmentation_port=args.segmentation_port,
             recommendation_port=args.recommendation_port,
+            measurement_port=args.measurement_port,
             output=_say,
         )
     except (DevstackError, CdnowError, PrecisError) as exc:

@@ -230,6 +230,7 @@ def run_demo(
     *,
     segmentation_port: int = DEFAULT_PORTS["segmentation"],
     recommendation_port: int = DEFAULT_PORTS["recommendation"],
+    measurement_port: int = DEFAULT_PORTS["measurement"],
     output: Output = print,
 ) -> int:
     """Runs the whole demo and leaves the suite running. Returns the process exit code."""
@@ -243,6 +244,7 @@ def run_demo(
         consent_port,
         segmentation_port=segmentation_port,
         recommendation_port=recommendation_port,
+        measurement_port=measurement_port,
         output=lambda s: output("  " + s),
     )
 

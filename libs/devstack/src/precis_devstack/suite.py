@@ -1,5 +1,5 @@
 """Starts, stops and inspects the local suite: ingestion, profile, consent, segmentation,
-recommendation and gateway as detached processes.
+recommendation, measurement and gateway as detached processes.
 
 Each process runs in its own session (it outlives the command that started it), writes to
 DIR/logs/<name>.log and is recorded in DIR/pids/<name>.pid. A pid file is trusted only when the
@@ -41,7 +41,15 @@ from precis_devstack.state import (
 HOST = "127.0.0.1"
 # Started in this order, each once the previous one is ready; the gateway last, since its
 # readiness is that of the services behind it.
-NAMES = ("ingestion", "profile", "consent", "segmentation", "recommendation", "gateway")
+NAMES = (
+    "ingestion",
+    "profile",
+    "consent",
+    "segmentation",
+    "recommendation",
+    "measurement",
+    "gateway",
+)
 DEFAULT_PORTS = {
     "gateway": 8080,
     "ingestion": 50051,
@@ -49,6 +57,7 @@ DEFAULT_PORTS = {
     "consent": 50053,
     "segmentation": 50054,
     "recommendation": 50055,
+    "measurement": 50056,
 }
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -252,6 +261,7 @@ def suite_specs(
     consent_port: int = DEFAULT_PORTS["consent"],
     segmentation_port: int = DEFAULT_PORTS["segmentation"],
     recommendation_port: int = DEFAULT_PORTS["recommendation"],
+    measurement_port: int = DEFAULT_PORTS["measurement"],
     api_key: str,
     pii_secret: str,
     env_overrides: Mapping[str, str] | None = None,
@@ -289,6 +299,7 @@ def suite_specs(
                     "profile": f"{HOST}:{profile_port}",
                     "segmentation": f"{HOST}:{segmentation_port}",
                     "recommendation": f"{HOST}:{recommendation_port}",
+                    "measurement": f"{HOST}:{measurement_port}",
                 }
             ),
             # Consent stated inside events, from ingestion's consent_captures feed.
@@ -312,6 +323,16 @@ def suite_specs(
             # numpy / implicit: one OpenBLAS thread instead of one per CPU of the machine.
             "OPENBLAS_NUM_THREADS": "1",
         },
+        "measurement": {
+            "PRECIS_MEASUREMENT_GRPC_PORT": str(measurement_port),
+            "PRECIS_MEASUREMENT_DATABASE_URL": f"sqlite:///{layout.db_path('measurement')}",
+            # Exposures and conversions follow profile_changes (GetProfile resolves
+            # identifiers); campaigns enroll the members segmentation releases.
+            "PRECIS_MEASUREMENT_PROFILE_TARGET": f"{HOST}:{profile_port}",
+            "PRECIS_MEASUREMENT_SEGMENTATION_TARGET": f"{HOST}:{segmentation_port}",
+            # numpy / scipy / scikit-learn: one OpenBLAS thread, not one per CPU of the machine.
+            "OPENBLAS_NUM_THREADS": "1",
+        },
         "gateway": {
             "PRECIS_GATEWAY_HOST": HOST,
             "PRECIS_GATEWAY_PORT": str(gateway_port),
@@ -320,6 +341,7 @@ def suite_specs(
             "PRECIS_GATEWAY_CONSENT_TARGET": f"{HOST}:{consent_port}",
             "PRECIS_GATEWAY_SEGMENTATION_TARGET": f"{HOST}:{segmentation_port}",
             "PRECIS_GATEWAY_RECOMMENDATION_TARGET": f"{HOST}:{recommendation_port}",
+            "PRECIS_GATEWAY_MEASUREMENT_TARGET": f"{HOST}:{measurement_port}",
             "PRECIS_GATEWAY_API_KEYS": json.dumps({api_key: WORKSPACE_ID}),
         },
     }
@@ -329,6 +351,7 @@ def suite_specs(
         "consent": consent_port,
         "segmentation": segmentation_port,
         "recommendation": recommendation_port,
+        "measurement": measurement_port,
         "gateway": gateway_port,
     }
     return [
@@ -353,6 +376,7 @@ def start_suite(
     *,
     segmentation_port: int = DEFAULT_PORTS["segmentation"],
     recommendation_port: int = DEFAULT_PORTS["recommendation"],
+    measurement_port: int = DEFAULT_PORTS["measurement"],
     timeout: float = START_TIMEOUT,
     output: Output | None = None,
 ) -> Suite:
@@ -375,6 +399,7 @@ def start_suite(
         consent_port=consent_port,
         segmentation_port=segmentation_port,
         recommendation_port=recommendation_port,
+        measurement_port=measurement_port,
         api_key=api_key,
         pii_secret=pii_secret,
         env_overrides=env_overrides,
@@ -422,7 +447,7 @@ def launch(
         raise PortInUseError(
             f"port {listing} already in use by another program; stop it or choose other "
             "ports (--gateway-port, --ingestion-port, --profile-port, --consent-port, "
-            "--segmentation-port, --recommendation-port)"
+            "--segmentation-port, --recommendation-port, --measurement-port)"
         )
 
     manifest = {"host": HOST, "processes": dict(recorded)}

@@ -19,6 +19,7 @@ class ConsentSettings(CommonSettings):
             "profile": "127.0.0.1:50052",
             "segmentation": "127.0.0.1:50054",
             "recommendation": "127.0.0.1:50055",
+            "measurement": "127.0.0.1:50056",
         },
         description=(
             "Service name -> host:port of every other service holding personal data (their "
