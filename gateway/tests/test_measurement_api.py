@@ -285,3 +285,80 @@ def test_statistics_routes(live: TestClient) -> None:
         )
     )
     assert uplift["treated"] == 1 and uplift["control"] == 1
+
+
+def test_assignments_recorded_through_the_gateway(live: TestClient, measurement: Service) -> None:
+    measurement.producers.publish(
+        [upserted(pid, user_id=f"u-{pid}") for pid in MEMBERS[:4]], workspace=WORKSPACE
+    )
+    measurement.settle()
+    created = ok(
+        live.post(
+            "/v1/campaigns",
+            json=campaign_body(external_assignment=True, min_cell_size=1),
+            headers=AUTH,
+        ),
+        201,
+    )
+    cid = created["campaign"]["campaign_id"]
+    assert created["campaign"]["external_assignment"] is True
+    at = ENROLLED.isoformat()
+    assert_error(
+        live.post(
+            f"/v1/campaigns/{cid}/assignments",
+            json={
+                "assignments": [
+                    {
+                        "identifier_type": "user_id",
+                        "value": "u-p0000",
+                        "arm_id": "discount",
+                        "assigned_at": at,
+                    },
+                    {
+                        "identifier_type": "user_id",
+                        "value": "nobody",
+                        "arm_id": "discount",
+                        "assigned_at": at,
+                    },
+                    {
+                        "identifier_type": "profile_id",
+                        "value": "p0002",
+                        "arm_id": "nope",
+                        "assigned_at": at,
+                    },
+                ]
+            },
+            headers=AUTH,
+        ),
+        422,
+        "invalid_argument",
+        "assignments[1].value",
+        "assignments[2].arm_id",
+    )
+    recorded = ok(
+        live.post(
+            f"/v1/campaigns/{cid}/assignments",
+            json={
+                "assignments": [
+                    {
+                        "identifier_type": "user_id",
+                        "value": "u-p0000",
+                        "arm_id": "discount",
+                        "assigned_at": at,
+                    },
+                    {
+                        "identifier_type": "profile_id",
+                        "value": "p0002",
+                        "arm_id": "holdout",
+                        "assigned_at": at,
+                    },
+                ]
+            },
+            headers=AUTH,
+        )
+    )
+    assert recorded == {"recorded": 2, "unchanged": 0, "conflicting": 0}
+    arm = ok(live.get(f"/v1/campaigns/{cid}/assignments/user_id/u-p0000", headers=READER))
+    assert (arm["profile_id"], arm["arm_id"]) == ("p0000", "discount")
+    report = ok(live.get(f"/v1/campaigns/{cid}/report", headers=READER))
+    assert {a["arm_id"]: a["subjects"] for a in report["arms"]} == {"discount": 1, "holdout": 1}

@@ -104,6 +104,13 @@ class CampaignBody(BaseModel):
         description="Assignments carry each person's next best time to send (`send_at`).",
     )
     time_zone: str = Field(default="", max_length=64, description="IANA zone of send times.")
+    external_assignment: bool = Field(
+        default=False,
+        description=(
+            "The sender randomizes and records assignments (POST .../assignments); the segment "
+            "is not enrolled."
+        ),
+    )
 
 
 class CampaignUpdateBody(BaseModel):
@@ -147,6 +154,7 @@ class Campaign(BaseModel):
     targeting_model_id: str
     send_time_optimization: bool
     time_zone: str
+    external_assignment: bool
     status: CampaignStatusName
     created_at: datetime
     updated_at: datetime
@@ -174,6 +182,34 @@ class Assignment(BaseModel):
     send_at: datetime | None = Field(
         description="With send-time optimization: when to send to this person."
     )
+
+
+class RecordedAssignmentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    identifier_type: str = Field(
+        min_length=1,
+        max_length=80,
+        description="`user_id`, `email`, `phone`, ..., `external:<namespace>`, or `profile_id`.",
+        examples=["user_id"],
+    )
+    value: str = Field(min_length=1, max_length=1024)
+    arm_id: str = Field(min_length=1, max_length=64, description='An arm, or "holdout".')
+    assigned_at: datetime
+
+
+class RecordAssignmentsBody(BaseModel):
+    """Assignments the sender made (campaigns with `external_assignment`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assignments: list[RecordedAssignmentBody] = Field(min_length=1, max_length=10_000)
+
+
+class RecordedAssignments(BaseModel):
+    recorded: int = Field(description="Assignments recorded now.")
+    unchanged: int = Field(description="Profiles already assigned: left as they were.")
+    conflicting: int = Field(description="Of those, already assigned to another arm.")
 
 
 class Interval(BaseModel):

@@ -133,6 +133,7 @@ def campaign_view(c: pb.Campaign) -> m.Campaign:
         targeting_model_id=c.targeting_model_id,
         send_time_optimization=c.send_time_optimization,
         time_zone=c.time_zone,
+        external_assignment=c.external_assignment,
         status=STATUS_NAMES.get(c.status, "scheduled"),  # type: ignore[arg-type]
         created_at=c.created_at.ToDatetime(tzinfo=UTC),
         updated_at=c.updated_at.ToDatetime(tzinfo=UTC),
@@ -354,6 +355,7 @@ def create_campaign(
         targeting_model_id=body.targeting_model_id,
         send_time_optimization=body.send_time_optimization,
         time_zone=body.time_zone,
+        external_assignment=body.external_assignment,
     )
     if body.start_time is not None:
         campaign.start_time.CopyFrom(to_timestamp(body.start_time))
@@ -495,6 +497,54 @@ def get_assignment(
         bucket=response.bucket,
         assigned_at=response.assigned_at.ToDatetime(tzinfo=UTC),
         send_at=_time(response, "send_at"),
+    )
+
+
+@router.post(
+    "/v1/campaigns/{campaign_id}/assignments",
+    summary="Record assignments the sender made",
+    description=(
+        "For campaigns with `external_assignment` (randomized by an e-mail service provider, or "
+        "an experiment run elsewhere): each person's arm and when it was assigned, up to 10,000 "
+        "per request. A request with any invalid item records nothing (422 naming "
+        "`assignments[i].<field>`); a person already assigned keeps the first assignment, so a "
+        "retry changes nothing."
+    ),
+    dependencies=[requires(Scope.CAMPAIGNS_WRITE)],
+)
+def record_assignments(
+    campaign_id: CampaignId,
+    body: m.RecordAssignmentsBody,
+    workspace: WorkspaceDep,
+    stub: MeasurementStub,
+    settings: SettingsDep,
+) -> m.RecordedAssignments:
+    request = pb.RecordAssignmentsRequest(campaign_id=campaign_id)
+    fields: dict[str, str] = {}
+    for i, item in enumerate(body.assignments):
+        message = request.assignments.add(arm_id=item.arm_id)
+        message.assigned_at.CopyFrom(to_timestamp(item.assigned_at))
+        if item.identifier_type == "profile_id":
+            message.profile_id = item.value
+        else:
+            try:
+                message.identifier.CopyFrom(identifier_from_path(item.identifier_type, item.value))
+            except ApiError as exc:
+                raise exc.with_fields(
+                    {"identifier_type": f"assignments[{i}].identifier_type"}
+                ) from None
+        for service_field in ("identifier", "profile_id", "profile"):
+            fields[f"assignments[{i}].{service_field}"] = f"assignments[{i}].value"
+    response = call(
+        stub.RecordAssignments,
+        request,
+        service=SERVICE,
+        workspace=workspace,
+        deadline=max(settings.gateway_deadline_seconds, 60.0),
+        fields=fields,
+    )
+    return m.RecordedAssignments(
+        recorded=response.recorded, unchanged=response.unchanged, conflicting=response.conflicting
     )
 
 
