@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MetricName = Literal[
     "conversion_rate", "revenue_per_user", "average_order_value", "repurchase_rate"
@@ -337,6 +337,9 @@ class UpliftEvaluation(BaseModel):
     deciles: list[UpliftDecile]
     treated: int
     control: int
+    unmatched_scores: int = Field(
+        default=0, description="Scores of people not assigned in the campaign, left out."
+    )
 
 
 class ChannelCredit(BaseModel):
@@ -381,10 +384,22 @@ class CampaignReport(BaseModel):
 
 
 class ProfileScore(BaseModel):
+    """A person's score: by `profile_id`, or by an identifier (`identifier_type`, `value`)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    profile_id: str = Field(min_length=1, max_length=64)
+    profile_id: str | None = Field(default=None, min_length=1, max_length=64)
+    identifier_type: str | None = Field(
+        default=None, min_length=1, max_length=80, examples=["user_id"]
+    )
+    value: str | None = Field(default=None, min_length=1, max_length=1024)
     score: float
+
+    @model_validator(mode="after")
+    def _one_person(self) -> ProfileScore:
+        if (self.profile_id is None) == (self.identifier_type is None or self.value is None):
+            raise ValueError("give profile_id, or identifier_type and value")
+        return self
 
 
 class CampaignUpliftBody(BaseModel):

@@ -233,6 +233,7 @@ def uplift_view(u: pb.EvaluateUpliftResponse) -> m.UpliftEvaluation:
         ],
         treated=u.treated,
         control=u.control,
+        unmatched_scores=u.unmatched_scores,
     )
 
 
@@ -641,14 +642,23 @@ def evaluate_campaign_uplift(
     stub: MeasurementStub,
     settings: SettingsDep,
 ) -> m.UpliftEvaluation:
+    request = pb.EvaluateUpliftRequest(
+        campaign_id=campaign_id, fractions=body.fractions, curve_points=body.curve_points
+    )
+    for i, s in enumerate(body.scores):
+        score = request.scores.add(score=s.score)
+        if s.profile_id is not None:
+            score.profile_id = s.profile_id
+        else:
+            try:
+                score.identifier.CopyFrom(
+                    identifier_from_path(s.identifier_type or "", s.value or "")
+                )
+            except ApiError as exc:
+                raise exc.with_fields({"identifier_type": f"scores[{i}].identifier_type"}) from None
     response = call(
         stub.EvaluateUplift,
-        pb.EvaluateUpliftRequest(
-            campaign_id=campaign_id,
-            scores=[pb.ProfileScore(profile_id=s.profile_id, score=s.score) for s in body.scores],
-            fractions=body.fractions,
-            curve_points=body.curve_points,
-        ),
+        request,
         service=SERVICE,
         workspace=workspace,
         deadline=max(settings.gateway_deadline_seconds, 60.0),

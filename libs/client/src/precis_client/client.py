@@ -788,6 +788,29 @@ class PrecisClient:
 
     # Campaign measurement -------------------------------------------------------------------
 
+    def record_assignments(
+        self, campaign_id: str, assignments: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """Records up to 10,000 assignments a sender made (``identifier_type``, ``value``,
+        ``arm_id``, ``assigned_at``) in a campaign with ``external_assignment``. Retried: a
+        person already assigned keeps the first assignment."""
+        body = {
+            "assignments": [
+                {
+                    **a,
+                    "assigned_at": format_timestamp(a["assigned_at"])
+                    if isinstance(a.get("assigned_at"), datetime)
+                    else a.get("assigned_at"),
+                }
+                for a in assignments
+            ]
+        }
+        return self._object(
+            self._request(
+                "POST", f"{_campaign_path(campaign_id)}/assignments", json=body, retryable=True
+            )
+        )
+
     def create_campaign(self, campaign: Mapping[str, Any]) -> dict[str, Any]:
         """Creates a campaign (``name``, ``segment_id``, ``channel``, ``arms`` of
         ``{"arm_id", "weight"}``, ``holdout_share``, ``end_time`` and optional metrics, window,
@@ -869,16 +892,22 @@ class PrecisClient:
         campaign_id: str,
         scores: Mapping[str, float],
         *,
+        identifier_type: str = "profile_id",
         fractions: Sequence[float] = (),
         curve_points: int | None = None,
     ) -> dict[str, Any]:
-        """How well ``scores`` (profile id -> score) rank the campaign's subjects by uplift;
-        kept and shown in the campaign's report. Retried: the same scores give the same
+        """How well ``scores`` (profile id -> score, or identifier value -> score with
+        ``identifier_type`` such as ``"user_id"``) rank the campaign's subjects by uplift; kept
+        and shown in the campaign's report. Retried: the same scores give the same
         evaluation."""
-        body: dict[str, Any] = {
-            "scores": [{"profile_id": p, "score": float(v)} for p, v in scores.items()],
-            "fractions": list(fractions),
-        }
+        if identifier_type == "profile_id":
+            items = [{"profile_id": p, "score": float(v)} for p, v in scores.items()]
+        else:
+            items = [
+                {"identifier_type": identifier_type, "value": p, "score": float(v)}
+                for p, v in scores.items()
+            ]
+        body: dict[str, Any] = {"scores": items, "fractions": list(fractions)}
         if curve_points is not None:
             body["curve_points"] = curve_points
         return self._object(

@@ -18,6 +18,12 @@ from precis_client import BatchEvent, PrecisClient, PrecisError
 from precis_client.models import batch_item_json
 from precis_devstack import cdnow
 from precis_devstack.audiences import print_audiences, run_audiences
+from precis_devstack.campaigns import (
+    load_hair_care,
+    load_voter_persuasion,
+    run_experiment,
+    summary_lines,
+)
 from precis_devstack.recommendations import print_recommendations, run_recommendations
 from precis_devstack.state import StateLayout
 from precis_devstack.suite import DEFAULT_PORTS, start_suite
@@ -279,6 +285,7 @@ def run_demo(
         scored = sum(int(v) for v in (rfm.get("cells") or {}).values() if isinstance(v, int))
         audiences = run_audiences(client, scored, output)
         recommendations = run_recommendations(client, layout.cache_dir, output)
+        campaigns = run_campaigns(client, layout.cache_dir, output)
         example_id = cdnow.user_id(most_frequent_customer(transactions))
         try:
             example: dict[str, Any] | str = client.get_profile("user_id", example_id).raw
@@ -310,6 +317,7 @@ def run_demo(
         "high_value_tag": {"tag": HIGH_VALUE_TAG, "profiles": tag.get("profile_count")},
         "audiences": audiences,
         "recommendations": recommendations,
+        "campaigns": campaigns,
         "example_user_id": example_id,
         "example_profile": example,
         "rejections": report.rejections,
@@ -320,6 +328,22 @@ def run_demo(
     )
     _print_summary(output, summary, example, report, catch_up, layout)
     return 1 if report.failed else 0
+
+
+def run_campaigns(client: PrecisClient, cache_dir: Path, output: Output) -> dict[str, Any]:
+    """dmba's Hair-Care and Voter-Persuasion experiments as campaigns with a holdout
+    (campaigns.py): their reports, and an uplift model's Qini on held-out people."""
+    output("Loading dmba's randomized campaigns as campaigns with a holdout ...")
+    results: dict[str, Any] = {}
+    for experiment in (load_hair_care(cache_dir), load_voter_persuasion(cache_dir)):
+        outcome = run_experiment(client, experiment, progress=lambda line: output("  " + line))
+        results[experiment.key] = {
+            "campaign": outcome["campaign"],
+            "report": outcome["report"],
+            "uplift": {"qini_coefficient": outcome["uplift"]["qini_coefficient"]},
+            "scored": outcome["scored"],
+        }
+    return results
 
 
 def _print_summary(
@@ -357,6 +381,11 @@ def _print_summary(
     output(f"Rule tag {tag['tag']} (champions or loyal): {tag['profiles']:,} profiles")
     print_audiences(output, summary["audiences"])
     print_recommendations(output, summary["recommendations"])
+    output("")
+    output("Campaigns measured against their holdout (dmba's randomized experiments)")
+    for key, outcome in summary["campaigns"].items():
+        for line in summary_lines(key, outcome):
+            output(f"  {line}")
     output("")
     output(f"Example profile: the most frequent buyer, {summary['example_user_id']}")
     output(

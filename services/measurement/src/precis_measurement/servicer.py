@@ -632,6 +632,7 @@ class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
         if not 2 <= points <= uplift.MAX_CURVE_POINTS:
             raise InvalidArgument.field("curve_points", "must be between 2 and 1000 (0 means 20)")
         campaign: CampaignRow | None = None
+        unmatched = 0
         if request.observations:
             if len(request.observations) > MAX_OBSERVATIONS:
                 raise InvalidArgument.field("observations", f"at most {MAX_OBSERVATIONS}")
@@ -654,15 +655,12 @@ class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
                 )
             if len(request.scores) > MAX_OBSERVATIONS:
                 raise InvalidArgument.field("scores", f"at most {MAX_OBSERVATIONS}")
-            given: dict[str, float] = {}
-            for i, s in enumerate(request.scores):
-                if not math.isfinite(s.score):
-                    raise InvalidArgument.field(f"scores[{i}].score", "must be a finite number")
-                given[s.profile_id] = s.score
+            given = self._scores(workspace, request.scores)
             pids, treated_all, outcome_all = campaign_outcomes(self.db, campaign, datetime.now(UTC))
             keep = np.array([p in given for p in pids], dtype=bool)
             scores = np.array([given[p] for p, k in zip(pids, keep, strict=True) if k])
             treated, outcome = treated_all[keep], outcome_all[keep]
+            unmatched = len(request.scores) - int(keep.sum())
             if not keep.any():
                 raise FailedPrecondition("none of the scored profiles is assigned in the campaign")
         else:
@@ -675,6 +673,7 @@ class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
         )
         response = messages.uplift_response(result)
         if campaign is not None:
+            response.unmatched_scores = unmatched
             with self.db.write() as session:
                 table = ms_uplift
                 session.execute(
@@ -692,6 +691,42 @@ class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
                     )
                 )
         return response
+
+    def _scores(self, workspace: str, scores: Sequence[pb.ProfileScore]) -> dict[str, float]:
+        """Profile id -> score; identifiers are resolved through the identities this service
+        holds (from the profile_changes feed), in bulk. Unknown identifiers are left out."""
+        given: dict[str, float] = {}
+        wanted: dict[tuple[str, str], float] = {}
+        for i, s in enumerate(scores):
+            if not math.isfinite(s.score):
+                raise InvalidArgument.field(f"scores[{i}].score", "must be a finite number")
+            if s.profile_id:
+                if len(s.profile_id) > 64:
+                    raise InvalidArgument.field(f"scores[{i}].profile_id", "at most 64 characters")
+                given[s.profile_id] = s.score
+            elif s.HasField("identifier"):
+                key = stored_key(
+                    self.hasher, workspace, s.identifier, field=f"scores[{i}].identifier"
+                )
+                wanted[key] = s.score
+            else:
+                raise InvalidArgument.field(f"scores[{i}]", "give the profile_id or an identifier")
+        by_kind: dict[str, list[str]] = {}
+        for kind, value in wanted:
+            by_kind.setdefault(kind, []).append(value)
+        i_ = ms_identities.c
+        with self.db.read() as session:
+            for kind, values in by_kind.items():
+                for start in range(0, len(values), 500):
+                    for value, pid in session.execute(
+                        select(i_.value, i_.profile_id).where(
+                            i_.workspace_id == workspace,
+                            i_.kind == kind,
+                            i_.value.in_(values[start : start + 500]),
+                        )
+                    ):
+                        given.setdefault(pid, wanted[(kind, value)])
+        return given
 
     def ComputeAttribution(
         self, request: pb.ComputeAttributionRequest, context: grpc.ServicerContext

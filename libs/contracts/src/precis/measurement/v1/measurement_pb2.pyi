@@ -623,12 +623,14 @@ class UpliftObservation(_message.Message):
     def __init__(self, score: _Optional[float] = ..., treated: _Optional[bool] = ..., outcome: _Optional[float] = ...) -> None: ...
 
 class ProfileScore(_message.Message):
-    __slots__ = ("profile_id", "score")
+    __slots__ = ("profile_id", "score", "identifier")
     PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
+    IDENTIFIER_FIELD_NUMBER: _ClassVar[int]
     profile_id: str
     score: float
-    def __init__(self, profile_id: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
+    identifier: _types_pb2.Identifier
+    def __init__(self, profile_id: _Optional[str] = ..., score: _Optional[float] = ..., identifier: _Optional[_Union[_types_pb2.Identifier, _Mapping]] = ...) -> None: ...
 
 class EvaluateUpliftRequest(_message.Message):
     __slots__ = ("observations", "campaign_id", "scores", "fractions", "curve_points")
@@ -689,7 +691,7 @@ class UpliftDecile(_message.Message):
     def __init__(self, decile: _Optional[int] = ..., treated: _Optional[int] = ..., control: _Optional[int] = ..., treated_mean: _Optional[float] = ..., control_mean: _Optional[float] = ..., uplift: _Optional[float] = ..., cumulative_gain: _Optional[float] = ...) -> None: ...
 
 class EvaluateUpliftResponse(_message.Message):
-    __slots__ = ("qini_coefficient", "auuc", "random_auuc", "uplift_at_k", "curve", "treated", "control", "deciles")
+    __slots__ = ("qini_coefficient", "auuc", "random_auuc", "uplift_at_k", "curve", "treated", "control", "deciles", "unmatched_scores")
     QINI_COEFFICIENT_FIELD_NUMBER: _ClassVar[int]
     AUUC_FIELD_NUMBER: _ClassVar[int]
     RANDOM_AUUC_FIELD_NUMBER: _ClassVar[int]
@@ -698,6 +700,7 @@ class EvaluateUpliftResponse(_message.Message):
     TREATED_FIELD_NUMBER: _ClassVar[int]
     CONTROL_FIELD_NUMBER: _ClassVar[int]
     DECILES_FIELD_NUMBER: _ClassVar[int]
+    UNMATCHED_SCORES_FIELD_NUMBER: _ClassVar[int]
     qini_coefficient: float
     auuc: float
     random_auuc: float
@@ -706,7 +709,8 @@ class EvaluateUpliftResponse(_message.Message):
     treated: int
     control: int
     deciles: _containers.RepeatedCompositeFieldContainer[UpliftDecile]
-    def __init__(self, qini_coefficient: _Optional[float] = ..., auuc: _Optional[float] = ..., random_auuc: _Optional[float] = ..., uplift_at_k: _Optional[_Iterable[_Union[UpliftAtFraction, _Mapping]]] = ..., curve: _Optional[_Iterable[_Union[UpliftCurvePoint, _Mapping]]] = ..., treated: _Optional[int] = ..., control: _Optional[int] = ..., deciles: _Optional[_Iterable[_Union[UpliftDecile, _Mapping]]] = ...) -> None: ...
+    unmatched_scores: int
+    def __init__(self, qini_coefficient: _Optional[float] = ..., auuc: _Optional[float] = ..., random_auuc: _Optional[float] = ..., uplift_at_k: _Optional[_Iterable[_Union[UpliftAtFraction, _Mapping]]] = ..., curve: _Optional[_Iterable[_Union[UpliftCurvePoint, _Mapping]]] = ..., treated: _Optional[int] = ..., control: _Optional[int] = ..., deciles: _Optional[_Iterable[_Union[UpliftDecile, _Mapping]]] = ..., unmatched_scores: _Optional[int] = ...) -> None: ...
 
 class Touchpoint(_message.Message):
     __slots__ = ("channel", "time")
