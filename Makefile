@@ -8,7 +8,7 @@ STATE_DIR ?= .precis
 PROTO_FILES := $(shell find proto -name '*.proto' | sort)
 CONTRACTS := libs/contracts/src
 
-.PHONY: help install demo up down status test test-fast lint typecheck proto proto-check buf-lint check deploy-check clean bench
+.PHONY: help install demo up down status test test-slow test-fast lint typecheck proto proto-check buf-lint check deploy-check clean bench
 
 help:
 	@echo "make demo   - install, start the suite (SQLite), load the CDNOW log through REST, show profiles"
@@ -59,6 +59,11 @@ check: proto-check buf-lint lint typecheck
 
 test: install check
 	$(UV) run --frozen pytest -q
+
+# Full-size real-data runs left out of `make test` (marker `slow`): MovieLens 100k through the
+# gateway, dmba's Voter-Persuasion campaign.
+test-slow: install
+	$(UV) run --frozen pytest -q -m slow
 
 # Benchmarks of the real processes and the CLV fit: writes tests/bench/results.json and RESULTS.md
 # (full sizes, 2-3 minutes on 2 cores). BENCH_ARGS=--quick: seconds, written under .precis/bench.
