@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import grpc
 import numpy as np
@@ -595,3 +596,102 @@ def test_assignments_recorded_by_the_sender(service: Service) -> None:
             pb.RecordAssignmentsRequest(campaign_id=own, assignments=[item("p00000", "a")]),
         )
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_send_times_and_send_at(service: Service) -> None:
+    """A person who opens e-mail around 09:00 Shanghai time gets that hour; one with no history
+    gets the workspace's; a campaign with send-time optimization hands out the next such time."""
+    service.producers.segments.members[(WORKSPACE, SEGMENT)] = ["p00001", "p00002", "p00003"]
+    base = (NOW - timedelta(days=20)).replace(hour=1, minute=10)  # 09:10 in Asia/Shanghai
+    opens = [
+        event("Email Opened", {"campaign_id": "old"}, base + timedelta(days=d), f"o1-{d}")
+        for d in range(8)
+    ]
+    evening = [
+        event(
+            "Email Link Clicked",
+            {"campaign_id": "old"},
+            base + timedelta(days=d, hours=12),
+            f"o2-{d}",
+        )
+        for d in range(12)
+    ]
+    service.producers.publish([upserted("p00001", opens), upserted("p00002", evening)])
+    service.settle()
+    answer = service.call(
+        "GetBestSendTimes",
+        pb.GetBestSendTimesRequest(
+            profile_ids=["p00001", "p00002", "p00003"],
+            channel=segmentation_pb2.CHANNEL_EMAIL,
+            time_zone="Asia/Shanghai",
+        ),
+    )
+    first, second, third = answer.send_times
+    assert (first.best_hour, first.engagement_events, first.fallback) == (9, 8, False)
+    assert (second.best_hour, second.engagement_events) == (21, 12)
+    assert third.fallback and third.engagement_events == 0
+    assert third.best_hour == answer.workspace_best_hour
+    assert sum(first.hourly_share) == pytest.approx(1.0) and len(first.weekday_share) == 7
+    with pytest.raises(grpc.RpcError) as bad:
+        service.call(
+            "GetBestSendTimes",
+            pb.GetBestSendTimesRequest(profile_ids=["p00001"], time_zone="Mars/Base"),
+        )
+    assert "time_zone" in violations(bad.value)
+
+    cid = create(
+        service, send_time_optimization=True, time_zone="Asia/Shanghai", holdout_share=0.0
+    ).campaign.campaign_id
+    enroll(service, cid, NOW - timedelta(minutes=1))
+    assignment = service.call(
+        "GetAssignment", pb.GetAssignmentRequest(campaign_id=cid, profile_id="p00001")
+    )
+    send_at = assignment.send_at.ToDatetime(tzinfo=UTC)
+    assert send_at > NOW - timedelta(minutes=1)
+    local = send_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert local.hour == 9 and local.isoweekday() == first.best_weekday
+    assert send_at - datetime.now(UTC) <= timedelta(days=7)
+
+
+def test_attribution_from_stored_events(service: Service) -> None:
+    """Journeys built from stored touches (UTM sources of events and campaign sends) before each
+    conversion, with non-converting paths for Markov."""
+    t0 = NOW - timedelta(days=3)
+    service.producers.publish(
+        [
+            upserted(
+                "p00001",
+                [
+                    event("Page Viewed", {"utm_source": "WeChat"}, t0, "a1"),
+                    event("Email Sent", {"campaign_id": "c1"}, t0 + timedelta(hours=1), "a2"),
+                    event("Order Completed", {"revenue": 30}, t0 + timedelta(hours=2), "a3"),
+                ],
+            ),
+            upserted(
+                "p00002",
+                [
+                    event("Page Viewed", {"utm_source": "baidu"}, t0, "b1"),
+                    event("Order Completed", {"revenue": 10}, t0 + timedelta(hours=1), "b2"),
+                ],
+            ),
+            upserted("p00003", [event("Page Viewed", {"utm_source": "baidu"}, t0, "c1")]),
+        ]
+    )
+    service.settle()
+    request = pb.ComputeAttributionRequest(
+        start=to_timestamp(t0 - timedelta(days=1)),
+        end=to_timestamp(NOW),
+        models=[pb.ATTRIBUTION_MODEL_LAST_TOUCH, pb.ATTRIBUTION_MODEL_LINEAR],
+    )
+    result = service.call("ComputeAttribution", request)
+    assert (result.journeys, result.conversions, result.revenue) == (3, 2, 40.0)
+    last = {c.channel: (c.conversions, c.revenue) for c in result.results[0].credits}
+    assert last == {"email": (1.0, 30.0), "baidu": (1.0, 10.0), "wechat": (0.0, 0.0)}
+    linear = {c.channel: c.conversions for c in result.results[1].credits}
+    assert linear == {"baidu": 1.0, "wechat": 0.5, "email": 0.5}
+    with pytest.raises(grpc.RpcError) as bad:
+        service.call(
+            "ComputeAttribution",
+            pb.ComputeAttributionRequest(channel_field="context.page.referrer"),
+        )
+    assert "channel_field" in violations(bad.value) or "start" in violations(bad.value)
