@@ -15,13 +15,22 @@ from precis_consent import app as consent_app
 from precis_consent.store import metadata as consent_metadata
 from precis_ingestion import app as ingestion_app
 from precis_ingestion.store import metadata as ingestion_metadata
+from precis_measurement import app as measurement_app
+from precis_measurement.store import metadata as measurement_metadata
 from precis_profile import app as profile_app
 from precis_profile.store import metadata as profile_metadata
+from precis_recommendation import app as recommendation_app
+from precis_recommendation.store import metadata as recommendation_metadata
+from precis_segmentation import app as segmentation_app
+from precis_segmentation.store import metadata as segmentation_metadata
 
 SERVICES = {
     "ingestion": (ingestion_app.MIGRATIONS, ingestion_metadata),
     "profile": (profile_app.MIGRATIONS, profile_metadata),
     "consent": (consent_app.MIGRATIONS, consent_metadata),
+    "segmentation": (segmentation_app.MIGRATIONS, segmentation_metadata),
+    "recommendation": (recommendation_app.MIGRATIONS, recommendation_metadata),
+    "measurement": (measurement_app.MIGRATIONS, measurement_metadata),
 }
 
 
