@@ -16,13 +16,17 @@ Voter-Persuasion (the slower load) in `make test-slow`."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from precis_client import PrecisClient, PrecisError
 from precis_devstack.campaigns import (
     Experiment,
     load_hair_care,
@@ -31,6 +35,7 @@ from precis_devstack.campaigns import (
     summary_lines,
     uplift_scores,
 )
+from precis_measurement.campaigns import bucket_of
 from precis_measurement.uplift import evaluate_uplift
 from tests.bench.harness import REPO_ROOT, running_suite
 
@@ -103,3 +108,77 @@ def test_dmba_campaign_through_the_gateway(
         check(experiment, outcome)
         page = client.campaign_report_page(outcome["campaign"]["campaign_id"])
         assert 'data-chart="qini"' in page and 'data-chart="cumulative-lift"' in page
+        if experiment.key == "hair_care":
+            check_consented_enrollment(
+                client, experiment, outcome["campaign"]["segment_id"], suite.workspace_id
+            )
+
+
+def check_consented_enrollment(
+    client: PrecisClient, experiment: Experiment, segment: str, workspace: str
+) -> None:
+    """A campaign that assigns by itself, on the same people: only those who granted e-mail
+    marketing are assigned (segmentation releases them, following the consent service), the
+    rest are counted as excluded; the arms are those the hash gives."""
+    granted = [experiment.user_id(i) for i in range(0, 400, 10)]
+    for user in granted:
+        client.record_consent(
+            {"user_id": user},
+            {"marketing_email": "granted"},
+            policy_version="2026-11",
+            source="test",
+        )
+    client.refresh_segment(segment)
+
+    def released() -> bool:
+        try:
+            page = client.segment_members(segment, channel="email")
+        except PrecisError as exc:
+            # 503 while segmentation has not yet read the consent changes it needs.
+            if exc.status != 503:
+                raise
+            return False
+        return len(page["members"]) == len(granted)
+
+    wait_until(released, "segmentation to release the people who granted e-mail marketing")
+    created = client.create_campaign(
+        {
+            "name": "Hair-care follow-up, by e-mail",
+            "segment_id": segment,
+            "channel": "email",
+            "arms": [{"arm_id": "reminder", "weight": 1}],
+            "holdout_share": 0.25,
+            "end_time": (datetime.now(UTC) + timedelta(days=14)).isoformat(),
+            "min_cell_size": 1,
+        }
+    )
+    # The same people are in the recorded campaign: flagged, allowed.
+    assert any("overlaps campaign" in w for w in created["warnings"])
+    cid = created["campaign"]["campaign_id"]
+    report = wait_until(
+        lambda: (lambda r: r if sum(a["subjects"] for a in r["arms"]) == len(granted) else None)(
+            client.campaign_report(cid)
+        ),
+        "the enrollment of the campaign",
+    )
+    assert report["excluded_without_consent"] == len(experiment.treated) - len(granted)
+    assert report["overlaps"][0]["subjects"] == len(granted)
+    for user in granted[:5]:
+        answer = client.campaign_assignment(cid, "user_id", user)
+        bucket = bucket_of(workspace, cid, answer["profile_id"])
+        assert answer["bucket"] == bucket
+        assert answer["arm_id"] == ("holdout" if bucket < 2500 else "reminder")
+    with pytest.raises(PrecisError) as refused:
+        client.campaign_assignment(cid, "user_id", experiment.user_id(1))
+    assert refused.value.status == 404
+
+
+def wait_until(condition: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.5)
