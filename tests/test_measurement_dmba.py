@@ -16,17 +16,16 @@ Voter-Persuasion (the slower load) in `make test-slow`."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
 from precis_client import PrecisClient, PrecisError
+from precis_common.testing import wait_for
 from precis_devstack.campaigns import (
     Experiment,
     load_hair_care,
@@ -140,7 +139,7 @@ def check_consented_enrollment(
             return False
         return len(page["members"]) == len(granted)
 
-    wait_until(released, "segmentation to release the people who granted e-mail marketing")
+    wait_for(released, 120, "segmentation to release the people who granted e-mail marketing")
     created = client.create_campaign(
         {
             "name": "Hair-care follow-up, by e-mail",
@@ -155,10 +154,11 @@ def check_consented_enrollment(
     # The same people are in the recorded campaign: flagged, allowed.
     assert any("overlaps campaign" in w for w in created["warnings"])
     cid = created["campaign"]["campaign_id"]
-    report = wait_until(
+    report = wait_for(
         lambda: (lambda r: r if sum(a["subjects"] for a in r["arms"]) == len(granted) else None)(
             client.campaign_report(cid)
         ),
+        120,
         "the enrollment of the campaign",
     )
     assert report["excluded_without_consent"] == len(experiment.treated) - len(granted)
@@ -171,14 +171,3 @@ def check_consented_enrollment(
     with pytest.raises(PrecisError) as refused:
         client.campaign_assignment(cid, "user_id", experiment.user_id(1))
     assert refused.value.status == 404
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)

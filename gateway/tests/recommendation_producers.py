@@ -10,7 +10,6 @@ two keep distinct names)."""
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -214,17 +213,6 @@ class Producers:
         """The last sequence number published on a feed (profile_changes by default)."""
         with self.database.read() as session:
             return int(session.execute(select(func.max(feed.c.seq))).scalar() or 0)
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @contextmanager

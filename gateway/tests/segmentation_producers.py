@@ -8,7 +8,6 @@ importable from another's reliably (helper modules share one namespace on sys.pa
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from precis.profile.v1 import profile_pb2
 from precis_common.db import Database
 from precis_common.feed import FeedServicer, FeedWriter, NewEntry, feed_table, to_timestamp
 from precis_common.grpc_server import GrpcServer, workspace_of
+from precis_common.testing import wait_for
 from precis_segmentation.app import SegmentationApp, build, start
 from precis_segmentation.consent_sync import PURPOSE_NUMBERS
 from precis_segmentation.settings import SegmentationSettings
@@ -121,17 +121,6 @@ def upserted(
             ],
         ),
     )
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @dataclass

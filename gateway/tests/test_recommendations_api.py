@@ -24,7 +24,6 @@ from recommendation_producers import (
     ordered,
     running_producers,
     viewed,
-    wait_for,
 )
 
 from precis.common.v1 import types_pb2
@@ -40,6 +39,7 @@ from precis_common.errors import (
 )
 from precis_common.feed import to_timestamp
 from precis_common.grpc_server import GrpcServer, workspace_of
+from precis_common.testing import wait_for
 from precis_recommendation.app import RecommendationApp, build, start
 from precis_recommendation.settings import RecommendationSettings
 

@@ -4,7 +4,6 @@ ListSegmentMembers releasing the members whose channel consent the test granted)
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from precis_common.db import Database
 from precis_common.feed import FeedServicer, FeedWriter, NewEntry, feed_table, to_timestamp
 from precis_common.grpc_client import workspace_metadata
 from precis_common.grpc_server import GrpcServer, workspace_of
+from precis_common.testing import wait_for
 from precis_measurement.app import MeasurementApp, build, start
 from precis_measurement.settings import MeasurementSettings
 
@@ -110,17 +110,6 @@ def upserted(
         ),
         events=list(events),
     )
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @dataclass

@@ -4,7 +4,6 @@ the consent service (CheckConsent answers from a set the test fills)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from precis_common.db import Database
 from precis_common.feed import FeedServicer, FeedWriter, NewEntry, feed_table, to_timestamp
 from precis_common.grpc_client import workspace_metadata
 from precis_common.grpc_server import GrpcServer, workspace_of
+from precis_common.testing import wait_for
 from precis_recommendation.app import RecommendationApp, build, start
 from precis_recommendation.settings import RecommendationSettings
 
@@ -101,17 +101,6 @@ def upserted(
         ),
         events=list(events),
     )
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @dataclass

@@ -5,8 +5,7 @@ the real ones."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +23,7 @@ from precis_common.db import Database
 from precis_common.feed import FeedServicer, FeedWriter, NewEntry, feed_table, to_timestamp
 from precis_common.grpc_client import open_channel, workspace_metadata
 from precis_common.grpc_server import GrpcServer, workspace_of
+from precis_common.testing import wait_for
 from precis_segmentation.app import SegmentationApp, build, start
 from precis_segmentation.consent_sync import PURPOSE_NUMBERS
 from precis_segmentation.settings import SegmentationSettings
@@ -196,17 +196,6 @@ def deleted(profile_id: str) -> profile_pb2.ProfileChange:
     return profile_pb2.ProfileChange(
         kind=profile_pb2.PROFILE_CHANGE_KIND_DELETED, profile_id=profile_id
     )
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def metadata(workspace: str = WORKSPACE) -> tuple[tuple[str, str], ...]:

@@ -8,8 +8,10 @@ database of its own there and drops it at the end; each test gets a fresh schema
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.resources import Resource
@@ -103,3 +105,17 @@ def tracer_provider_factory(span_exporter: InMemorySpanExporter) -> object:
     yield make
     for provider in providers:
         provider.shutdown()
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    """The first truthy value of ``condition()``, polled every 20 ms; AssertionError naming
+    ``what`` after ``timeout`` seconds. For tests of work done in the background (feed
+    consumers, enrollment, jobs)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
