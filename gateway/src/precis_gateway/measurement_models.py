@@ -512,6 +512,7 @@ class PowerPlan(BaseModel):
     absolute_mde: float
     relative_mde: float
     duration_days: float
+    warnings: list[str]
 
 
 class TouchpointBody(BaseModel):

@@ -476,6 +476,20 @@ def test_analyze_matches_scipy_and_refuses_bad_input(service: Service) -> None:
         ),
     )
     assert_finite(flat)
+    assert any("no variance" in w or "undefined" in w for w in flat.warnings)
+    # Arm names in any script reach the warnings intact.
+    empty = service.call(
+        "Analyze",
+        pb.AnalyzeRequest(
+            metric_type=pb.METRIC_TYPE_MEAN,
+            arms=[
+                pb.ArmStatistics(name="对照组", control=True, n=0, sum=0),
+                pb.ArmStatistics(name="实验组", n=5, sum=10, sum_squares=30),
+            ],
+        ),
+    )
+    assert any("对照组" in w for w in empty.warnings)
+    assert_finite(empty)
     plan = service.call(
         "PlanPower",
         pb.PlanPowerRequest(metric_type=pb.METRIC_TYPE_PROPORTION, baseline=0.1, relative_mde=0.1),

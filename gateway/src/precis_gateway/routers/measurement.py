@@ -688,16 +688,13 @@ def analyze(
         cuped=body.cuped,
         sequential_mixture_variance=body.sequential_mixture_variance,
     )
-    response, rpc = call(
-        stub.Analyze.with_call,
+    response = call(
+        stub.Analyze,
         request,
         service=SERVICE,
         workspace=workspace,
         deadline=settings.gateway_deadline_seconds,
     )
-    warnings = [
-        value for key, value in (rpc.trailing_metadata() or ()) if key == "x-precis-warnings"
-    ]
     return m.Analysis(
         arms=[
             m.ArmSummary(
@@ -713,7 +710,7 @@ def analyze(
         ],
         lifts=[lift_view(x) for x in response.lifts],
         srm=srm_view(response.srm),
-        warnings=[w for item in warnings for w in str(item).split("; ") if w],
+        warnings=list(response.warnings),
     )
 
 
@@ -762,6 +759,7 @@ def plan_power(
         absolute_mde=response.absolute_mde,
         relative_mde=response.relative_mde,
         duration_days=response.duration_days,
+        warnings=list(response.warnings),
     )
 
 

@@ -579,8 +579,7 @@ class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
         warnings = [*result.warnings, *result.srm.warnings]
         for lift in result.lifts:
             warnings.extend(f"arm {lift.arm}: {w}" for w in lift.warnings)
-        if warnings:
-            context.set_trailing_metadata((("x-precis-warnings", "; ".join(warnings)[:4000]),))
+        response.warnings.extend(warnings)
         return response
 
     def PlanPower(
@@ -618,6 +617,7 @@ class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
             absolute_mde=messages.number(plan.absolute_mde),
             relative_mde=messages.number(plan.relative_mde),
             duration_days=messages.number(plan.duration_days),
+            warnings=list(plan.warnings),
         )
 
     def EvaluateUplift(

@@ -561,14 +561,16 @@ class ArmSummary(_message.Message):
     def __init__(self, name: _Optional[str] = ..., n: _Optional[int] = ..., mean: _Optional[float] = ..., variance: _Optional[float] = ..., standard_error: _Optional[float] = ..., interval: _Optional[_Union[ConfidenceInterval, _Mapping]] = ..., cuped_mean: _Optional[float] = ...) -> None: ...
 
 class AnalyzeResponse(_message.Message):
-    __slots__ = ("arms", "lifts", "srm")
+    __slots__ = ("arms", "lifts", "srm", "warnings")
     ARMS_FIELD_NUMBER: _ClassVar[int]
     LIFTS_FIELD_NUMBER: _ClassVar[int]
     SRM_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     arms: _containers.RepeatedCompositeFieldContainer[ArmSummary]
     lifts: _containers.RepeatedCompositeFieldContainer[LiftResult]
     srm: SrmCheck
-    def __init__(self, arms: _Optional[_Iterable[_Union[ArmSummary, _Mapping]]] = ..., lifts: _Optional[_Iterable[_Union[LiftResult, _Mapping]]] = ..., srm: _Optional[_Union[SrmCheck, _Mapping]] = ...) -> None: ...
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, arms: _Optional[_Iterable[_Union[ArmSummary, _Mapping]]] = ..., lifts: _Optional[_Iterable[_Union[LiftResult, _Mapping]]] = ..., srm: _Optional[_Union[SrmCheck, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PlanPowerRequest(_message.Message):
     __slots__ = ("metric_type", "baseline", "standard_deviation", "alpha", "power", "treatment_arms", "control_share", "variance_reduction", "daily_units", "relative_mde", "total_units")
@@ -597,20 +599,22 @@ class PlanPowerRequest(_message.Message):
     def __init__(self, metric_type: _Optional[_Union[MetricType, str]] = ..., baseline: _Optional[float] = ..., standard_deviation: _Optional[float] = ..., alpha: _Optional[float] = ..., power: _Optional[float] = ..., treatment_arms: _Optional[int] = ..., control_share: _Optional[float] = ..., variance_reduction: _Optional[float] = ..., daily_units: _Optional[float] = ..., relative_mde: _Optional[float] = ..., total_units: _Optional[int] = ...) -> None: ...
 
 class PlanPowerResponse(_message.Message):
-    __slots__ = ("control_units", "treatment_units_per_arm", "total_units", "absolute_mde", "relative_mde", "duration_days")
+    __slots__ = ("control_units", "treatment_units_per_arm", "total_units", "absolute_mde", "relative_mde", "duration_days", "warnings")
     CONTROL_UNITS_FIELD_NUMBER: _ClassVar[int]
     TREATMENT_UNITS_PER_ARM_FIELD_NUMBER: _ClassVar[int]
     TOTAL_UNITS_FIELD_NUMBER: _ClassVar[int]
     ABSOLUTE_MDE_FIELD_NUMBER: _ClassVar[int]
     RELATIVE_MDE_FIELD_NUMBER: _ClassVar[int]
     DURATION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     control_units: int
     treatment_units_per_arm: int
     total_units: int
     absolute_mde: float
     relative_mde: float
     duration_days: float
-    def __init__(self, control_units: _Optional[int] = ..., treatment_units_per_arm: _Optional[int] = ..., total_units: _Optional[int] = ..., absolute_mde: _Optional[float] = ..., relative_mde: _Optional[float] = ..., duration_days: _Optional[float] = ...) -> None: ...
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, control_units: _Optional[int] = ..., treatment_units_per_arm: _Optional[int] = ..., total_units: _Optional[int] = ..., absolute_mde: _Optional[float] = ..., relative_mde: _Optional[float] = ..., duration_days: _Optional[float] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class UpliftObservation(_message.Message):
     __slots__ = ("score", "treated", "outcome")
