@@ -434,6 +434,8 @@ class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
             now = datetime.now(UTC)
             if campaign.status(now) == pb.CAMPAIGN_STATUS_SCHEDULED:
                 raise FailedPrecondition("the campaign has not started: nobody is assigned yet")
+            if campaign.external_assignment:
+                raise NotFound(f"the sender recorded no assignment of profile {profile_id}")
             raise NotFound(
                 f"profile {profile_id} is not in the campaign's audience: not a member of segment "
                 f"{campaign.segment_id} released on its channel (consent) at the latest enrollment"
