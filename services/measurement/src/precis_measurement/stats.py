@@ -642,6 +642,15 @@ def benjamini_hochberg_adjust(p_values: Sequence[float] | NDArray[np.float64]) -
     return [float(x) for x in np.maximum(adjusted, p)]
 
 
+def adjust(p_values: Sequence[float] | NDArray[np.float64]) -> tuple[list[float], list[float]]:
+    """(Holm, Benjamini-Hochberg) adjusted p-values of one family. BH never exceeds Holm in
+    exact arithmetic (it controls a weaker error rate); rounding in the two step procedures can
+    put BH one unit in the last place above Holm, which is clamped away here."""
+    holm = holm_adjust(p_values)
+    bh = benjamini_hochberg_adjust(p_values)
+    return holm, [min(b, h) for b, h in zip(bh, holm, strict=True)]
+
+
 def chance_to_win(
     estimate: float, standard_error: float, alternative: Alternative = Alternative.TWO_SIDED
 ) -> tuple[float, float] | None:
@@ -846,8 +855,7 @@ def analyze(
 
     family = [(i, d.p_value) for i, d in enumerate(drafts) if d.p_value is not None]
     defined = [i for i, _ in family]
-    holm = holm_adjust([p for _, p in family])
-    bh = benjamini_hochberg_adjust([p for _, p in family])
+    holm, bh = adjust([p for _, p in family])
     alpha = 1.0 - confidence_level
     lifts = list(drafts)
     for position, i in enumerate(defined):
