@@ -71,13 +71,16 @@ test-slow: install
 # adds section 5 to RESULTS.md); then segmentation rules against hand-written SQL on PostgreSQL
 # (127.0.0.1:5432, 1M profiles / 10M events: 15-30 minutes) and membership freshness
 # (segmentation.json, section 6); then recommendation: fit overhead against implicit, a training
-# job, model memory and serving latency through the gateway (recommendation.json, ~10 minutes).
+# job, model memory and serving latency through the gateway (recommendation.json, ~10 minutes);
+# then measurement: assignment throughput and a report over 1M assigned profiles and 10M events
+# on SQLite and PostgreSQL (measurement.json, ~22 minutes, mostly loading the data).
 bench: install
 	$(UV) run --frozen python -m tests.bench $(BENCH_ARGS)
 	$(UV) run --frozen python -m tests.bench.bench_consent
 	$(UV) run --frozen python -m tests.bench.bench_privacy
 	$(UV) run --frozen python -m tests.bench.bench_segmentation
 	$(UV) run --frozen python -m tests.bench.bench_recommendation
+	$(UV) run --frozen python -m tests.bench.bench_measurement
 
 clean:
 	rm -rf $(STATE_DIR)

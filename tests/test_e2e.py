@@ -1,24 +1,34 @@
-"""End to end: the real processes (ingestion, profile, consent, gateway) started by the devstack
-launcher, driven only through the REST API, on SQLite and on PostgreSQL."""
+"""End to end: the real processes (ingestion, profile, consent, gateway, ...) started by the
+devstack launcher, driven only through the REST API, on SQLite and on PostgreSQL.
+
+One suite per database backend serves every test of this module (starting it is most of the
+cost); each test checks what it adds against what was there before it. The two tests that
+stop processes come last: the killed profile service is started again in its place, and the
+SIGTERM test stops the whole suite."""
 
 from __future__ import annotations
 
 import os
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from precis_client import PrecisError
+from precis_client import PrecisClient, PrecisError
+from precis_common.testing import fresh_postgres_schema
 from precis_devstack.demo import wait_for_events_applied
-from precis_devstack.suite import Suite, start_suite, stop_suite
+from precis_devstack.suite import NAMES, Suite, start_suite, stop_suite
 
 pytestmark = pytest.mark.e2e
+
+SERVICES = ("ingestion", "profile", "consent", "segmentation", "recommendation", "measurement")
 
 
 def free_port() -> int:
@@ -27,30 +37,64 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def ports() -> dict[str, int]:
-    names = ("gateway", "ingestion", "profile", "consent", "segmentation", "recommendation")
-    return {f"{name}_port": free_port() for name in names}
+@dataclass
+class Running:
+    """The module's suite, and what starting it again in place needs."""
+
+    state: Path
+    ports: dict[str, Any]
+    env: dict[str, str]
+    suite: Suite
+    # The process objects of whatever this module started, by name: the latest start wins.
+    popens: dict[str, subprocess.Popen[bytes] | None] = field(default_factory=dict)
+
+    def start(self) -> Suite:
+        """Starts whatever of the suite is not running (start_suite keeps the others)."""
+        started = start_suite(self.state, env_overrides=self.env, timeout=90, **self.ports)
+        self.popens.update(
+            {name: p.popen for name, p in started.processes.items() if p.popen is not None}
+        )
+        self.suite = started
+        return started
 
 
-@pytest.fixture
-def env(database_url_factory: Callable[[str], str]) -> dict[str, str]:
-    return {
-        "PRECIS_INGESTION_DATABASE_URL": database_url_factory("ingestion"),
-        "PRECIS_PROFILE_DATABASE_URL": database_url_factory("profile"),
-        "PRECIS_CONSENT_DATABASE_URL": database_url_factory("consent"),
-        "PRECIS_SEGMENTATION_DATABASE_URL": database_url_factory("segmentation"),
-        "PRECIS_RECOMMENDATION_DATABASE_URL": database_url_factory("recommendation"),
-    }
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def running(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Running]:
+    root = tmp_path_factory.mktemp(f"e2e-{request.param}")
 
+    def database_url(name: str) -> str:
+        if request.param == "sqlite":
+            return f"sqlite:///{root / (name + '.db')}"
+        return fresh_postgres_schema(request.getfixturevalue("postgres_run_url"))
 
-@pytest.fixture
-def suite(tmp_path: Path, ports: dict[str, int], env: dict[str, str]) -> Iterator[Suite]:
-    started = start_suite(tmp_path / "state", env_overrides=env, timeout=90, **ports)
+    env = {f"PRECIS_{name.upper()}_DATABASE_URL": database_url(name) for name in SERVICES}
+    # One port per process the launcher knows (the set grows as services are added).
+    ports: dict[str, Any] = {f"{name}_port": free_port() for name in NAMES}
+    state = root / "state"
+    holder = Running(state, ports, env, suite=None)  # type: ignore[arg-type]  # set just below
+    holder.start()
     try:
-        yield started
+        yield holder
     finally:
-        stop_suite(tmp_path / "state")
+        stop_suite(state)
+
+
+@pytest.fixture
+def suite(running: Running) -> Suite:
+    return running.suite
+
+
+def profile_count(client: PrecisClient) -> int:
+    return client.list_profiles(page_size=1).total_count
+
+
+def events_applied(client: PrecisClient) -> int:
+    """Every profile's event count added up (what wait_for_events_applied compares)."""
+    return sum(p.raw.get("event_count", 0) for p in client.iter_profiles(page_size=500))
 
 
 def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -154,6 +198,7 @@ def test_events_posted_over_rest_become_a_profile_found_over_rest(suite: Suite) 
 def test_bad_input_over_http_has_one_error_shape(suite: Suite) -> None:
     headers = {"X-API-Key": suite.api_key}
     with httpx.Client(base_url=suite.gateway_url, headers=headers, timeout=10) as http:
+        before = http.get("/v1/profiles").json()["total_count"]
         malformed = http.post(
             "/v1/track", content=b'{"event": ', headers={"content-type": "application/json"}
         )
@@ -172,44 +217,19 @@ def test_bad_input_over_http_has_one_error_shape(suite: Suite) -> None:
         assert missing.json()["error"]["code"] == "not_found"
         nokey = httpx.post(f"{suite.gateway_url}/v1/track", json={"event": "x", "user_id": "u"})
         assert nokey.status_code == 401
-        assert http.get("/v1/profiles").json()["total_count"] == 0  # nothing above was stored
-
-
-def test_acknowledged_events_survive_a_killed_profile_service(
-    suite: Suite, tmp_path: Path, ports: dict[str, int], env: dict[str, str]
-) -> None:
-    with suite.client() as client:
-        os.kill(suite.processes["profile"].pid, signal.SIGKILL)
-        for i in range(20):
-            client.identify(user_id=f"late-{i}", message_id=f"late-{i}")
-        assert client.readyz().ok is False  # the gateway notices its dependency is gone
-        restarted = start_suite(tmp_path / "state", env_overrides=env, timeout=90, **ports)
-        with restarted.client() as again:
-            eventually(lambda: again.list_profiles(page_size=1).total_count == 20)
-            assert again.get_profile("user_id", "late-19").raw["event_count"] == 1
-
-
-def test_sigterm_stops_every_process_gracefully(
-    tmp_path: Path, ports: dict[str, int], env: dict[str, str]
-) -> None:
-    suite = start_suite(tmp_path / "state", env_overrides=env, timeout=90, **ports)
-    popens = {name: p.popen for name, p in suite.processes.items()}
-    stop_suite(tmp_path / "state")
-    for name, popen in popens.items():
-        assert popen is not None
-        assert popen.wait(15) in (0, -signal.SIGTERM), f"{name} did not stop cleanly"
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{suite.gateway_url}/healthz", timeout=2)
+        # nothing above was stored
+        assert http.get("/v1/profiles").json()["total_count"] == before
 
 
 def test_sdk_sees_the_same_profile_pages_as_the_api(suite: Suite) -> None:
     with suite.client() as client:
+        before = profile_count(client)
         client.batch(
             [{"type": "identify", "user_id": f"p{i}", "message_id": f"p{i}"} for i in range(12)]
         )
-        eventually(lambda: client.list_profiles(page_size=5).total_count == 12)
+        eventually(lambda: client.list_profiles(page_size=5).total_count == before + 12)
         ids = [p.raw["profile_id"] for p in client.iter_profiles(page_size=5)]
-        assert len(ids) == len(set(ids)) == 12
+        assert len(ids) == len(set(ids)) == before + 12
 
 
 def test_erasure_of_a_person_with_1001_events_through_every_process(suite: Suite) -> None:
@@ -248,10 +268,12 @@ def test_erasure_of_a_person_with_1001_events_through_every_process(suite: Suite
     ]
     with suite.client(timeout=60) as client:
         events = person + other
+        before = events_applied(client)
         for start in range(0, len(events), 500):
             result = client.batch(events[start : start + 500])
             assert result.rejected == 0
-        assert wait_for_events_applied(client, len(events)) == len(events)
+        expected = before + len(events)
+        assert wait_for_events_applied(client, expected) == expected
         assert client.get_profile("email", email.lower()).raw["event_count"] == 1001
         client.record_consent(
             {"email": email},
@@ -280,6 +302,7 @@ def test_erasure_of_a_person_with_1001_events_through_every_process(suite: Suite
             "consent",
             "segmentation",
             "recommendation",
+            "measurement",
         }
         assert receipts["ingestion"]["events"] >= 1001
         assert receipts["profile"]["profile_events"] >= 1001
@@ -291,3 +314,33 @@ def test_erasure_of_a_person_with_1001_events_through_every_process(suite: Suite
                 client.get_profile(identifier_type, value)
             assert gone.value.code == "not_found"
         assert client.get_profile("user_id", "keep-me").raw["event_count"] == 2
+
+
+# The two tests that stop processes: last, in this order.
+
+
+def test_acknowledged_events_survive_a_killed_profile_service(running: Running) -> None:
+    suite = running.suite
+    with suite.client() as client:
+        before = profile_count(client)
+        os.kill(suite.processes["profile"].pid, signal.SIGKILL)
+        for i in range(20):
+            client.identify(user_id=f"late-{i}", message_id=f"late-{i}")
+        assert client.readyz().ok is False  # the gateway notices its dependency is gone
+        restarted = running.start()
+        assert restarted.processes["profile"].popen is not None  # a new profile process
+        with restarted.client() as again:
+            eventually(lambda: again.list_profiles(page_size=1).total_count == before + 20)
+            assert again.get_profile("user_id", "late-19").raw["event_count"] == 1
+
+
+def test_sigterm_stops_every_process_gracefully(running: Running) -> None:
+    suite = running.suite
+    popens = dict(running.popens)
+    assert set(popens) == set(NAMES)
+    stop_suite(running.state)
+    for name, popen in popens.items():
+        assert popen is not None
+        assert popen.wait(15) in (0, -signal.SIGTERM), f"{name} did not stop cleanly"
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{suite.gateway_url}/healthz", timeout=2)

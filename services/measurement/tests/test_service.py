@@ -242,7 +242,9 @@ def test_a_campaign_from_enrollment_to_report(service: Service) -> None:
     assert impact["a"].roi == pytest.approx(
         (impact["a"].incremental_revenue.value - a.cost) / a.cost
     )
-    assert not report.srm.mismatch and report.srm.degrees_of_freedom == 2
+    # The campaign id is random, so the arm sizes are a random draw: the check is flagged at
+    # p < 0.001 by design, one run in a thousand; this test asserts far less than that.
+    assert report.srm.p_value > 1e-6 and report.srm.degrees_of_freedom == 2
     assert [s.expected_share for s in report.srm.arms] == pytest.approx([0.4, 0.4, 0.2])
     # Daily cumulative lift since the start, for both arms, with always-valid intervals.
     points = [p for p in report.cumulative_lift if p.arm_id == "a"]
@@ -254,7 +256,6 @@ def test_a_campaign_from_enrollment_to_report(service: Service) -> None:
     assert report.attribution.journeys == len(truth["arm"])
     channels = {c.channel for r in report.attribution.results for c in r.credits}
     assert channels == {"email"}
-    assert "sample ratio mismatch" not in " ".join(report.warnings)
 
 
 def test_bad_campaigns_are_refused_naming_each_field(service: Service) -> None:
