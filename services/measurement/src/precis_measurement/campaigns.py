@@ -22,6 +22,7 @@ import logging
 import math
 import re
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ MAX_DURATION = timedelta(days=366)
 DEFAULT_MIN_CELL = 10
 DEFAULT_CURRENCY = "USD"
 PAGE = 5000
+CONVERSION_EVENTS_TTL = 30.0
 
 
 def _utc(value: datetime) -> datetime:
@@ -359,7 +361,9 @@ class Campaigns:
 
     def __init__(self, database: Database) -> None:
         self.db = database
-        self._conversion_events: dict[str, frozenset[str]] = {}
+        # workspace -> (events, when read): another replica may create a campaign naming a new
+        # event, so the cache is read again after CONVERSION_EVENTS_TTL seconds.
+        self._conversion_events: dict[str, tuple[frozenset[str], float]] = {}
         self._lock = threading.Lock()
 
     def create(self, workspace_id: str, row: dict[str, Any]) -> tuple[CampaignRow, list[str]]:
@@ -440,11 +444,12 @@ class Campaigns:
 
     def conversion_events(self, workspace_id: str) -> frozenset[str]:
         """The events stored as conversions in a workspace: "Order Completed" and every
-        campaign's conversion event (cached; a new campaign clears the cache)."""
+        campaign's conversion event (cached for CONVERSION_EVENTS_TTL seconds; a campaign
+        created on this replica clears the cache at once)."""
         with self._lock:
             cached = self._conversion_events.get(workspace_id)
-        if cached is not None:
-            return cached
+        if cached is not None and time.monotonic() - cached[1] < CONVERSION_EVENTS_TTL:
+            return cached[0]
         with self.db.read() as session:
             names = session.execute(
                 select(ms_campaigns.c.conversion_event)
@@ -453,7 +458,7 @@ class Campaigns:
             ).scalars()
             events = frozenset({DEFAULT_CONVERSION_EVENT, *names})
         with self._lock:
-            self._conversion_events[workspace_id] = events
+            self._conversion_events[workspace_id] = (events, time.monotonic())
         return events
 
     def record(

@@ -8,10 +8,14 @@ shares; the read stays bounded for big workspaces). Profiles' histories use the 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from precis.measurement.v1 import measurement_pb2 as pb
 from precis_common.db import Database
@@ -21,6 +25,7 @@ from precis_measurement.store import ms_exposures
 
 POPULATION_DAYS = 180
 POPULATION_LIMIT = 200_000
+POPULATION_TTL = 300.0
 ENGAGEMENT = ("opened", "clicked")
 
 
@@ -29,8 +34,35 @@ def _aware(value: datetime) -> datetime:
 
 
 class SendTimeService:
+    """The population's engagement is cached per (workspace, channel) for POPULATION_TTL seconds:
+    a sender asking for the send_at of every assignment would otherwise read it per person."""
+
     def __init__(self, database: Database) -> None:
         self.db = database
+        self._population: dict[tuple[str, int], tuple[list[datetime], float]] = {}
+        self._lock = threading.Lock()
+
+    def _population_of(
+        self, session: Session, workspace: str, channel: int, base: list[Any]
+    ) -> list[datetime]:
+        key = (workspace, channel)
+        with self._lock:
+            cached = self._population.get(key)
+        if cached is not None and time.monotonic() - cached[1] < POPULATION_TTL:
+            return cached[0]
+        e = ms_exposures.c
+        population = [
+            _aware(w)
+            for w in session.execute(
+                select(e.occurred_at)
+                .where(*base)
+                .order_by(e.occurred_at.desc())
+                .limit(POPULATION_LIMIT)
+            ).scalars()
+        ]
+        with self._lock:
+            self._population[key] = (population, time.monotonic())
+        return population
 
     def _read(
         self, workspace: str, profile_ids: Sequence[str], channel: int
@@ -48,15 +80,7 @@ class SendTimeService:
                     select(e.profile_id, e.occurred_at).where(*base, e.profile_id.in_(chunk))
                 ):
                     history[pid].append(_aware(when))
-            population = [
-                _aware(w)
-                for w in session.execute(
-                    select(e.occurred_at)
-                    .where(*base)
-                    .order_by(e.occurred_at.desc())
-                    .limit(POPULATION_LIMIT)
-                ).scalars()
-            ]
+            population = self._population_of(session, workspace, channel, base)
         return history, population
 
     def compute(
