@@ -6,8 +6,8 @@ here is keyed by the profile the identity graph chose. From those events:
 - **Exposures**: campaign messages, named as the e-mail, SMS and push specs of the tracking plans
   name them, "<Channel> Sent | Delivered | Opened | Clicked" (also "Email Link Clicked", "Push
   Notification Received" and "Tapped"), with ``properties.campaign_id``. The channel comes from
-  the name's first word (Email, SMS, Push) or ``properties.channel``. Opens and clicks without a
-  campaign id are kept too: they are engagement for send-time optimization.
+  the name's first word (Email, SMS, Push) or ``properties.channel``. Opens and clicks of a message
+  channel without a campaign id are kept too: they are engagement for send-time optimization.
 - **Conversions**: "Order Completed" and every event a campaign of the workspace names as its
   conversion event, with ``properties.revenue`` and the other numeric top-level properties (a
   campaign may name another revenue property). History of a custom conversion event from before
@@ -123,9 +123,11 @@ def event_rows(
     rows: dict[str, dict[str, Any]] = {}
     if kind is not None:
         campaign_id = _text(properties.get("campaign_id"), 64)
-        if campaign_id or kind in ("opened", "clicked"):
-            word = name.split(" ", 1)[0].lower()
-            channel = CHANNEL_WORDS.get(word) or _text(properties.get("channel"), 32).lower()
+        word = name.split(" ", 1)[0].lower()
+        channel = CHANNEL_WORDS.get(word) or _text(properties.get("channel"), 32).lower()
+        # Engagement without a campaign counts only on a message channel: "Product Clicked"
+        # (the e-commerce spec) is browsing, not a message opened.
+        if campaign_id or (kind in ("opened", "clicked") and channel):
             rows[ms_exposures.name] = {
                 **base,
                 "campaign_id": campaign_id,
