@@ -155,9 +155,14 @@ def check_consented_enrollment(
     assert any("overlaps campaign" in w for w in created["warnings"])
     cid = created["campaign"]["campaign_id"]
     report = wait_for(
-        lambda: (lambda r: r if sum(a["subjects"] for a in r["arms"]) == len(granted) else None)(
-            client.campaign_report(cid)
-        ),
+        lambda: (
+            lambda r: (
+                r
+                if sum(a["subjects"] for a in r["arms"]) == len(granted)
+                and r["excluded_without_consent"]
+                else None
+            )
+        )(client.campaign_report(cid)),
         120,
         "the enrollment of the campaign",
     )

@@ -368,7 +368,7 @@ def create_campaign(
         service=SERVICE,
         workspace=workspace,
         deadline=settings.gateway_deadline_seconds,
-        fields={**CAMPAIGN_FIELDS, **{f"campaign.{k}": k for k in body.model_fields}},
+        fields={**CAMPAIGN_FIELDS, **{f"campaign.{k}": k for k in type(body).model_fields}},
     )
     return m.CreatedCampaign(
         campaign=campaign_view(response.campaign), warnings=list(response.warnings)

@@ -562,23 +562,29 @@ class Enroller:
                     }
                 )
             released += len(rows)
+            token = page.next_page_token
             with self.campaigns.db.write() as session:
                 insert_ignoring_duplicates(
                     session, ms_assignments, rows, ("workspace_id", "campaign_id", "profile_id")
                 )
-            token = page.next_page_token
+                if not token:
+                    # The counts commit with the last page, so once a pass's last assignments
+                    # are visible its counts are too (earlier pages of a long pass show first).
+                    session.execute(
+                        update(ms_campaigns)
+                        .where(
+                            ms_campaigns.c.workspace_id == campaign.workspace_id,
+                            ms_campaigns.c.campaign_id == campaign.campaign_id,
+                        )
+                        .values(
+                            enrolled_at=now,
+                            segment_members=total,
+                            excluded_without_consent=max(total - released, 0),
+                        )
+                    )
             if not token:
                 break
         self.errors.pop(key, None)
-        self.campaigns.update(
-            campaign.workspace_id,
-            campaign.campaign_id,
-            {
-                "enrolled_at": now,
-                "segment_members": total,
-                "excluded_without_consent": max(total - released, 0),
-            },
-        )
         return released
 
     def run_once(self) -> None:
