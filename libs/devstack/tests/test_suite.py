@@ -259,10 +259,9 @@ def test_segmentation_follows_profile_and_consent_on_the_suites_ports(
     assert by_name["gateway"].env["PRECIS_GATEWAY_SEGMENTATION_TARGET"] == "127.0.0.1:15054"
 
 
-def test_recommendation_calls_profile_consent_and_segmentation_on_the_suites_ports(
-    layout: state.StateLayout,
-) -> None:
-    specs = suite_specs(
+def fixed_port_specs(layout: state.StateLayout) -> list[ProcessSpec]:
+    """The suite on ports 15051.. (18080 for the gateway), so tests can name each target."""
+    return suite_specs(
         layout,
         gateway_port=18080,
         ingestion_port=15051,
@@ -270,9 +269,16 @@ def test_recommendation_calls_profile_consent_and_segmentation_on_the_suites_por
         consent_port=15053,
         segmentation_port=15054,
         recommendation_port=15055,
+        measurement_port=15056,
         api_key="k",
         pii_secret="s" * 32,
     )
+
+
+def test_recommendation_calls_profile_consent_and_segmentation_on_the_suites_ports(
+    layout: state.StateLayout,
+) -> None:
+    specs = fixed_port_specs(layout)
     by_name = {s.name: s for s in specs}
     recommendation = by_name["recommendation"]
     assert recommendation.argv[1:] == ("-m", "precis_recommendation")
@@ -300,17 +306,7 @@ def test_recommendation_reads_the_settings_the_suite_gives_it(
     layout: state.StateLayout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The variable names are the service's contract: its settings class reads every one."""
-    specs = suite_specs(
-        layout,
-        gateway_port=18080,
-        ingestion_port=15051,
-        profile_port=15052,
-        consent_port=15053,
-        segmentation_port=15054,
-        recommendation_port=15055,
-        api_key="k",
-        pii_secret="s" * 32,
-    )
+    specs = fixed_port_specs(layout)
     recommendation = next(s for s in specs if s.name == "recommendation")
     for name, value in recommendation.env.items():
         monkeypatch.setenv(name, value)
@@ -326,18 +322,7 @@ def test_recommendation_reads_the_settings_the_suite_gives_it(
 def test_measurement_follows_profile_and_segmentation_on_the_suites_ports(
     layout: state.StateLayout,
 ) -> None:
-    specs = suite_specs(
-        layout,
-        gateway_port=18080,
-        ingestion_port=15051,
-        profile_port=15052,
-        consent_port=15053,
-        segmentation_port=15054,
-        recommendation_port=15055,
-        measurement_port=15056,
-        api_key="k",
-        pii_secret="s" * 32,
-    )
+    specs = fixed_port_specs(layout)
     by_name = {s.name: s for s in specs}
     measurement = by_name["measurement"]
     assert measurement.argv[1:] == ("-m", "precis_measurement")
@@ -364,17 +349,7 @@ def test_measurement_reads_the_settings_the_suite_gives_it(
     layout: state.StateLayout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The variable names are the service's contract: its settings class reads every one."""
-    specs = suite_specs(
-        layout,
-        gateway_port=18080,
-        ingestion_port=15051,
-        profile_port=15052,
-        consent_port=15053,
-        segmentation_port=15054,
-        measurement_port=15056,
-        api_key="k",
-        pii_secret="s" * 32,
-    )
+    specs = fixed_port_specs(layout)
     measurement = next(s for s in specs if s.name == "measurement")
     for name, value in measurement.env.items():
         monkeypatch.setenv(name, value)

@@ -226,7 +226,11 @@ def test_a_campaign_from_enrollment_to_report(service: Service) -> None:
         )
         assert lift.p_value == pytest.approx(expected.pvalue, rel=1e-6)
         assert lift.test == pb.STATISTICAL_TEST_WELCH_T
-        assert lift.cuped.theta > 0 and 0 < lift.cuped.variance_reduction < 1
+        assert lift.cuped.theta > 0 and 0 <= lift.cuped.variance_reduction < 1
+    # The pre-period buyers convert more, so CUPED removes variance. Theta is pooled over all
+    # arms, so on one arm pair it can fit no better than no adjustment (reported as 0): the arms
+    # are a random draw here (the campaign id is random), and one pair did so in ~1 run of 10.
+    assert max(lf.cuped.variance_reduction for lf in report.lifts[:4]) > 0.01
     assert report.lifts[4].test == pb.STATISTICAL_TEST_DELTA_METHOD
     raw = [lf.p_value for lf in report.lifts]
     holm = sorted(raw)

@@ -503,7 +503,7 @@ def build_report(
             message.holm_p_value, message.bh_p_value = h, b
             message.significant = h < alpha
             report.lifts.append(message)
-        _impacts(report, campaign, subjects, comparable, holdout, confidence_level, shares)
+        _impacts(report, subjects, final, analyses, comparable, holdout, confidence_level, shares)
         _cumulative(
             report, campaign, subjects, comparable, holdout, shares, as_of, confidence_level
         )
@@ -513,20 +513,24 @@ def build_report(
 
 def _impacts(
     report: pb.CampaignReport,
-    campaign: CampaignRow,
     subjects: Subjects,
+    final: Outcomes,
+    analyses: dict[int, stats.AnalyzeResult],
     comparable: list[int],
     holdout: int,
     confidence_level: float,
     shares: dict[str, float],
 ) -> None:
-    final = outcomes(subjects)
+    """Money per arm from the conversion-rate and revenue-per-user lifts (the report's own
+    analyses of them when the campaign reports those metrics)."""
     by_arm = {a.arm_id: a for a in report.arms}
     for metric, field in (
         (pb.METRIC_CONVERSION_RATE, "incremental_conversions"),
         (pb.METRIC_REVENUE_PER_USER, "incremental_revenue"),
     ):
-        analysis = _compare(metric, subjects, final, comparable, holdout, shares, confidence_level)
+        analysis = analyses.get(metric) or _compare(
+            metric, subjects, final, comparable, holdout, shares, confidence_level
+        )
         for result in analysis.lifts:
             impact = next((x for x in report.impacts if x.arm_id == result.arm), None)
             if impact is None:
