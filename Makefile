@@ -50,7 +50,7 @@ lint: install
 	$(UV) run --frozen ruff format --check .
 
 typecheck: install
-	$(UV) run --frozen mypy libs/common/src libs/client/src libs/devstack/src services/ingestion/src services/profile/src services/consent/src services/segmentation/src services/recommendation/src services/measurement/src gateway/src
+	$(UV) run --frozen mypy libs/common/src libs/uplift/src libs/client/src libs/devstack/src services/ingestion/src services/profile/src services/consent/src services/segmentation/src services/recommendation/src services/measurement/src gateway/src
 
 deploy-check: install
 	$(UV) run --frozen pytest -q tests/deploy

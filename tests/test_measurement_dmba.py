@@ -11,7 +11,13 @@ Measured (this test): Hair-Care promotion 80 of 4,976 (1.61%) against 32 of 5,02
 lift +0.97 points (95% CI +0.56 to +1.38), p = 4.1e-06, held-out Qini 0.124; Voter-Persuasion
 2,012 of 5,000 (40.2%) against 1,722 of 5,000 (34.4%), +5.80 points (+3.91 to +7.69), p = 2e-09,
 held-out Qini 0.004 (the two-model logistic learns little here). Hair-Care runs in `make test`,
-Voter-Persuasion (the slower load) in `make test-slow`."""
+Voter-Persuasion (the slower load) in `make test-slow`.
+
+Hair-Care then closes the loop inside the suite: the segmentation service trains an uplift model
+on the campaign (subjects and outcomes read from the measurement service, features from the
+people's traits), its audience of the persuadable is created, a follow-up campaign is sent to
+that audience naming the model, and the measurement service evaluates the campaign with the
+model's scores read back from segmentation."""
 
 from __future__ import annotations
 
@@ -32,10 +38,11 @@ from precis_devstack.campaigns import (
     load_voter_persuasion,
     run_experiment,
     summary_lines,
+    train_uplift_audience,
     uplift_scores,
 )
 from precis_measurement.campaigns import bucket_of
-from precis_measurement.uplift import evaluate_uplift
+from precis_uplift import evaluate_uplift
 from tests.bench.harness import REPO_ROOT, running_suite
 
 pytestmark = pytest.mark.e2e
@@ -111,6 +118,65 @@ def test_dmba_campaign_through_the_gateway(
             check_consented_enrollment(
                 client, experiment, outcome["campaign"]["segment_id"], suite.workspace_id
             )
+            check_uplift_audience(client, experiment, outcome)
+
+
+def check_uplift_audience(
+    client: PrecisClient, experiment: Experiment, outcome: dict[str, object]
+) -> None:
+    """The service's own uplift model on the campaign, its audience, and a campaign sent to
+    that audience evaluated with the model's scores (after check_consented_enrollment: only
+    the people who granted e-mail marketing can be enrolled)."""
+    campaign = outcome["campaign"]
+    assert isinstance(campaign, dict)
+    trained = train_uplift_audience(client, experiment, campaign["campaign_id"], progress=print)
+    model, audience = trained["model"], trained["audience"]
+    n = len(experiment.treated)
+    # Every subject is used: 20% of each group held out (stratified), the rest fitted.
+    assert (model["training_rows"], model["test_rows"]) == (n - round(n * 0.2), round(n * 0.2))
+    u = model["uplift"]
+    assert u["treated"] == round(int(experiment.treated.sum()) * 0.2)
+    assert len(u["deciles"]) == 10 and np.isfinite(u["qini_coefficient"])
+    # The held-out average effect is the campaign's (+0.97 points overall), within noise.
+    assert -0.01 < u["average_uplift"] < 0.03
+    assert sum(model["feature_importances"].values()) == pytest.approx(1.0)
+    assert set(model["feature_importances"]) == set(experiment.model_features)
+    segment = audience["segment"]
+    assert segment["family"] == "predictive" and segment["member_count"] >= 0.3 * n
+
+    # A follow-up campaign to the persuadable who granted e-mail marketing, naming the model.
+    def releasable() -> int | None:
+        try:
+            return len(client.segment_members(segment["segment_id"], channel="email")["members"])
+        except PrecisError as exc:
+            if exc.status != 503:
+                raise
+            return None
+
+    reachable = wait_for(releasable, 120, "the persuadable's consent")
+    assert reachable and reachable < 40  # some of the 40 who granted e-mail, not all
+    created = client.create_campaign(
+        {
+            "name": "Hair-care offer to the persuadable",
+            "segment_id": segment["segment_id"],
+            "channel": "email",
+            "arms": [{"arm_id": "offer", "weight": 1}],
+            "holdout_share": 0.5,
+            "end_time": (datetime.now(UTC) + timedelta(days=14)).isoformat(),
+            "targeting_model_id": model["model_id"],
+            "min_cell_size": 1,
+        }
+    )
+    follow_up = created["campaign"]["campaign_id"]
+    wait_for(
+        lambda: sum(a["subjects"] for a in client.campaign_report(follow_up)["arms"]) == reachable,
+        120,
+        "the enrollment of the follow-up campaign",
+    )
+    # No scores given: the measurement service reads the model's from segmentation.
+    evaluated = client.evaluate_campaign_uplift(follow_up)
+    assert evaluated["treated"] + evaluated["control"] == reachable
+    assert evaluated["unmatched_scores"] == n - reachable  # everyone else is scored too
 
 
 def check_consented_enrollment(

@@ -1,7 +1,8 @@
 """Campaign measurement over REST, end to end with the real measurement service behind the
 gateway (SQLite and PostgreSQL), fed by stand-in profile and segmentation producers: campaigns
 and their validation, scopes, a person's assignment (audited), the report as JSON and as a page,
-uplift evaluation of a campaign, and the pure statistics routes."""
+uplift evaluation of a campaign (scores given or the targeting model's), the campaign's subjects
+(audited), and the pure statistics routes."""
 
 from __future__ import annotations
 
@@ -21,14 +22,18 @@ sys.path.insert(0, str(Path(__file__).parents[2] / "services" / "measurement" / 
 
 from measurement_support import Service, event, running_service, upserted
 
+from precis.consent.v1 import consent_pb2
 from precis_client import PrecisClient
 from precis_measurement.campaigns import HOLDOUT, bucket_of
 
 READER = {"X-API-Key": "test-key-campaigns-reader-0123456789"}
 SEGMENTS_ONLY = {"X-API-Key": "test-key-campaigns-segments-0123456789"}
+ANALYST = {"X-API-Key": "test-key-campaigns-analyst-0123456789"}
 KEYS: dict[str, Any] = {
     "test-key-for-ws-test-0123456789": WORKSPACE,
     READER["X-API-Key"]: {"workspace": WORKSPACE, "scopes": ["campaigns:read"]},
+    # The subjects listing is person-level data in bulk: profiles:read as well.
+    ANALYST["X-API-Key"]: {"workspace": WORKSPACE, "scopes": ["campaigns:read", "profiles:read"]},
     SEGMENTS_ONLY["X-API-Key"]: {"workspace": WORKSPACE, "scopes": ["segments:read"]},
 }
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -362,3 +367,131 @@ def test_assignments_recorded_through_the_gateway(live: TestClient, measurement:
     assert (arm["profile_id"], arm["arm_id"]) == ("p0000", "discount")
     report = ok(live.get(f"/v1/campaigns/{cid}/report", headers=READER))
     assert {a["arm_id"]: a["subjects"] for a in report["arms"]} == {"discount": 1, "holdout": 1}
+
+
+def test_campaign_subjects_and_the_targeting_models_scores(
+    live: TestClient, measurement: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audited: list[consent_pb2.AuditEvent] = []
+
+    def submit(workspace: str, event: consent_pb2.AuditEvent) -> bool:
+        assert workspace == WORKSPACE
+        audited.append(event)
+        return True
+
+    # The events as the gateway hands them to the consent service.
+    monkeypatch.setattr(live.app.state.audit, "submit", submit)  # type: ignore[attr-defined]
+    body = campaign_body(targeting_model_id="model-7", min_cell_size=1)
+    cid = ok(live.post("/v1/campaigns", json=body, headers=AUTH), 201)["campaign"]["campaign_id"]
+    row = measurement.app.campaigns.get(WORKSPACE, cid)
+    assert measurement.app.enroller.enroll(row, now=ENROLLED) == len(MEMBERS) - 2
+    bought = {pid: 10.0 + i for i, pid in enumerate(MEMBERS[2::3])}
+    measurement.producers.publish(
+        [
+            upserted(
+                pid,
+                [event("Order Completed", {"revenue": r}, ENROLLED + timedelta(hours=1), pid)],
+            )
+            for pid, r in bought.items()
+        ],
+        workspace=WORKSPACE,
+    )
+    measurement.settle()
+
+    # Every subject once, by profile id, a page at a time; each page audited.
+    subjects: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"page_size": 250}
+    pages = 0
+    while True:
+        page = ok(
+            live.get(
+                f"/v1/campaigns/{cid}/subjects",
+                params=params,
+                headers={**ANALYST, "X-Precis-Purpose": "model_training"},
+            )
+        )
+        pages += 1
+        assert page["total_subjects"] == len(MEMBERS) - 2
+        assert page["primary_metric"] == "conversion_rate" and page["campaign_id"] == cid
+        subjects += page["subjects"]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert pages == 3
+    assert [s["profile_id"] for s in subjects] == MEMBERS[2:]
+    for s in subjects:
+        assert s["arm_id"] == row.split.arm_of(bucket_of(WORKSPACE, cid, s["profile_id"]))
+        assert s["holdout"] == (s["arm_id"] == HOLDOUT)
+        assert (s["conversions"], s["revenue"]) == (
+            (1, bought[s["profile_id"]]) if s["profile_id"] in bought else (0, 0.0)
+        )
+        assert s["outcome"] == float(s["profile_id"] in bought)
+    report = ok(live.get(f"/v1/campaigns/{cid}/report", headers=READER))
+    for arm in report["arms"]:
+        mine = [s for s in subjects if s["arm_id"] == arm["arm_id"]]
+        assert arm["subjects"] == len(mine)
+        assert arm["converters"] == sum(s["conversions"] > 0 for s in mine)
+        assert arm["revenue"] == pytest.approx(sum(s["revenue"] for s in mine))
+    listed = [e for e in audited if e.resource == f"campaign:{cid}:subjects"]
+    assert [e.record_count for e in listed] == [250, 250, 98]
+    assert all(e.action == consent_pb2.AUDIT_ACTION_READ for e in listed)
+    assert {e.purpose for e in listed} == {"model_training"}
+
+    assert_error(
+        live.get(f"/v1/campaigns/{cid}/subjects?cursor=nope", headers=ANALYST),
+        422,
+        "invalid_argument",
+        "cursor",
+    )
+    assert_error(
+        live.get(f"/v1/campaigns/{cid}/subjects?page_size=0", headers=ANALYST),
+        422,
+        "invalid_argument",
+        "page_size",
+    )
+    assert_error(live.get("/v1/campaigns/nope/subjects", headers=ANALYST), 404, "not_found")
+    # campaigns:read alone reads reports, not every subject's outcome.
+    assert_error(live.get(f"/v1/campaigns/{cid}/subjects", headers=READER), 403, "forbidden")
+    assert_error(live.get(f"/v1/campaigns/{cid}/subjects", headers=SEGMENTS_ONLY), 403, "forbidden")
+
+    # Without scores, the targeting model's current scores are evaluated: the same result as
+    # giving them.
+    rng = np.random.default_rng(4)
+    scores = {pid: float(rng.random()) for pid in MEMBERS}  # p0000, p0001: not subjects
+    measurement.producers.segments.model_scores[(WORKSPACE, "model-7")] = scores
+    stored = ok(live.post(f"/v1/campaigns/{cid}/uplift-evaluations", json={}, headers=AUTH))
+    given = ok(
+        live.post(
+            f"/v1/campaigns/{cid}/uplift-evaluations",
+            json={"scores": [{"profile_id": p, "score": s} for p, s in scores.items()]},
+            headers=AUTH,
+        )
+    )
+    assert stored == given and stored["unmatched_scores"] == 2
+    assert stored["treated"] + stored["control"] == len(MEMBERS) - 2
+    without_model = ok(live.post("/v1/campaigns", json=campaign_body(), headers=AUTH), 201)
+    assert_error(
+        live.post(
+            f"/v1/campaigns/{without_model['campaign']['campaign_id']}/uplift-evaluations",
+            json={"scores": []},
+            headers=AUTH,
+        ),
+        422,
+        "invalid_argument",
+        "scores",
+    )
+    unknown = campaign_body(targeting_model_id="model-gone")
+    gone = ok(live.post("/v1/campaigns", json=unknown, headers=AUTH), 201)["campaign"]
+    refused = assert_error(
+        live.post(f"/v1/campaigns/{gone['campaign_id']}/uplift-evaluations", json={}, headers=AUTH),
+        412,
+        "failed_precondition",
+    )
+    assert "model-gone" in refused["message"]
+
+    # The SDK reaches the same routes.
+    sdk = PrecisClient("http://testserver", AUTH["X-API-Key"], transport=live._transport)
+    assert list(sdk.iter_campaign_subjects(cid, page_size=100)) == subjects
+    first = sdk.campaign_subjects(cid, page_size=5)
+    assert first["subjects"] == subjects[:5] and first["next_cursor"]
+    assert sdk.evaluate_campaign_uplift(cid) == stored

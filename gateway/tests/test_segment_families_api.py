@@ -306,7 +306,7 @@ def test_scopes_and_refused_parameters(client: TestClient) -> None:
     audiences = "/v1/predictive-models/pm_x/audiences"
     refused(audiences, {"name": "x", "top_fraction": 1.5}, "top_fraction")
     refused(audiences, {"name": "x", "top_fraction": 0}, "top_fraction")
-    refused(audiences, {"name": "x", "min_score": -0.1}, "min_score")
+    refused(audiences, {"name": "x", "min_score": -1.1}, "min_score")
     refused(audiences, {"name": "x"}, "top_fraction")
     refused(audiences, {"name": "x", "top_fraction": 0.1, "min_score": 0.5}, "top_fraction")
     refused("/v1/segments/seg_x/lookalikes", {"name": "x", "size": 0}, "size")
@@ -415,6 +415,67 @@ def test_small_test_set_counts_are_withheld_with_what_would_give_them_away() -> 
     admin = Caller(WORKSPACE, "key:2", frozenset({Scope.PRIVACY_ADMIN}))
     exact = model_view(model, admin, 10)
     assert [d.positives for d in exact.deciles] == positives and exact.suppressed_counts == []
+
+
+def test_an_uplift_models_evaluation_follows_the_small_cell_rule() -> None:
+    """Deciles of 40 treated and 40 holdout subjects; the treated converters of deciles 3 and 4
+    (6 and 4) are small or their complement, so those rates, uplifts and every cumulative gain
+    and top-k figure covering them are withheld for an analyst; counts stay shown."""
+    model = pb.PredictiveModel(
+        model_id="pm_u",
+        kind=pb.PREDICTION_KIND_UPLIFT,
+        state=pb.JOB_STATE_SUCCEEDED,
+        training_rows=3200,
+        test_rows=800,
+        positive_rate=0.1,
+        parameters=pb.PredictiveModelParameters(
+            kind=pb.PREDICTION_KIND_UPLIFT,
+            campaign_id="cmp_1",
+            uplift_method=pb.UPLIFT_METHOD_TWO_MODEL,
+        ),
+    )
+    model.created_at.FromDatetime(NOW)
+    treated_hits = [20, 16, 6, 4, 12, 12, 12, 12, 12, 12]
+    for i, hits in enumerate(treated_hits):
+        model.uplift.deciles.append(
+            pb.UpliftModelDecile(
+                decile=i + 1,
+                treated=40,
+                control=40,
+                treated_rate=hits / 40,
+                control_rate=12 / 40,
+                uplift=(hits - 12) / 40,
+                cumulative_gain=0.1 * (i + 1),
+                min_score=0.5 - i / 10,
+            )
+        )
+    model.uplift.treated = model.uplift.control = 400
+    model.uplift.qini_coefficient, model.uplift.average_uplift = 0.12, 0.01
+    for fraction, covered in ((0.1, 1), (0.2, 2), (0.3, 3), (0.5, 5)):
+        model.uplift.uplift_at_k.append(
+            pb.UpliftModelAtFraction(
+                fraction=fraction, uplift=0.1, treated=40 * covered, control=40 * covered
+            )
+        )
+    analyst = Caller(WORKSPACE, "key:1", frozenset({Scope.SEGMENTS_READ}))
+    shown = model_view(model, analyst, 10)
+    assert (shown.kind, shown.auc, shown.deciles) == ("uplift", None, [])
+    assert (shown.parameters.campaign_id, shown.parameters.uplift_method) == (
+        "cmp_1",
+        "two_model",
+    )
+    u = shown.uplift
+    assert u is not None and u.qini_coefficient == 0.12
+    assert [d.treated for d in u.deciles] == [40] * 10
+    assert [d.uplift is None for d in u.deciles] == [False, False, True, True] + [False] * 6
+    assert [d.cumulative_gain is None for d in u.deciles] == [False] * 2 + [True] * 8
+    assert [a.uplift is None for a in u.uplift_at_k] == [False, False, True, True]
+    assert [a.treated for a in u.uplift_at_k] == [40, 80, 120, 200]
+    assert u.average_uplift == 0.01 and shown.test_rows == 800
+    assert (shown.training_rows, shown.positive_rate) == (3200, 0.1)
+    exact = model_view(model, Caller(WORKSPACE, "key:2", frozenset({Scope.PRIVACY_ADMIN})), 10)
+    assert exact.uplift is not None
+    assert all(d.uplift is not None for d in exact.uplift.deciles)
 
 
 def test_the_python_client_drives_the_families(client: TestClient) -> None:

@@ -136,6 +136,12 @@ def _members_listed(access: Access) -> int:
     return 0
 
 
+def _subjects_listed(access: Access) -> int:
+    if isinstance(access.response, dict):
+        return len(access.response.get("subjects") or ())
+    return 0
+
+
 def _preview_resource(access: Access) -> str:
     body = orjson.loads(access.body) if access.body else {}
     segment_id = body.get("segment_id") if isinstance(body, dict) else None
@@ -205,6 +211,13 @@ AUDITED_ROUTES: dict[tuple[str, str], AuditedRoute] = {
     # A person's arm in a campaign (and, with send-time optimization, when to contact them).
     ("GET", "/v1/campaigns/{campaign_id}/assignments/{identifier_type}/{value}"): AuditedRoute(
         READ, default_purpose="campaign_delivery", subject=_assignment_subject, reads_response=True
+    ),
+    # A campaign's subjects, a page at a time: each profile's arm and outcomes.
+    ("GET", "/v1/campaigns/{campaign_id}/subjects"): AuditedRoute(
+        READ,
+        resource=lambda a: f"campaign:{a.path['campaign_id']}:subjects",
+        record_count=_subjects_listed,
+        reads_response=True,
     ),
     # Releasing a segment's members for a channel: the page's members, or the rows the CSV
     # export wrote (counted as they stream; an export cut short records what went out).

@@ -184,6 +184,36 @@ class Assignment(BaseModel):
     )
 
 
+class CampaignSubject(BaseModel):
+    """One assigned subject and what it did within the attribution window, counted as the
+    campaign's report counts it."""
+
+    profile_id: str = Field(description="The profile (after merges: the surviving profile).")
+    arm_id: str = Field(description='The arm; "holdout" for the holdout.')
+    holdout: bool
+    assigned_at: datetime
+    conversions: int = Field(description="Conversions attributed to the campaign.")
+    revenue: float = Field(description="Their revenue.")
+    outcome: float = Field(
+        description=(
+            "What uplift evaluation compares: the revenue when the primary metric is "
+            "revenue_per_user, otherwise 1 if the subject converted and 0 if not."
+        )
+    )
+
+
+class CampaignSubjects(BaseModel):
+    """One page of a campaign's subjects, by profile id."""
+
+    campaign_id: str
+    subjects: list[CampaignSubject]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+    total_subjects: int = Field(description="Subjects in the whole campaign (every page).")
+    primary_metric: MetricName = Field(description="The campaign's primary metric (the outcome).")
+
+
 class RecordedAssignmentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -403,11 +433,19 @@ class ProfileScore(BaseModel):
 
 
 class CampaignUpliftBody(BaseModel):
-    """Scores of a campaign's subjects (from any model) to evaluate against its outcomes."""
+    """Scores of a campaign's subjects (from any model) to evaluate against its outcomes; none
+    to evaluate the current scores of the campaign's targeting model."""
 
     model_config = ConfigDict(extra="forbid")
 
-    scores: list[ProfileScore] = Field(min_length=1, max_length=1_000_000)
+    scores: list[ProfileScore] = Field(
+        default_factory=list,
+        max_length=1_000_000,
+        description=(
+            "A score per profile. Empty or absent: the current scores of the campaign's "
+            "`targeting_model_id` (422 on `scores` when the campaign has none)."
+        ),
+    )
     fractions: list[float] = Field(default_factory=list, max_length=20)
     curve_points: int = Field(default=20, ge=2, le=1000)
 

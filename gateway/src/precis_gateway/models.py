@@ -1655,7 +1655,9 @@ class ProfileSegments(BaseModel):
 # made from them, lookalikes. Generated audiences are ordinary segments whose rule is a `score`
 # condition: {"score": {"model": "<model or job id>", "op": ">=", "value": 0.31}}.
 JobStateName = Literal["queued", "running", "succeeded", "failed"]
-PredictionKindName = Literal["propensity", "churn"]
+PredictionKindName = Literal["propensity", "churn", "uplift"]
+UpliftMethodName = Literal["two_model", "class_transformation"]
+MAX_CAMPAIGN_REF = 64
 MAX_FAMILY_FEATURES = 32
 MAX_FEATURE_NAME = 128
 MAX_MODEL_NAME = 200
@@ -1850,6 +1852,12 @@ class PredictiveModelBody(BaseModel):
                     "name": "30-day purchase propensity",
                 },
                 {"kind": "churn", "horizon_days": 60, "cutoff": "2026-09-01T00:00:00Z"},
+                {
+                    "kind": "uplift",
+                    "campaign_id": "cmp_3f9a2c4e5d6b7a8c9d0e",
+                    "features": ["traits.region=north", "traits.age", "frequency"],
+                    "name": "Persuadable by the spring promotion",
+                },
             ]
         },
     )
@@ -1859,7 +1867,9 @@ class PredictiveModelBody(BaseModel):
         description=(
             "propensity: probability that a profile converts (places an order, or does "
             "`target_event`) within the horizon; churn: probability that an active profile "
-            "does nothing within it."
+            "does nothing within it; uplift: how much more likely a profile is to convert when "
+            "treated by a campaign like `campaign_id` than when not (-1..1), learned from that "
+            "randomized campaign's treated and holdout subjects with features as of its start."
         ),
     )
     horizon_days: int = Field(
@@ -1879,8 +1889,12 @@ class PredictiveModelBody(BaseModel):
         examples=["2026-09-01T00:00:00Z"],
     )
     features: list[FeatureName] = _features_field(
-        "Features (computed traits and event aggregates); empty means the built-in set.",
-        ["recency_days", "frequency", "monetary"],
+        "Features; empty means the built-in event aggregates (recency_days, frequency, "
+        "monetary, aov, orders_90d, revenue_90d, events_30d, tenure_days, last_seen_days, "
+        'distinct_event_days). Also "traits.<name>" (a numeric or boolean trait; missing: 0), '
+        '"traits.<name>=<value>" (1 when the trait has that value) and the same with '
+        '"computed.". Traits are read as they are now, not as of the cutoff.',
+        ["recency_days", "frequency", "monetary", "traits.region=north"],
     )
     seed: Seed = Field(default=0, description="Random seed (split and model), for reproducibility.")
     test_fraction: float = Field(
@@ -1892,8 +1906,31 @@ class PredictiveModelBody(BaseModel):
     name: str = Field(
         default="",
         max_length=MAX_MODEL_NAME,
-        description='Name of the model; empty means "<kind> in <horizon> days".',
+        description=(
+            'Name of the model; empty means "<kind> in <horizon> days" ("uplift of campaign '
+            '<campaign_id>" for uplift).'
+        ),
         examples=["30-day purchase propensity"],
+    )
+    campaign_id: str = Field(
+        default="",
+        max_length=MAX_CAMPAIGN_REF,
+        description=(
+            "Uplift: the campaign (with a holdout) whose subjects and outcomes train the model; "
+            "horizon_days, target_event and cutoff do not apply."
+        ),
+    )
+    uplift_method: UpliftMethodName | None = Field(
+        default=None,
+        description=(
+            "Uplift: two_model (default; one classifier per group) or class_transformation "
+            "(one classifier of the transformed outcome)."
+        ),
+    )
+    arm_id: str = Field(
+        default="",
+        max_length=MAX_CAMPAIGN_REF,
+        description="Uplift: the arm compared with the holdout; empty means every arm together.",
     )
 
 
@@ -1924,6 +1961,56 @@ class LiftDecile(BaseModel):
     )
 
 
+class UpliftModelDecile(BaseModel):
+    decile: int = Field(description="1 (highest uplift scores) to 10.")
+    treated: int | None = Field(description="Treated held-out subjects in it." + WITHHELD)
+    control: int | None = Field(description="Holdout subjects in it." + WITHHELD)
+    treated_rate: float | None = Field(
+        description=(
+            "Conversion rate of the treated; null when their count or their converters "
+            "(fewer than k, or withheld as a complement) are withheld."
+        )
+    )
+    control_rate: float | None = Field(description="Conversion rate of the holdout; null likewise.")
+    uplift: float | None = Field(description="treated_rate - control_rate; null likewise.")
+    cumulative_gain: float | None = Field(
+        description=(
+            "Incremental conversions of deciles 1..decile as a share of all deciles'; null from "
+            "the first decile with a withheld rate on."
+        )
+    )
+    min_score: float = Field(description="Lowest uplift score in the decile.")
+
+
+class UpliftModelAtFraction(BaseModel):
+    fraction: float = Field(description="Share targeted, highest scores first.")
+    uplift: float | None = Field(
+        description="treated - holdout conversion rate within it; null when a rate is withheld."
+    )
+    treated: int | None = Field(description="Treated subjects within it." + WITHHELD)
+    control: int | None = Field(description="Holdout subjects within it." + WITHHELD)
+
+
+class UpliftModelEvaluation(BaseModel):
+    """How an uplift model ranked the held-out subjects of its campaign (the measures of the
+    measurement service's uplift evaluation)."""
+
+    qini_coefficient: float = Field(
+        description="Qini coefficient (scikit-uplift's qini_auc_score): 0 random, 1 perfect."
+    )
+    auuc: float = Field(description="Area under the uplift curve.")
+    random_auuc: float = Field(description="The same for random targeting, to compare.")
+    treated: int | None = Field(description="Treated held-out subjects." + WITHHELD)
+    control: int | None = Field(description="Holdout held-out subjects." + WITHHELD)
+    average_uplift: float | None = Field(
+        description="treated - holdout conversion rate over all held-out subjects."
+    )
+    uplift_at_k: list[UpliftModelAtFraction] = Field(
+        description="Uplift among the top 10%, 20%, 30% and 50% by score."
+    )
+    deciles: list[UpliftModelDecile] = Field(description="Held-out subjects in tenths by score.")
+
+
 class PredictiveModel(BaseModel):
     """One version of a predictive model, with its training state and, once trained, its
     evaluation on the held-out test set."""
@@ -1931,7 +2018,7 @@ class PredictiveModel(BaseModel):
     model_id: str = Field(description="This version's id (the `model` of its score rules).")
     version: int = Field(description="Version within (kind, name), from 1.")
     name: str = Field(description="Name of the model.")
-    kind: PredictionKindName = Field(description="propensity or churn.")
+    kind: PredictionKindName = Field(description="propensity, churn or uplift.")
     state: JobStateName = Field(description=STATE_DESCRIPTION)
     progress: float = Field(description="Progress while training (0..1).")
     error: str | None = Field(description="Why training failed; null otherwise.")
@@ -1945,8 +2032,15 @@ class PredictiveModel(BaseModel):
     positive_rate: float | None = Field(
         description="Share of positives in the training set; null until trained."
     )
-    auc: float | None = Field(description="Area under the ROC curve on the test set.")
-    deciles: list[LiftDecile] = Field(description="Lift table on the test set, deciles 1..10.")
+    auc: float | None = Field(
+        description="Area under the ROC curve on the test set (null for uplift models)."
+    )
+    deciles: list[LiftDecile] = Field(
+        description="Lift table on the test set, deciles 1..10 (empty for uplift models)."
+    )
+    uplift: UpliftModelEvaluation | None = Field(
+        default=None, description="Uplift models, once trained: the held-out evaluation."
+    )
     feature_importances: dict[str, float] = Field(
         description="Feature name to importance, summing to 1.",
         examples=[{"recency_days": 0.52, "frequency": 0.31, "monetary": 0.17}],
@@ -1984,14 +2078,31 @@ class PredictiveAudienceBody(BaseModel):
         description="The share of scored profiles with the highest scores.",
     )
     min_score: float | None = Field(
-        default=None, ge=0, le=1, description="Every profile scoring at least this."
+        default=None,
+        ge=-1,
+        le=1,
+        description=(
+            "Every profile scoring at least this (a probability, 0..1; an uplift, -1..1, for "
+            "uplift models)."
+        ),
     )
 
 
 class PredictiveAudience(BaseModel):
     segment: Segment = Field(description="The created, materialized segment (family predictive).")
-    expected_rate: float = Field(description="Expected outcome rate in it, from the test set.")
-    expected_lift: float = Field(description="Expected lift over the overall rate.")
+    expected_rate: float = Field(
+        description="Expected outcome rate in it, from the test set (0 for uplift models)."
+    )
+    expected_lift: float = Field(
+        description="Expected lift over the overall rate (0 for uplift models)."
+    )
+    expected_uplift: float = Field(
+        default=0.0,
+        description=(
+            "Uplift models: the treated - holdout conversion rate expected in it, from the "
+            "held-out deciles it covers."
+        ),
+    )
 
 
 class LookalikeBody(BaseModel):

@@ -247,6 +247,7 @@ def test_segmentation_follows_profile_and_consent_on_the_suites_ports(
         profile_port=15052,
         consent_port=15053,
         segmentation_port=15054,
+        measurement_port=15056,
         api_key="k",
         pii_secret="s" * 32,
     )
@@ -256,6 +257,7 @@ def test_segmentation_follows_profile_and_consent_on_the_suites_ports(
     assert (segmentation.port, segmentation.probe) == (15054, "grpc")
     assert segmentation.env["PRECIS_SEGMENTATION_PROFILE_TARGET"] == "127.0.0.1:15052"
     assert segmentation.env["PRECIS_SEGMENTATION_CONSENT_TARGET"] == "127.0.0.1:15053"
+    assert segmentation.env["PRECIS_SEGMENTATION_MEASUREMENT_TARGET"] == "127.0.0.1:15056"
     assert by_name["gateway"].env["PRECIS_GATEWAY_SEGMENTATION_TARGET"] == "127.0.0.1:15054"
 
 

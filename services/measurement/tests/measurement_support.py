@@ -1,9 +1,11 @@
 """The real measurement service in process, fed by one stand-in gRPC server that plays the
-profile service (the profile_changes feed and GetProfile) and segmentation (GetSegment, and
-ListSegmentMembers releasing the members whose channel consent the test granted)."""
+profile service (the profile_changes feed and GetProfile) and segmentation (GetSegment,
+ListSegmentMembers releasing the members whose channel consent the test granted, and
+ListModelScores paging the model scores the test set)."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,6 +56,13 @@ class FakeSegmentation(segmentation_pb2_grpc.SegmentationServiceServicer):
         self.withheld: set[str] = set()
         self.fail = False
         self.listed = 0
+        # (workspace, model id) -> profile id -> score; a model absent here is NOT_FOUND, one
+        # in `unscored` FAILED_PRECONDITION (trained, no scores yet).
+        self.model_scores: dict[tuple[str, str], dict[str, float]] = {}
+        self.unscored: set[str] = set()
+        self.score_pages = 0
+        # A server may answer fewer scores than asked: tests lower this to force several pages.
+        self.score_page_limit = 10_000
 
     def GetSegment(
         self, request: segmentation_pb2.GetSegmentRequest, context: grpc.ServicerContext
@@ -79,6 +88,30 @@ class FakeSegmentation(segmentation_pb2_grpc.SegmentationServiceServicer):
             members=[segmentation_pb2.SegmentMember(profile_id=p) for p in page],
             next_page_token=str(start + size) if start + size < len(released) else "",
             total_count=len(members),
+        )
+
+    def ListModelScores(
+        self, request: segmentation_pb2.ListModelScoresRequest, context: grpc.ServicerContext
+    ) -> segmentation_pb2.ListModelScoresResponse:
+        self.score_pages += 1
+        if self.fail:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "segmentation down")
+        if request.model_id in self.unscored:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "the model has no scores yet")
+        key = (workspace_of(context), request.model_id)
+        if key not in self.model_scores:
+            context.abort(grpc.StatusCode.NOT_FOUND, "no such model")
+        scores = self.model_scores[key]
+        if not 0 <= request.page_size <= 10_000:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "page_size: 1..10000")
+        ordered = sorted(scores)
+        size = min(request.page_size or 1000, self.score_page_limit)
+        start = bisect.bisect_right(ordered, request.page_token) if request.page_token else 0
+        page = ordered[start : start + size]
+        more = start + size < len(ordered)
+        return segmentation_pb2.ListModelScoresResponse(
+            scores=[segmentation_pb2.ModelScore(profile_id=p, score=scores[p]) for p in page],
+            next_page_token=page[-1] if more else "",
         )
 
 

@@ -26,7 +26,7 @@ from statsmodels.stats.proportion import proportion_confint
 from precis.measurement.v1 import measurement_pb2 as pb
 from precis.segmentation.v1 import segmentation_pb2
 from precis_measurement.report_page import render_report_page, wilson_interval
-from precis_measurement.uplift import UpliftEvaluation, evaluate_uplift
+from precis_uplift import UpliftEvaluation, evaluate_uplift
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -714,3 +714,166 @@ def test_attribution_from_stored_events(service: Service) -> None:
             pb.ComputeAttributionRequest(channel_field="context.page.referrer"),
         )
     assert "channel_field" in violations(bad.value) or "start" in violations(bad.value)
+
+
+def small_campaign(
+    service: Service, n: int, seed: int, **fields: Any
+) -> tuple[str, dict[str, Any]]:
+    """A running campaign over `n` members, enrolled, with conversions in and out of the
+    window; returns its id and each subject's true orders and revenue in the window."""
+    pids = [f"q{i:03}" for i in range(n)]
+    service.producers.segments.members[(WORKSPACE, SEGMENT)] = pids
+    cid = create(service, min_cell_size=1, **fields).campaign.campaign_id
+    assert enroll(service, cid) == n
+    rng = np.random.default_rng(seed)
+    truth: dict[str, Any] = {"orders": {}, "revenue": {}}
+    changes = []
+    for pid in pids:
+        events = [
+            # Before the start (the CUPED covariate) and after the 3-day window: never counted.
+            event("Order Completed", {"revenue": 7.0}, START - timedelta(days=2), f"{pid}-pre"),
+            event("Order Completed", {"revenue": 9.0}, ENROLLED + timedelta(days=4), f"{pid}-late"),
+        ]
+        orders = int(rng.integers(0, 3))
+        revenue = 0.0
+        for k in range(orders):
+            amount = float(np.round(rng.uniform(5, 50), 2))
+            events.append(
+                event(
+                    "Order Completed",
+                    {"revenue": amount},
+                    ENROLLED + timedelta(hours=3 + k),
+                    f"{pid}-o{k}",
+                )
+            )
+            revenue += amount
+        truth["orders"][pid], truth["revenue"][pid] = orders, revenue
+        changes.append(upserted(pid, events))
+    service.producers.publish(changes)
+    service.settle()
+    return cid, truth
+
+
+def test_campaign_subjects_page_through_what_the_report_counts(service: Service) -> None:
+    cid, truth = small_campaign(service, 23, seed=5)
+    campaign = service.app.campaigns.get(WORKSPACE, cid)
+    listed: list[pb.CampaignSubject] = []
+    token, pages = "", 0
+    while True:
+        page = service.call(
+            "ListCampaignSubjects",
+            pb.ListCampaignSubjectsRequest(campaign_id=cid, page_size=2, page_token=token),
+        )
+        pages += 1
+        assert page.total_subjects == 23 and page.primary_metric == pb.METRIC_CONVERSION_RATE
+        assert len(page.subjects) == (2 if page.next_page_token else 1)
+        listed.extend(page.subjects)
+        token = page.next_page_token
+        if not token:
+            break
+    assert pages == 12
+    # Every subject once, in profile id order.
+    assert [s.profile_id for s in listed] == sorted(truth["orders"])
+    for s in listed:
+        arm = campaign.split.arm_of(bucket_of(WORKSPACE, cid, s.profile_id))
+        assert (s.arm_id, s.holdout) == (arm, arm == HOLDOUT)
+        assert s.assigned_at.ToDatetime(tzinfo=UTC) == ENROLLED
+        assert s.conversions == truth["orders"][s.profile_id]
+        assert s.revenue == pytest.approx(truth["revenue"][s.profile_id])
+        assert s.outcome == float(s.conversions > 0)
+    # Summed per arm they are the report's numbers.
+    report = service.call("GetCampaignReport", pb.GetCampaignReportRequest(campaign_id=cid)).report
+    assert len({s.arm_id for s in listed}) >= 2
+    for arm_result in report.arms:
+        mine = [s for s in listed if s.arm_id == arm_result.arm_id]
+        assert arm_result.subjects == len(mine)
+        assert arm_result.converters == sum(s.conversions > 0 for s in mine)
+        assert arm_result.conversions == sum(s.conversions for s in mine)
+        assert arm_result.revenue == pytest.approx(sum(s.revenue for s in mine))
+    # One page by default; the outcome is the revenue when the primary metric is revenue.
+    by_revenue = create(
+        service,
+        min_cell_size=1,
+        primary_metric=pb.METRIC_REVENUE_PER_USER,
+        secondary_metrics=[],
+    ).campaign.campaign_id
+    enroll(service, by_revenue)
+    whole = service.call(
+        "ListCampaignSubjects", pb.ListCampaignSubjectsRequest(campaign_id=by_revenue)
+    )
+    assert whole.next_page_token == "" and len(whole.subjects) == 23
+    assert whole.primary_metric == pb.METRIC_REVENUE_PER_USER
+    assert [s.outcome for s in whole.subjects] == pytest.approx(
+        [truth["revenue"][s.profile_id] for s in whole.subjects]
+    )
+
+    for bad in ("nope", "czE=", listed[3].profile_id):
+        with pytest.raises(grpc.RpcError) as refused:
+            service.call(
+                "ListCampaignSubjects",
+                pb.ListCampaignSubjectsRequest(campaign_id=cid, page_token=bad),
+            )
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert set(violations(refused.value)) == {"page_token"}
+    for size in (-1, 10_001):
+        with pytest.raises(grpc.RpcError) as refused:
+            service.call(
+                "ListCampaignSubjects",
+                pb.ListCampaignSubjectsRequest(campaign_id=cid, page_size=size),
+            )
+        assert set(violations(refused.value)) == {"page_size"}
+    with pytest.raises(grpc.RpcError) as missing:
+        service.call("ListCampaignSubjects", pb.ListCampaignSubjectsRequest(campaign_id="nope"))
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_uplift_of_a_campaign_reads_its_targeting_models_scores(service: Service) -> None:
+    cid, truth = small_campaign(service, 40, seed=8, targeting_model_id="model-1")
+    rng = np.random.default_rng(2)
+    scores = {pid: float(rng.random()) for pid in truth["orders"]}
+    # Scores of profiles outside the campaign are read and counted as unmatched.
+    outside = {"a-other": 0.5, "zz-other": 0.9, "zz-third": 0.1}
+    segments = service.producers.segments
+    segments.model_scores[(WORKSPACE, "model-1")] = {**scores, **outside}
+    segments.score_page_limit = 7  # 43 scores: seven pages
+    stored = service.call("EvaluateUplift", pb.EvaluateUpliftRequest(campaign_id=cid))
+    assert segments.score_pages == 7
+    given = service.call(
+        "EvaluateUplift",
+        pb.EvaluateUpliftRequest(
+            campaign_id=cid,
+            scores=[
+                pb.ProfileScore(profile_id=p, score=s) for p, s in {**scores, **outside}.items()
+            ],
+        ),
+    )
+    assert stored.unmatched_scores == 3 and stored.treated + stored.control == 40
+    assert stored.treated > 0 and stored.control > 0 and len(stored.curve) == 20
+    assert stored == given
+    # Another ranking gives another evaluation, so the equality above says the model's scores
+    # were the ones used.
+    segments.model_scores[(WORKSPACE, "model-1")] = {p: -s for p, s in scores.items()}
+    reversed_ = service.call("EvaluateUplift", pb.EvaluateUpliftRequest(campaign_id=cid))
+    assert reversed_.unmatched_scores == 0
+    assert reversed_.qini_coefficient != pytest.approx(stored.qini_coefficient)
+
+    def refused(campaign_id: str) -> grpc.RpcError:
+        with pytest.raises(grpc.RpcError) as error:
+            service.call("EvaluateUplift", pb.EvaluateUpliftRequest(campaign_id=campaign_id))
+        return error.value
+
+    no_model = create(service).campaign.campaign_id
+    error = refused(no_model)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(violations(error)) == {"scores"}
+    unknown = create(service, targeting_model_id="model-gone").campaign.campaign_id
+    error = refused(unknown)
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "model-gone" in (error.details() or "")
+    segments.unscored.add("model-1")
+    error = refused(cid)
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "model-1" in (error.details() or "")
+    segments.unscored.clear()
+    segments.fail = True
+    assert refused(cid).code() == grpc.StatusCode.UNAVAILABLE

@@ -1,6 +1,7 @@
 """The segmentation service in process, fed by stand-in producers: a gRPC server that serves the
-profile_changes and consent_changes feeds from tables the test appends to, and answers
-CheckConsent from a dictionary the test sets. The consumers, the consent sync and the API are
+profile_changes and consent_changes feeds from tables the test appends to, answers
+CheckConsent from a dictionary the test sets, and serves campaigns and their subjects (for uplift
+models) from another. The consumers, the consent sync and the API are
 the real ones."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import MetaData, func, select
 
 from precis.common.v1 import feed_pb2, feed_pb2_grpc, privacy_pb2_grpc, types_pb2
 from precis.consent.v1 import consent_pb2, consent_pb2_grpc
+from precis.measurement.v1 import measurement_pb2, measurement_pb2_grpc
 from precis.profile.v1 import profile_pb2
 from precis.segmentation.v1 import segmentation_pb2 as pb
 from precis.segmentation.v1 import segmentation_pb2_grpc
@@ -66,13 +68,58 @@ class FakeConsent(consent_pb2_grpc.ConsentServiceServicer):
         )
 
 
+class FakeMeasurement(measurement_pb2_grpc.MeasurementServiceServicer):
+    """GetCampaign and ListCampaignSubjects of the measurement service, from ``campaigns``:
+    (workspace, campaign id) -> (campaign, subjects ordered by profile id). ``calls`` counts the
+    subject pages served; ``down`` makes every call UNAVAILABLE."""
+
+    def __init__(self) -> None:
+        self.campaigns: dict[
+            tuple[str, str],
+            tuple[measurement_pb2.Campaign, list[measurement_pb2.CampaignSubject]],
+        ] = {}
+        self.calls = 0
+        self.down = False
+
+    def _find(self, context: grpc.ServicerContext, campaign_id: str) -> Any:
+        if self.down:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "measurement is down")
+        found = self.campaigns.get((workspace_of(context), campaign_id))
+        if found is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"no campaign {campaign_id}")
+        return found
+
+    def GetCampaign(
+        self, request: measurement_pb2.GetCampaignRequest, context: grpc.ServicerContext
+    ) -> measurement_pb2.GetCampaignResponse:
+        campaign, _ = self._find(context, request.campaign_id)
+        return measurement_pb2.GetCampaignResponse(campaign=campaign)
+
+    def ListCampaignSubjects(
+        self, request: measurement_pb2.ListCampaignSubjectsRequest, context: grpc.ServicerContext
+    ) -> measurement_pb2.ListCampaignSubjectsResponse:
+        campaign, subjects = self._find(context, request.campaign_id)
+        self.calls += 1
+        start = int(request.page_token or 0)
+        size = request.page_size or 1000
+        page = subjects[start : start + size]
+        more = start + size < len(subjects)
+        return measurement_pb2.ListCampaignSubjectsResponse(
+            subjects=page,
+            next_page_token=str(start + size) if more else "",
+            total_subjects=len(subjects),
+            primary_metric=campaign.primary_metric,
+        )
+
+
 @dataclass
 class Producers:
-    """The stand-in profile and consent services."""
+    """The stand-in profile, consent and measurement services."""
 
     database: Database
     server: GrpcServer
     consent: FakeConsent
+    measurement: FakeMeasurement
     profiles: FeedWriter = field(init=False)
     consents: FeedWriter = field(init=False)
 
@@ -123,7 +170,7 @@ def start_producers(url: str) -> Producers:
     producer_metadata.create_all(database.engine)
     server = GrpcServer(name="producers", host="127.0.0.1", port=0)
     consent = FakeConsent()
-    producers = Producers(database, server, consent)
+    producers = Producers(database, server, consent, FakeMeasurement())
     server.add(
         feed_pb2_grpc.add_FeedServiceServicer_to_server,
         FeedServicer(database, [producers.profiles, producers.consents]),
@@ -133,6 +180,11 @@ def start_producers(url: str) -> Producers:
         consent_pb2_grpc.add_ConsentServiceServicer_to_server,
         consent,
         "precis.consent.v1.ConsentService",
+    )
+    server.add(
+        measurement_pb2_grpc.add_MeasurementServiceServicer_to_server,
+        producers.measurement,
+        "precis.measurement.v1.MeasurementService",
     )
     server.start()
     server.set_serving(True)
@@ -268,6 +320,7 @@ def make_service(database_url_factory: Any, tmp_path: Any) -> Iterator[Service]:
         segmentation_grpc_port=0,
         segmentation_profile_target=producers.target,
         segmentation_consent_target=producers.target,
+        segmentation_measurement_target=producers.target,
         segmentation_scheduler_interval_seconds=0,
     )
     app = start(build(settings, configure_logs=False))

@@ -7,6 +7,7 @@ same API on SQLite, loaded into the service's read model as the profile feed wou
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -14,9 +15,11 @@ from typing import Any
 
 import grpc
 import pytest
+from segmentation_support import ReadModel, persuadable_campaign
 from service_support import WORKSPACE, Service, metadata
 from sqlalchemy import insert, select
 
+from precis.measurement.v1 import measurement_pb2 as mpb
 from precis.segmentation.v1 import segmentation_pb2 as pb
 from precis_segmentation.store import seg_event_facts, seg_memberships, seg_profiles
 
@@ -272,6 +275,201 @@ def test_family_requests_are_checked(service: Service) -> None:
     ).model
     assert failed.state == pb.JOB_STATE_FAILED and failed.error
     assert "internal error" not in failed.error
+
+
+def _persuadable(service: Service, campaign_id: str, count: int = 4000) -> set[str]:
+    """A randomized campaign (segmentation_support.persuadable_campaign) loaded into the read
+    model and served by the stand-in measurement service; returns the northerners (the
+    persuadable)."""
+    start = NOW - timedelta(days=20)
+    dataset, treated, converted = persuadable_campaign(count, start=start, seed=11)
+    ReadModel(service.app.database).load(dataset, workspace_id=WORKSPACE)
+    campaign = mpb.Campaign(
+        campaign_id=campaign_id, arms=[mpb.Arm(arm_id="offer", weight=1)], holdout_share=0.5
+    )
+    campaign.start_time.FromDatetime(start)
+    subjects = [
+        mpb.CampaignSubject(
+            profile_id=p.profile_id,
+            arm_id="offer" if t else "holdout",
+            holdout=not t,
+            conversions=int(y),
+            outcome=float(y),
+        )
+        for p, t, y in zip(dataset.profiles, treated, converted, strict=True)
+    ]
+    service.producers.measurement.campaigns[(WORKSPACE, campaign_id)] = (campaign, subjects)
+    return {p.profile_id for p in dataset.profiles if p.traits["region"] == "north"}
+
+
+def _trained(service: Service, model_id: str) -> pb.PredictiveModel:
+    def done() -> pb.PredictiveModel | None:
+        found = service.stub.GetPredictiveModel(
+            pb.GetPredictiveModelRequest(model_id=model_id), metadata=metadata()
+        ).model
+        return found if found.state in (pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED) else None
+
+    return until(done)
+
+
+def test_uplift_model_and_the_audience_it_chooses(service: Service) -> None:
+    """An uplift model trained on a measurement campaign through the API; its audience is the
+    persuadable (treatment moves the north, not the south); its scores are listed for the
+    measurement service's evaluation of a campaign the audience is sent."""
+    north = _persuadable(service, "cmp_north")
+    features = ["traits.region=north", "traits.age", "frequency", "recency_days"]
+    queued = service.stub.TrainPredictiveModel(
+        pb.TrainPredictiveModelRequest(
+            parameters=pb.PredictiveModelParameters(
+                kind=pb.PREDICTION_KIND_UPLIFT,
+                campaign_id="cmp_north",
+                features=features,
+                seed=5,
+                uplift_method=pb.UPLIFT_METHOD_CLASS_TRANSFORMATION,
+            )
+        ),
+        metadata=metadata(),
+    ).model
+    assert queued.kind == pb.PREDICTION_KIND_UPLIFT
+    assert queued.name == "uplift of campaign cmp_north"
+    model = _trained(service, queued.model_id)
+    assert model.state == pb.JOB_STATE_SUCCEEDED, model.error
+    p = model.parameters
+    assert (p.campaign_id, p.uplift_method, p.test_fraction) == (
+        "cmp_north",
+        pb.UPLIFT_METHOD_CLASS_TRANSFORMATION,
+        pytest.approx(0.2),
+    )
+    assert (model.training_rows, model.test_rows) == (3200, 800)
+    assert model.auc == 0 and not model.deciles  # a propensity's measures do not apply
+    u = model.uplift
+    assert u.treated + u.control == 800 and u.qini_coefficient > 0.2
+    assert [d.decile for d in u.deciles] == list(range(1, 11))
+    assert [a.fraction for a in u.uplift_at_k] == pytest.approx([0.1, 0.2, 0.3, 0.5])
+    assert u.deciles[0].uplift > u.average_uplift
+    assert max(model.feature_importances, key=model.feature_importances.__getitem__) == (
+        "traits.region=north"
+    )
+    listed = service.stub.ListPredictiveModels(
+        pb.ListPredictiveModelsRequest(kind=pb.PREDICTION_KIND_UPLIFT), metadata=metadata()
+    )
+    assert [m.model_id for m in listed.models] == [model.model_id]
+
+    audience = service.stub.CreatePredictiveAudience(
+        pb.CreatePredictiveAudienceRequest(
+            model_id=model.model_id, name="Persuadable", top_fraction=0.3
+        ),
+        metadata=metadata(),
+    )
+    chosen = members(service, audience.segment.segment_id)
+    # The top 30% (1,200), plus any profile tied with the last one (the rule is score >= cut).
+    assert audience.segment.member_count == len(chosen) and 1200 <= len(chosen) < 1220
+    assert len(chosen & north) / len(chosen) > 0.9
+    assert audience.expected_uplift > u.average_uplift
+    assert audience.expected_rate == 0 and audience.expected_lift == 0
+
+    # The scores, paged in profile order, are the audience's: its members score highest.
+    scores: dict[str, float] = {}
+    token = ""
+    while True:
+        page = service.stub.ListModelScores(
+            pb.ListModelScoresRequest(model_id=model.model_id, page_size=1500, page_token=token),
+            metadata=metadata(),
+        )
+        ids = [s.profile_id for s in page.scores]
+        assert ids == sorted(ids) and not set(ids) & set(scores)
+        scores.update((s.profile_id, s.score) for s in page.scores)
+        token = page.next_page_token
+        if not token:
+            break
+    assert len(scores) == 4000
+    assert min(scores[pid] for pid in chosen) >= max(
+        v for pid, v in scores.items() if pid not in chosen
+    )
+    # A negative threshold is a valid uplift cut (it is not a probability).
+    everyone = service.stub.CreatePredictiveAudience(
+        pb.CreatePredictiveAudienceRequest(model_id=model.model_id, name="All", min_score=-1),
+        metadata=metadata(),
+    )
+    assert everyone.segment.member_count == 4000
+
+
+def test_uplift_requests_are_checked(service: Service) -> None:
+    _persuadable(service, "cmp_checked", count=300)
+
+    def refused(parameters: pb.PredictiveModelParameters) -> grpc.RpcError:
+        with pytest.raises(grpc.RpcError) as err:
+            service.stub.TrainPredictiveModel(
+                pb.TrainPredictiveModelRequest(parameters=parameters), metadata=metadata()
+            )
+        return err.value
+
+    uplift_kind = pb.PREDICTION_KIND_UPLIFT
+    cases = [
+        (pb.PredictiveModelParameters(kind=uplift_kind), "parameters.campaign_id", "needs"),
+        (
+            pb.PredictiveModelParameters(kind=uplift_kind, campaign_id="cmp_nope"),
+            "parameters.campaign_id",
+            "no campaign 'cmp_nope'",
+        ),
+        (
+            pb.PredictiveModelParameters(
+                kind=uplift_kind, campaign_id="cmp_checked", arm_id="other"
+            ),
+            "parameters.arm_id",
+            "no arm 'other'",
+        ),
+        (
+            pb.PredictiveModelParameters(
+                kind=uplift_kind, campaign_id="cmp_checked", features=["traits.region="]
+            ),
+            "parameters.features[0]",
+            "needs a value",
+        ),
+        (
+            pb.PredictiveModelParameters(
+                kind=pb.PREDICTION_KIND_PROPENSITY, campaign_id="cmp_checked"
+            ),
+            "parameters.campaign_id",
+            "only for uplift models",
+        ),
+    ]
+    for parameters, field, reason in cases:
+        error = refused(parameters)
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, field
+        assert f"{field}: " in (error.details() or "") and reason in (error.details() or "")
+
+    # The measurement service down: UNAVAILABLE when asked, a failed job (with the reason)
+    # when it goes down while training.
+    service.producers.measurement.down = True
+    assert refused(
+        pb.PredictiveModelParameters(kind=uplift_kind, campaign_id="cmp_checked")
+    ).code() == (grpc.StatusCode.UNAVAILABLE)
+    service.producers.measurement.down = False
+    hold = threading.Event()
+    service.app.jobs.submit(hold.wait)  # the training job queues behind this one
+    model = service.stub.TrainPredictiveModel(
+        pb.TrainPredictiveModelRequest(
+            parameters=pb.PredictiveModelParameters(kind=uplift_kind, campaign_id="cmp_checked")
+        ),
+        metadata=metadata(),
+    ).model
+    service.producers.measurement.down = True
+    hold.set()
+    failed = _trained(service, model.model_id)
+    assert failed.state == pb.JOB_STATE_FAILED
+    assert "measurement service did not answer" in failed.error
+    # No scores before an audience is made from a model.
+    with pytest.raises(grpc.RpcError) as err:
+        service.stub.ListModelScores(
+            pb.ListModelScoresRequest(model_id=model.model_id), metadata=metadata()
+        )
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(grpc.RpcError) as err:
+        service.stub.ListModelScores(
+            pb.ListModelScoresRequest(model_id="pm_nope"), metadata=metadata()
+        )
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 # SQLite only: the families' SQL runs on both databases in test_families_features.py.

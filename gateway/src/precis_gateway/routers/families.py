@@ -41,6 +41,9 @@ from precis_gateway.models import (
     RfmCells,
     RfmCellsBody,
     SilhouetteScore,
+    UpliftModelAtFraction,
+    UpliftModelDecile,
+    UpliftModelEvaluation,
 )
 from precis_gateway.routers import UPSTREAM_ERRORS, error_responses
 from precis_gateway.routers.segments import (
@@ -57,8 +60,14 @@ from precis_gateway.upstream import call
 KINDS: dict[str, int] = {
     "propensity": pb.PREDICTION_KIND_PROPENSITY,
     "churn": pb.PREDICTION_KIND_CHURN,
+    "uplift": pb.PREDICTION_KIND_UPLIFT,
 }
 KIND_NAMES = {v: k for k, v in KINDS.items()}
+UPLIFT_METHODS: dict[str, int] = {
+    "two_model": pb.UPLIFT_METHOD_TWO_MODEL,
+    "class_transformation": pb.UPLIFT_METHOD_CLASS_TRANSFORMATION,
+}
+UPLIFT_METHOD_NAMES = {v: k for k, v in UPLIFT_METHODS.items()}
 STATE_NAMES: dict[int, JobStateName] = {
     pb.JOB_STATE_QUEUED: "queued",
     pb.JOB_STATE_RUNNING: "running",
@@ -362,8 +371,102 @@ def _deciles(
     return views, sizes["test_rows"], withheld
 
 
+def _uplift_view(
+    evaluation: pb.UpliftModelEvaluation, caller: Caller, k: int
+) -> tuple[UpliftModelEvaluation, int | None, list[str]]:
+    """An uplift model's held-out evaluation as `caller` may see it, the test rows, and the
+    paths withheld. Treated and holdout counts per decile partition their totals, and so do the
+    converters of each group (a rate times its count), so each of the four goes through the
+    small-cell rule with complementary suppression; a rate is shown only with its counts, an
+    uplift only with both rates, and the cumulative gain only up to the first withheld uplift.
+    The top-k fractions cover whole deciles (1, 2, 3 and 5 of them), so their counts and
+    uplifts are shown only when every decile they cover is. The Qini coefficient and AUUC are
+    areas over the whole held-out set and are always shown."""
+    deciles = list(evaluation.deciles)
+
+    def parts(group: str, values: list[int], total: int) -> Any:
+        return disclose(
+            {f"uplift.{group}": total}
+            | {f"uplift.deciles[{i}].{group}": v for i, v in enumerate(values)},
+            caller,
+            k=k,
+            total=f"uplift.{group}",
+        )
+
+    treated = parts("treated", [d.treated for d in deciles], evaluation.treated)
+    control = parts("control", [d.control for d in deciles], evaluation.control)
+    t_hits = [round(d.treated_rate * d.treated) for d in deciles]
+    c_hits = [round(d.control_rate * d.control) for d in deciles]
+    t_conv = parts("treated_converters", t_hits, sum(t_hits))
+    c_conv = parts("control_converters", c_hits, sum(c_hits))
+    views: list[UpliftModelDecile] = []
+    gain_shown = True
+    for i, d in enumerate(deciles):
+        n_t, n_c = treated[f"uplift.deciles[{i}].treated"], control[f"uplift.deciles[{i}].control"]
+        t_ok = n_t is not None and t_conv[f"uplift.deciles[{i}].treated_converters"] is not None
+        c_ok = n_c is not None and c_conv[f"uplift.deciles[{i}].control_converters"] is not None
+        gain_shown = gain_shown and t_ok and c_ok
+        views.append(
+            UpliftModelDecile(
+                decile=d.decile,
+                treated=n_t,
+                control=n_c,
+                treated_rate=d.treated_rate if t_ok else None,
+                control_rate=d.control_rate if c_ok else None,
+                uplift=d.uplift if t_ok and c_ok else None,
+                cumulative_gain=d.cumulative_gain if gain_shown else None,
+                min_score=d.min_score,
+            )
+        )
+    at_k: list[UpliftModelAtFraction] = []
+    for a in evaluation.uplift_at_k:
+        covered = views[: max(1, min(len(views), round(a.fraction * len(views))))]
+        counts_ok = all(v.treated is not None and v.control is not None for v in covered)
+        rates_ok = all(v.uplift is not None for v in covered)
+        at_k.append(
+            UpliftModelAtFraction(
+                fraction=a.fraction,
+                uplift=a.uplift if rates_ok else None,
+                treated=a.treated if counts_ok else None,
+                control=a.control if counts_ok else None,
+            )
+        )
+    totals_ok = all(
+        shown[name] is not None
+        for shown, name in (
+            (treated, "uplift.treated"),
+            (control, "uplift.control"),
+            (t_conv, "uplift.treated_converters"),
+            (c_conv, "uplift.control_converters"),
+        )
+    )
+    view = UpliftModelEvaluation(
+        qini_coefficient=evaluation.qini_coefficient,
+        auuc=evaluation.auuc,
+        random_auuc=evaluation.random_auuc,
+        treated=treated["uplift.treated"],
+        control=control["uplift.control"],
+        average_uplift=evaluation.average_uplift if totals_ok else None,
+        uplift_at_k=at_k,
+        deciles=views,
+    )
+    test_rows = (
+        evaluation.treated + evaluation.control
+        if view.treated is not None and view.control is not None
+        else None
+    )
+    withheld = [
+        name
+        for shown in (treated, control, t_conv, c_conv)
+        for name in shown.suppressed
+        if "converters" not in name
+    ]
+    return view, test_rows, withheld
+
+
 def model_view(model: pb.PredictiveModel, caller: Caller, k: int) -> PredictiveModel:
     p = model.parameters
+    uplift_model = model.kind == pb.PREDICTION_KIND_UPLIFT
     parameters = PredictiveModelParameters(
         kind=KIND_NAMES.get(p.kind, "propensity"),  # type: ignore[arg-type]
         horizon_days=p.horizon_days,
@@ -373,13 +476,20 @@ def model_view(model: pb.PredictiveModel, caller: Caller, k: int) -> PredictiveM
         seed=p.seed,
         test_fraction=p.test_fraction,
         name=p.name,
+        campaign_id=p.campaign_id,
+        uplift_method=UPLIFT_METHOD_NAMES.get(p.uplift_method) if uplift_model else None,  # type: ignore[arg-type]
+        arm_id=p.arm_id,
     )
     trained = model.state == pb.JOB_STATE_SUCCEEDED
     training_rows = test_rows = positive_rate = auc = None
     deciles: list[LiftDecile] = []
     suppressed: list[str] = []
-    if trained:
+    uplift = None
+    if trained and uplift_model:
+        uplift, test_rows, suppressed = _uplift_view(model.uplift, caller, k)
+    elif trained:
         deciles, test_rows, suppressed = _deciles(model, caller, k)
+    if trained:
         training_positives = round(model.positive_rate * model.training_rows)
         training = disclose(
             {"training_rows": model.training_rows, "training_positives": training_positives},
@@ -391,7 +501,7 @@ def model_view(model: pb.PredictiveModel, caller: Caller, k: int) -> PredictiveM
         if training["training_positives"] is not None and training_rows is not None:
             positive_rate = model.positive_rate
         suppressed = [*(s for s in training.suppressed if s == "training_rows"), *suppressed]
-        auc = model.auc
+        auc = None if uplift_model else model.auc
     return PredictiveModel(
         model_id=model.model_id,
         version=model.version,
@@ -406,6 +516,7 @@ def model_view(model: pb.PredictiveModel, caller: Caller, k: int) -> PredictiveM
         positive_rate=positive_rate,
         auc=auc,
         deciles=deciles,
+        uplift=uplift,
         feature_importances=dict(model.feature_importances),
         created_at=model.created_at.ToDatetime(tzinfo=UTC),
         finished_at=_time(model, "finished_at"),
@@ -418,12 +529,17 @@ def model_view(model: pb.PredictiveModel, caller: Caller, k: int) -> PredictiveM
     status_code=202,
     summary="Train a predictive model",
     description=(
-        "Starts training a new version of a propensity (converts within the horizon) or churn "
-        "(no activity within the horizon) model: features from events before `cutoff`, labels "
-        "from the `horizon_days` after it. Answers at once with the version, queued: poll "
-        "`GET /v1/predictive-models/{model_id}` until it has succeeded (with its AUC, lift "
-        "table and feature importances) or failed (with the reason). Refused parameters are a "
-        "422 naming the field."
+        "Starts training a new version of a propensity (converts within the horizon), churn "
+        "(no activity within the horizon) or uplift model. Propensity and churn: features from "
+        "events before `cutoff`, labels from the `horizon_days` after it. Uplift: trained on "
+        "the treated and holdout subjects of the measurement campaign `campaign_id` and whether "
+        "each converted (as its report counts), with features as of the campaign's start; its "
+        "score is the difference the campaign makes to a profile's conversion, so an audience "
+        "made from it (`POST .../audiences`) is the persuadable. Answers at once with the "
+        "version, queued: poll `GET /v1/predictive-models/{model_id}` until it has succeeded "
+        "(with its AUC and lift table, or for uplift its held-out Qini, AUUC and uplift by "
+        "decile; and feature importances) or failed (with the reason). Refused parameters are "
+        "a 422 naming the field; an unknown campaign or arm too."
     ),
     dependencies=[requires(Scope.SEGMENTS_WRITE)],
 )
@@ -442,7 +558,11 @@ def train_predictive_model(
         seed=body.seed,
         test_fraction=body.test_fraction,
         name=body.name,
+        campaign_id=body.campaign_id,
+        arm_id=body.arm_id,
     )
+    if body.uplift_method is not None:
+        parameters.uplift_method = UPLIFT_METHODS[body.uplift_method]  # type: ignore[assignment]
     if body.cutoff is not None:
         parameters.cutoff.FromDatetime(body.cutoff.astimezone(UTC))
     response = call(
@@ -530,7 +650,11 @@ def get_predictive_model(
         "scores highest: the top `top_fraction` of scored profiles, or every profile scoring at "
         'least `min_score` (give exactly one). Its rule is `{"score": {"model": "<model_id>", '
         '"op": ">=", "value": <threshold>}}`. The expected outcome rate and lift come from the '
-        "test set. The model must have succeeded (412 otherwise); a taken name is a 409."
+        "test set. For an uplift model the audience is the profiles the campaign moves most, "
+        "its `expected_uplift` the held-out uplift of the deciles it covers, and `min_score` "
+        "may be negative. Send a campaign to it with `targeting_model_id` set to the model, and "
+        "the campaign's uplift evaluation reads the model's scores itself. The model must have "
+        "succeeded (412 otherwise); a taken name is a 409."
     ),
     responses=error_responses(404, 409, 412),
     dependencies=[requires(Scope.SEGMENTS_WRITE)],
@@ -567,6 +691,7 @@ def create_predictive_audience(
         segment=segment_view(response.segment, caller, settings.gateway_small_cell_k),
         expected_rate=response.expected_rate,
         expected_lift=response.expected_lift,
+        expected_uplift=response.expected_uplift,
     )
 
 

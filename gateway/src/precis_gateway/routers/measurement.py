@@ -4,8 +4,9 @@ a campaign's scores, and the pure statistics (analysis of arms' sufficient stati
 planning, uplift of given observations, attribution, best send times).
 
 Scopes: `campaigns:read` for everything that reads, `campaigns:write` to create and change
-campaigns and to record an uplift evaluation in a campaign's report. A person's assignment is a
-read of that person's data and is audited. Unknown query parameters are refused by name."""
+campaigns and to record an uplift evaluation in a campaign's report. A person's assignment and
+the listing of a campaign's subjects are reads of personal data and are audited. Unknown query
+parameters are refused by name."""
 
 from __future__ import annotations
 
@@ -95,6 +96,10 @@ CampaignId = Annotated[
 Cursor = Annotated[
     str | None,
     Query(min_length=1, max_length=64, description="`next_cursor` of the previous page."),
+]
+SubjectsCursor = Annotated[
+    str | None,
+    Query(min_length=1, max_length=256, description="`next_cursor` of the previous page."),
 ]
 AsOf = Annotated[datetime | None, Query(description="Include data up to this time (default: now).")]
 Level = Annotated[
@@ -549,6 +554,58 @@ def record_assignments(
     )
 
 
+@router.get(
+    "/v1/campaigns/{campaign_id}/subjects",
+    summary="A campaign's subjects with their outcomes",
+    description=(
+        "Every assigned subject by profile id, with cursor pagination: its arm (or `holdout`), "
+        "when it was assigned, and its conversions, revenue and outcome in the attribution "
+        "window, counted as the report counts them (summed per arm they are the report's "
+        "numbers): what an uplift model is trained on. Pages after the first count as of the "
+        "first page's time. Each page is recorded in the audit log (resource "
+        "`campaign:<id>:subjects`, the declared purpose from X-Precis-Purpose). Person-level "
+        "data in bulk, so it needs profiles:read besides campaigns:read."
+    ),
+    dependencies=[requires(Scope.CAMPAIGNS_READ), requires(Scope.PROFILES_READ)],
+)
+def list_campaign_subjects(
+    campaign_id: CampaignId,
+    workspace: WorkspaceDep,
+    stub: MeasurementStub,
+    settings: SettingsDep,
+    page_size: Annotated[int, Query(ge=1, le=10_000, description="Subjects per page.")] = 1000,
+    cursor: SubjectsCursor = None,
+) -> m.CampaignSubjects:
+    response = call(
+        stub.ListCampaignSubjects,
+        pb.ListCampaignSubjectsRequest(
+            campaign_id=campaign_id, page_size=page_size, page_token=cursor or ""
+        ),
+        service=SERVICE,
+        workspace=workspace,
+        deadline=max(settings.gateway_deadline_seconds, 60.0),
+        fields={"page_token": "cursor"},
+    )
+    return m.CampaignSubjects(
+        campaign_id=campaign_id,
+        subjects=[
+            m.CampaignSubject(
+                profile_id=s.profile_id,
+                arm_id=s.arm_id,
+                holdout=s.holdout,
+                assigned_at=s.assigned_at.ToDatetime(tzinfo=UTC),
+                conversions=s.conversions,
+                revenue=s.revenue,
+                outcome=s.outcome,
+            )
+            for s in response.subjects
+        ],
+        next_cursor=response.next_page_token or None,
+        total_subjects=response.total_subjects,
+        primary_metric=METRIC_NAMES.get(response.primary_metric, "conversion_rate"),  # type: ignore[arg-type]
+    )
+
+
 def _report_request(request: Any, campaign_id: str, as_of: datetime | None, level: float) -> Any:
     request.campaign_id = campaign_id
     request.confidence_level = level
@@ -631,8 +688,13 @@ def get_report_page(
     description=(
         "How well these scores rank the campaign's subjects by uplift (treated = any arm, "
         "control = the holdout, outcome = the primary metric): Qini, AUUC, uplift at k, curves "
-        "and deciles. The result is kept and shown in the campaign's report."
+        "and deciles. Without `scores` the current scores of the campaign's targeting model "
+        "(`targeting_model_id`) are evaluated: 422 on `scores` when the campaign has none, 412 "
+        "when the model is unknown or has no scores yet. Scores of profiles not assigned in "
+        "the campaign are counted in `unmatched_scores`. The result is kept and shown in the "
+        "campaign's report."
     ),
+    responses=error_responses(412),
     dependencies=[requires(Scope.CAMPAIGNS_WRITE)],
 )
 def evaluate_campaign_uplift(

@@ -452,11 +452,16 @@ class PrecisClient:
         features: list[str] | None = None,
         seed: int = 0,
         name: str = "",
+        campaign_id: str = "",
+        uplift_method: str | None = None,
+        arm_id: str = "",
+        test_fraction: float = 0.0,
     ) -> dict[str, Any]:
-        """Starts training a model version (``kind`` propensity or churn) and returns it,
-        queued; follow it with ``wait_for_job(lambda: client.get_predictive_model(id))``.
-        ``cutoff`` must be an aware datetime. Not retried: a repeat would train another
-        version."""
+        """Starts training a model version (``kind`` propensity, churn or uplift) and returns
+        it, queued; follow it with ``wait_for_job(lambda: client.get_predictive_model(id))``.
+        ``cutoff`` must be an aware datetime. Uplift models learn from the measurement campaign
+        ``campaign_id`` (``uplift_method`` two_model or class_transformation; ``arm_id`` one
+        arm against the holdout). Not retried: a repeat would train another version."""
         body: dict[str, Any] = {
             "kind": kind,
             "horizon_days": horizon_days,
@@ -464,7 +469,12 @@ class PrecisClient:
             "features": list(features or []),
             "seed": seed,
             "name": name,
+            "campaign_id": campaign_id,
+            "arm_id": arm_id,
+            "test_fraction": test_fraction,
         }
+        if uplift_method is not None:
+            body["uplift_method"] = uplift_method
         if cutoff is not None:
             body["cutoff"] = format_timestamp(cutoff)
         response = self._request("POST", "/v1/predictive-models", json=body, retryable=False)
@@ -526,7 +536,8 @@ class PrecisClient:
     ) -> dict[str, Any]:
         """Saves the profiles a succeeded model scores highest as a segment: the top
         ``top_fraction`` or those scoring at least ``min_score`` (give exactly one). Returns
-        ``{"segment", "expected_rate", "expected_lift"}``."""
+        ``{"segment", "expected_rate", "expected_lift", "expected_uplift"}`` (the last for
+        uplift models, whose ``min_score`` may be negative)."""
         if (top_fraction is None) == (min_score is None):
             raise ValueError("give exactly one of top_fraction and min_score")
         body: dict[str, Any] = {"name": name}
@@ -890,7 +901,7 @@ class PrecisClient:
     def evaluate_campaign_uplift(
         self,
         campaign_id: str,
-        scores: Mapping[str, float],
+        scores: Mapping[str, float] | None = None,
         *,
         identifier_type: str = "profile_id",
         fractions: Sequence[float] = (),
@@ -898,8 +909,10 @@ class PrecisClient:
     ) -> dict[str, Any]:
         """How well ``scores`` (profile id -> score, or identifier value -> score with
         ``identifier_type`` such as ``"user_id"``) rank the campaign's subjects by uplift; kept
-        and shown in the campaign's report. Retried: the same scores give the same
-        evaluation."""
+        and shown in the campaign's report. Without scores (None or empty), the current scores
+        of the campaign's targeting model are evaluated. Retried: the same scores give the
+        same evaluation."""
+        scores = scores or {}
         if identifier_type == "profile_id":
             items = [{"profile_id": p, "score": float(v)} for p, v in scores.items()]
         else:
@@ -907,7 +920,9 @@ class PrecisClient:
                 {"identifier_type": identifier_type, "value": p, "score": float(v)}
                 for p, v in scores.items()
             ]
-        body: dict[str, Any] = {"scores": items, "fractions": list(fractions)}
+        body: dict[str, Any] = {"fractions": list(fractions)}
+        if items:
+            body["scores"] = items
         if curve_points is not None:
             body["curve_points"] = curve_points
         return self._object(
@@ -918,6 +933,33 @@ class PrecisClient:
                 retryable=True,
             )
         )
+
+    def campaign_subjects(
+        self, campaign_id: str, *, page_size: int | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """One page of the campaign's subjects by profile id, each with its arm and its
+        conversions, revenue and outcome as the report counts them: ``{"campaign_id",
+        "subjects", "next_cursor", "total_subjects", "primary_metric"}``; pass ``next_cursor``
+        back as ``cursor`` for the next."""
+        params: dict[str, str | int] = {}
+        if page_size is not None:
+            params["page_size"] = page_size
+        if cursor is not None:
+            params["cursor"] = cursor
+        path = f"{_campaign_path(campaign_id)}/subjects"
+        return self._object(self._request("GET", path, params=params, retryable=True))
+
+    def iter_campaign_subjects(
+        self, campaign_id: str, *, page_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every subject of the campaign, following the cursors to the last page."""
+        cursor: str | None = None
+        while True:
+            page = self.campaign_subjects(campaign_id, page_size=page_size, cursor=cursor)
+            yield from page.get("subjects") or []
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
 
     def analyze(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Analyzes a test from its arms' sufficient statistics (``metric_type``, ``arms``)."""

@@ -23,6 +23,7 @@ from precis_devstack.campaigns import (
     load_voter_persuasion,
     run_experiment,
     summary_lines,
+    train_uplift_audience,
 )
 from precis_devstack.recommendations import print_recommendations, run_recommendations
 from precis_devstack.state import StateLayout
@@ -343,6 +344,13 @@ def run_campaigns(client: PrecisClient, cache_dir: Path, output: Output) -> dict
             "uplift": {"qini_coefficient": outcome["uplift"]["qini_coefficient"]},
             "scored": outcome["scored"],
         }
+        if experiment.model_features:
+            results[experiment.key]["service_model"] = train_uplift_audience(
+                client,
+                experiment,
+                outcome["campaign"]["campaign_id"],
+                progress=lambda line: output("  " + line),
+            )
     return results
 
 

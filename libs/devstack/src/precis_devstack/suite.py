@@ -311,6 +311,8 @@ def suite_specs(
             # The read model follows profile_changes and consent_changes.
             "PRECIS_SEGMENTATION_PROFILE_TARGET": f"{HOST}:{profile_port}",
             "PRECIS_SEGMENTATION_CONSENT_TARGET": f"{HOST}:{consent_port}",
+            # Uplift models learn from a campaign's subjects (called only while training).
+            "PRECIS_SEGMENTATION_MEASUREMENT_TARGET": f"{HOST}:{measurement_port}",
         },
         "recommendation": {
             "PRECIS_RECOMMENDATION_GRPC_PORT": str(recommendation_port),

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import math
 
+import precis_uplift as uplift
 from precis.measurement.v1 import measurement_pb2 as pb
-from precis_measurement import attribution, stats, uplift
+from precis_measurement import attribution, stats
 
 TESTS = {
     stats.StatisticalTest.WELCH_T: pb.STATISTICAL_TEST_WELCH_T,

@@ -694,6 +694,14 @@ def _attribution(
     return messages.attribution_response(compute_attribution(journeys))
 
 
+def _uplift_outcome(campaign: CampaignRow, result: Outcomes) -> NDArray[np.float64]:
+    """The outcome uplift is measured on: revenue when the primary metric is revenue per user,
+    otherwise whether the subject converted (0/1)."""
+    if campaign.primary_metric == pb.METRIC_REVENUE_PER_USER:
+        return result.revenue
+    return (result.orders > 0).astype(np.float64)
+
+
 def campaign_outcomes(
     database: Database, campaign: CampaignRow, as_of: datetime
 ) -> tuple[list[str], NDArray[np.bool_], NDArray[np.float64]]:
@@ -704,8 +712,44 @@ def campaign_outcomes(
     result = outcomes(subjects)
     holdout = len(subjects.arm_ids) - 1
     treated = subjects.arm != holdout
-    if campaign.primary_metric == pb.METRIC_REVENUE_PER_USER:
-        outcome = result.revenue
-    else:
-        outcome = (result.orders > 0).astype(np.float64)
-    return subjects.profile_ids, treated, outcome
+    return subjects.profile_ids, treated, _uplift_outcome(campaign, result)
+
+
+@dataclass
+class CampaignSubjects:
+    """A campaign's subjects ordered by profile id, each counted as the report counts it
+    (aligned arrays; arm_ids[i] is "holdout" for the holdout, as in the report)."""
+
+    profile_ids: list[str]
+    arm_ids: list[str]
+    holdout: NDArray[np.bool_]
+    assigned_at: NDArray[np.float64]  # epoch seconds
+    conversions: NDArray[np.int64]
+    revenue: NDArray[np.float64]
+    outcome: NDArray[np.float64]  # what campaign_outcomes gives for uplift evaluation
+
+
+def campaign_subjects(
+    database: Database, campaign: CampaignRow, as_of: datetime
+) -> CampaignSubjects:
+    """Every subject assigned up to ``as_of`` with its conversions and revenue in its window:
+    the per-subject numbers whose sums per arm are the report's converters, conversions and
+    revenue (before small-cell suppression)."""
+    with database.read() as session:
+        subjects = load_subjects(session, campaign, as_of)
+    result = outcomes(subjects)
+    holdout = len(subjects.arm_ids) - 1
+    order = np.array(
+        sorted(range(len(subjects.profile_ids)), key=subjects.profile_ids.__getitem__),
+        dtype=np.int64,
+    )
+    arm = subjects.arm[order]
+    return CampaignSubjects(
+        profile_ids=[subjects.profile_ids[i] for i in order.tolist()],
+        arm_ids=[subjects.arm_ids[i] for i in arm.tolist()],
+        holdout=arm == holdout,
+        assigned_at=subjects.assigned_at[order],
+        conversions=result.orders[order].astype(np.int64),
+        revenue=result.revenue[order],
+        outcome=_uplift_outcome(campaign, result)[order],
+    )

@@ -3,9 +3,13 @@ and conversion to and from the contract."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import bisect
 import logging
 import math
 import re
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -14,6 +18,7 @@ import grpc
 import numpy as np
 from sqlalchemy import select
 
+import precis_uplift as uplift
 from precis.measurement.v1 import measurement_pb2 as pb
 from precis.measurement.v1 import measurement_pb2_grpc
 from precis.profile.v1 import profile_pb2, profile_pb2_grpc
@@ -32,7 +37,7 @@ from precis_common.grpc_server import workspace_of
 from precis_common.identifiers import PiiHasher
 from precis_common.privacy import stored_key
 from precis_common.privacy_service import SubjectPrivacyServicer
-from precis_measurement import attribution, messages, power, stats, uplift
+from precis_measurement import attribution, messages, power, stats
 from precis_measurement.campaigns import (
     HOLDOUT,
     CampaignRow,
@@ -43,7 +48,12 @@ from precis_measurement.campaigns import (
     valid_time_zone,
 )
 from precis_measurement.privacy import MeasurementPrivacy
-from precis_measurement.report import build_report, campaign_outcomes
+from precis_measurement.report import (
+    CampaignSubjects,
+    build_report,
+    campaign_outcomes,
+    campaign_subjects,
+)
 from precis_measurement.store import ms_identities, ms_uplift
 
 log = logging.getLogger(__name__)
@@ -55,6 +65,10 @@ MAX_JOURNEYS = 100_000
 MAX_TOUCHPOINTS = 1000
 MAX_CHANNEL = 128
 MAX_RECORDED = 10_000
+MAX_SUBJECTS_PAGE = 10_000
+DEFAULT_SUBJECTS_PAGE = 1000
+# Pages of the targeting model's scores read from segmentation (its maximum).
+MODEL_SCORES_PAGE = 10_000
 T = TypeVar("T")
 
 METRIC_TYPES = {
@@ -254,6 +268,27 @@ def _duration(message: Any) -> timedelta:
     return timedelta(seconds=message.seconds, microseconds=message.nanos // 1000)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def subjects_token(as_of: datetime, last_profile_id: str) -> str:
+    """The continuation of a subjects listing: the first page's time (later pages count as of
+    it, so their totals and outcomes agree) and the last profile id shown."""
+    micros = (as_of - _EPOCH) // timedelta(microseconds=1)
+    return base64.urlsafe_b64encode(f"s1|{micros}|{last_profile_id}".encode()).decode()
+
+
+def subjects_after(token: str) -> tuple[datetime, str]:
+    try:
+        version, micros, after = base64.urlsafe_b64decode(token.encode()).decode().split("|", 2)
+        as_of = _EPOCH + timedelta(microseconds=int(micros))
+    except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError, OSError):
+        version, after = "", ""
+    if version != "s1" or not after:
+        raise InvalidArgument.field("page_token", "is not a token this service gave")
+    return as_of, after
+
+
 class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
     def __init__(
         self,
@@ -274,6 +309,9 @@ class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
         self.enroller = enroller
         self.profiles = profile_pb2_grpc.ProfileServiceStub(profile_channel)
         self.segments = segmentation_pb2_grpc.SegmentationServiceStub(segmentation_channel)
+        # The subjects of the listing being paged through: (workspace, campaign, as of) -> them.
+        self._listing: tuple[tuple[str, str, datetime], CampaignSubjects] | None = None
+        self._listing_lock = threading.Lock()
         self.send_times = send_times
         self.render_page = render_page
         self.deadline_s = deadline_s
@@ -514,6 +552,58 @@ class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
             recorded=recorded, unchanged=unchanged, conflicting=conflicting
         )
 
+    def ListCampaignSubjects(
+        self, request: pb.ListCampaignSubjectsRequest, context: grpc.ServicerContext
+    ) -> pb.ListCampaignSubjectsResponse:
+        workspace = workspace_of(context)
+        campaign = self.campaigns.get(workspace, self._campaign_id(request.campaign_id))
+        if not 0 <= request.page_size <= MAX_SUBJECTS_PAGE:
+            raise InvalidArgument.field(
+                "page_size",
+                f"must be between 1 and {MAX_SUBJECTS_PAGE} (0 means {DEFAULT_SUBJECTS_PAGE})",
+            )
+        size = request.page_size or DEFAULT_SUBJECTS_PAGE
+        now = datetime.now(UTC)
+        as_of, after = subjects_after(request.page_token) if request.page_token else (now, "")
+        as_of = min(as_of, now)
+        # The subjects are counted once per listing (load_subjects is the report's own
+        # counting, vectorized) and the latest listing is kept, so the pages of a trainer
+        # paging through a large campaign slice one computation; another replica, or a listing
+        # evicted by another, counts again, as of the same time, so the pages still agree:
+        # pages after the first count as of the first page's time.
+        key = (workspace, campaign.campaign_id, as_of)
+        with self._listing_lock:
+            cached = self._listing
+        if cached is not None and cached[0] == key:
+            found = cached[1]
+        else:
+            found = campaign_subjects(self.db, campaign, as_of)
+            with self._listing_lock:
+                self._listing = (key, found)
+        start = bisect.bisect_right(found.profile_ids, after) if after else 0
+        stop = min(start + size, len(found.profile_ids))
+        response = pb.ListCampaignSubjectsResponse(
+            total_subjects=len(found.profile_ids),
+            primary_metric=campaign.primary_metric,  # type: ignore[arg-type]
+        )
+        for i in range(start, stop):
+            response.subjects.append(
+                pb.CampaignSubject(
+                    profile_id=found.profile_ids[i],
+                    arm_id=found.arm_ids[i],
+                    holdout=bool(found.holdout[i]),
+                    assigned_at=to_timestamp(
+                        datetime.fromtimestamp(float(found.assigned_at[i]), UTC)
+                    ),
+                    conversions=int(found.conversions[i]),
+                    revenue=float(found.revenue[i]),
+                    outcome=float(found.outcome[i]),
+                )
+            )
+        if stop < len(found.profile_ids):
+            response.next_page_token = subjects_token(as_of, found.profile_ids[stop - 1])
+        return response
+
     # ---- reports ---------------------------------------------------------------------------
 
     def _report(self, context: grpc.ServicerContext, request: Any) -> pb.CampaignReport:
@@ -649,22 +739,32 @@ class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
                     )
         elif request.campaign_id:
             campaign = self.campaigns.get(workspace, self._campaign_id(request.campaign_id))
-            if not request.scores:
-                raise InvalidArgument.field(
-                    "scores",
-                    "give a score per profile (stored scores of the targeting model are not "
-                    "read by this version)",
-                )
             if len(request.scores) > MAX_OBSERVATIONS:
                 raise InvalidArgument.field("scores", f"at most {MAX_OBSERVATIONS}")
-            given = self._scores(workspace, request.scores)
+            if not request.scores and not campaign.targeting_model_id:
+                raise InvalidArgument.field(
+                    "scores",
+                    "give a score per profile, or create the campaign with a targeting_model_id",
+                )
+            given = self._scores(workspace, request.scores) if request.scores else None
             pids, treated_all, outcome_all = campaign_outcomes(self.db, campaign, datetime.now(UTC))
+            if given is None:
+                given, scored = self._model_scores(workspace, campaign.targeting_model_id, pids)
+            else:
+                scored = len(request.scores)
             keep = np.array([p in given for p in pids], dtype=bool)
             scores = np.array([given[p] for p, k in zip(pids, keep, strict=True) if k])
             treated, outcome = treated_all[keep], outcome_all[keep]
-            unmatched = len(request.scores) - int(keep.sum())
+            unmatched = scored - int(keep.sum())
             if not keep.any():
-                raise FailedPrecondition("none of the scored profiles is assigned in the campaign")
+                if request.scores:
+                    raise FailedPrecondition(
+                        "none of the scored profiles is assigned in the campaign"
+                    )
+                raise FailedPrecondition(
+                    f"targeting model {campaign.targeting_model_id} scores none of the "
+                    "campaign's subjects"
+                )
         else:
             raise InvalidArgument.field("observations", "give observations or a campaign_id")
         result = library(
@@ -693,6 +793,46 @@ class MeasurementServicer(measurement_pb2_grpc.MeasurementServiceServicer):
                     )
                 )
         return response
+
+    def _model_scores(
+        self, workspace: str, model_id: str, subjects: Sequence[str]
+    ) -> tuple[dict[str, float], int]:
+        """The current scores of a targeting model, from segmentation, every page: (the scores
+        of the campaign's subjects, how many scores were read). Only the subjects' scores are
+        kept, so memory follows the campaign, not the model's whole population."""
+        wanted = set(subjects)
+        found: dict[str, float] = {}
+        scored, token = 0, ""
+        while True:
+            try:
+                page = self.segments.ListModelScores(
+                    segmentation_pb2.ListModelScoresRequest(
+                        model_id=model_id, page_size=MODEL_SCORES_PAGE, page_token=token
+                    ),
+                    timeout=self.deadline_s,
+                    metadata=workspace_metadata(workspace),
+                )
+            except grpc.RpcError as exc:
+                code = exc.code() if hasattr(exc, "code") else None
+                if code in (
+                    grpc.StatusCode.NOT_FOUND,
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                ):
+                    raise FailedPrecondition(
+                        f"the campaign's targeting model {model_id} has no scores to evaluate "
+                        f"({exc.details() or getattr(code, 'name', code)}); give the scores"
+                    ) from exc
+                # Anything else is the dependency failing: retryable, never INTERNAL here.
+                raise Unavailable("the segmentation service does not answer; try again") from exc
+            for item in page.scores:
+                scored += 1
+                # A non-finite score cannot rank anyone: left out, counted as unmatched.
+                if item.profile_id in wanted and math.isfinite(item.score):
+                    found[item.profile_id] = item.score
+            token = page.next_page_token
+            if not token:
+                return found, scored
 
     def _scores(self, workspace: str, scores: Sequence[pb.ProfileScore]) -> dict[str, float]:
         """Profile id -> score; identifiers are resolved through the identities this service

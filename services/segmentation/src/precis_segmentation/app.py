@@ -20,6 +20,7 @@ from precis_common.grpc_server import GrpcServer
 from precis_common.runtime import open_runtime
 from precis_common.telemetry import Telemetry
 from precis_segmentation.builtin import Families, JobRunner
+from precis_segmentation.campaigns import MeasurementCampaigns
 from precis_segmentation.consent_sync import ConsentSync
 from precis_segmentation.privacy import SegmentationPrivacy
 from precis_segmentation.readmodel import (
@@ -179,8 +180,18 @@ def build(
         on_applied=follower.applied,
     )
     follower.consumer = consent_consumer
+    measurement_channel = open_channel(
+        settings.segmentation_measurement_target, interceptors=telemetry.client_interceptors()
+    )
     jobs = JobRunner()
-    families = Families(database, store, jobs)
+    families = Families(
+        database,
+        store,
+        jobs,
+        MeasurementCampaigns(
+            measurement_channel, settings.segmentation_measurement_deadline_seconds
+        ),
+    )
     server = GrpcServer(
         name=SERVICE_NAME,
         host=settings.grpc_host,
@@ -219,7 +230,7 @@ def build(
         follower,
         consent_sync,
         scheduler,
-        [profile_channel, consent_channel],
+        [profile_channel, consent_channel, measurement_channel],
         families,
         jobs,
     )

@@ -8,6 +8,11 @@ generated audience is sized, materialized, released on consent and combined with
 conditions like any rule. A predictive audience is rescored with its model before each refresh
 (daily by default); clusters and lookalike expansions keep the scores of their fit.
 
+Uplift models (kind "uplift", :mod:`.families.uplift`) are predictive models trained on a
+measurement campaign's subjects and outcomes, read from the measurement service when training
+is requested (the campaign is checked then) and when it runs; their audiences are the profiles
+with the highest predicted uplift, rescored like any predictive audience.
+
 Clustering and training run as jobs on one background thread (scikit-learn keeps a core busy;
 the service's other work keeps the other). A job's state and progress are in seg_models; a job
 that was queued or running when the service stopped is marked failed at start, with the reason.
@@ -31,16 +36,24 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from precis_common.db import Database
-from precis_common.errors import FailedPrecondition, InvalidArgument, NotFound
-from precis_segmentation.families import clustering, lookalike, predictive, rfm
+from precis_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from precis_segmentation.campaigns import MeasurementCampaigns
+from precis_segmentation.families import clustering, lookalike, predictive, rfm, uplift
 from precis_segmentation.segments import NewSegment, SegmentStore
-from precis_segmentation.store import seg_memberships, seg_models, seg_scores, seg_segments
+from precis_segmentation.store import (
+    seg_memberships,
+    seg_models,
+    seg_scores,
+    seg_segments,
+    utc,
+)
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 CLUSTERING, LOOKALIKE = "clustering", "lookalike"
-PREDICTIVE_KINDS = ("propensity", "churn")
+UPLIFT = "uplift"
+PREDICTIVE_KINDS = ("propensity", "churn", UPLIFT)
 PREDICTIVE_REFRESH_SECONDS = 86_400
 MAX_NAME = 200
 
@@ -66,6 +79,9 @@ class PredictiveParameters:
     seed: int
     test_fraction: float
     name: str
+    campaign_id: str = ""
+    uplift_method: str = uplift.UpliftMethod.TWO_MODEL.value
+    arm_id: str = ""
 
 
 class JobRunner:
@@ -112,10 +128,17 @@ class JobRunner:
 
 
 class Families:
-    def __init__(self, database: Database, segments: SegmentStore, jobs: JobRunner) -> None:
+    def __init__(
+        self,
+        database: Database,
+        segments: SegmentStore,
+        jobs: JobRunner,
+        campaigns: MeasurementCampaigns | None = None,
+    ) -> None:
         self.db = database
         self.segments = segments
         self.jobs = jobs
+        self.campaigns = campaigns
         segments.before_refresh = self.rescore
 
     def rescore(self, workspace_id: str, segment: Any, now: datetime) -> None:
@@ -396,7 +419,7 @@ class Families:
 
     def _fail(self, workspace_id: str, model_id: str, exc: Exception) -> None:
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        if not isinstance(exc, InvalidArgument | FailedPrecondition | NotFound):
+        if not isinstance(exc, InvalidArgument | FailedPrecondition | NotFound | Unavailable):
             log.exception("job %s failed", model_id)
             message = f"internal error ({type(exc).__name__})"
         self._set(
@@ -410,6 +433,8 @@ class Families:
     # ---- predictive ---------------------------------------------------------------------------
 
     def train(self, workspace_id: str, params: PredictiveParameters) -> Any:
+        if params.kind == UPLIFT:
+            return self._train_uplift(workspace_id, params)
         now = datetime.now(UTC)
         horizon = timedelta(days=params.horizon_days)
         cutoff = params.cutoff or now - horizon
@@ -425,6 +450,69 @@ class Families:
         queued = self.get(workspace_id, model_id, PREDICTIVE_KINDS)  # as queued, before it runs
         self.jobs.submit(lambda: self._run_training(workspace_id, model_id, params, cutoff))
         return queued
+
+    def _measurement(self) -> MeasurementCampaigns:
+        if self.campaigns is None:
+            raise FailedPrecondition(
+                "uplift models need the measurement service, and this service has none "
+                "configured (PRECIS_SEGMENTATION_MEASUREMENT_TARGET)"
+            )
+        return self.campaigns
+
+    def _train_uplift(self, workspace_id: str, params: PredictiveParameters) -> Any:
+        """Checks the campaign now (so a wrong id or arm is a clear error of the request, not a
+        failed job), then queues the training."""
+        facts = self._measurement().campaign(
+            workspace_id, params.campaign_id, field="parameters.campaign_id"
+        )
+        if params.arm_id and params.arm_id not in facts.arm_ids:
+            raise InvalidArgument.field(
+                "parameters.arm_id",
+                f"campaign {params.campaign_id} has no arm {params.arm_id!r} "
+                f"(its arms: {', '.join(facts.arm_ids)})",
+            )
+        if facts.start_time > datetime.now(UTC):
+            raise InvalidArgument.field(
+                "parameters.campaign_id",
+                f"campaign {params.campaign_id} has not started: it has no outcomes to learn from",
+            )
+        cutoff = utc(facts.start_time)
+        doc = _predictive_doc(params, cutoff)
+        with self.db.write() as session:
+            model_id = self._insert(session, workspace_id, "pm", UPLIFT, params.name, doc)
+        queued = self.get(workspace_id, model_id, PREDICTIVE_KINDS)
+        self.jobs.submit(lambda: self._run_uplift(workspace_id, model_id, params, cutoff))
+        return queued
+
+    def _run_uplift(
+        self, workspace_id: str, model_id: str, params: PredictiveParameters, cutoff: datetime
+    ) -> None:
+        self._set(workspace_id, model_id, state=RUNNING)
+        try:
+            subjects = self._measurement().subjects(workspace_id, params.campaign_id, params.arm_id)
+            with self.db.read() as session:
+                trained = uplift.train_uplift(
+                    session,
+                    workspace_id,
+                    subjects,
+                    campaign_start=cutoff,
+                    features=params.features or None,
+                    method=uplift.UpliftMethod(params.uplift_method),
+                    seed=params.seed,
+                    test_fraction=params.test_fraction,
+                    progress=self._progress(workspace_id, model_id),
+                )
+            self._set(
+                workspace_id,
+                model_id,
+                state=SUCCEEDED,
+                progress=1.0,
+                result=trained.evaluation.as_document(),
+                model=trained.model.to_bytes(),
+                finished_at=datetime.now(UTC),
+            )
+        except Exception as exc:  # noqa: BLE001 - the job's failure is its result
+            self._fail(workspace_id, model_id, exc)
 
     def _run_training(
         self, workspace_id: str, model_id: str, params: PredictiveParameters, cutoff: datetime
@@ -484,10 +572,16 @@ class Families:
         name: str,
         top_fraction: float | None,
         min_score: float | None,
-    ) -> tuple[Any, float, float]:
+    ) -> tuple[Any, float, float, float]:
+        """The audience segment and what the test set expects of it: outcome rate and lift
+        (propensity, churn) or uplift (uplift models; rate and lift are then 0)."""
         row = self.get(workspace_id, model_id, PREDICTIVE_KINDS)
         if row.state != SUCCEEDED or row.model is None:
             raise FailedPrecondition(f"model {model_id} is {row.state}, not succeeded")
+        if min_score is not None and row.kind != UPLIFT and not 0 <= min_score <= 1:
+            raise InvalidArgument.field(
+                "min_score", f"must be in [0, 1] for a {row.kind} model (a probability)"
+            )
         model = predictive.PredictiveModel.from_bytes(row.model)
         now = datetime.now(UTC)
         with self.db.read() as session:
@@ -504,7 +598,11 @@ class Families:
             assert min_score is not None
             threshold = min_score
             share = float(np.mean(scores.scores >= threshold))
-        rate, lift = _expected(row.result or {}, share)
+        rate = lift = expected_uplift = 0.0
+        if row.kind == UPLIFT:
+            expected_uplift = _expected_uplift(row.result or {}, share)
+        else:
+            rate, lift = _expected(row.result or {}, share)
         rule = {"score": {"model": model_id, "op": ">=", "value": threshold}}
         # Rescored and refreshed daily (see rescore): profiles that appear later get a score.
         segment = self._segment(
@@ -515,7 +613,31 @@ class Families:
             f"predictive:{model_id}",
             refresh_interval_seconds=PREDICTIVE_REFRESH_SECONDS,
         )
-        return segment, rate, lift
+        return segment, rate, lift, expected_uplift
+
+    def model_scores(
+        self, workspace_id: str, model_id: str, page_size: int, token: str
+    ) -> tuple[list[tuple[str, float]], str]:
+        """A model's current scores, paged by profile id (``token`` is the last id served)."""
+        row = self.get(workspace_id, model_id, (*PREDICTIVE_KINDS, CLUSTERING, LOOKALIKE))
+        sc = seg_scores.c
+        query = select(sc.profile_id, sc.score).where(
+            sc.workspace_id == workspace_id, sc.model_id == model_id
+        )
+        if token:
+            query = query.where(sc.profile_id > token)
+        with self.db.read() as session:
+            rows = session.execute(query.order_by(sc.profile_id).limit(page_size + 1)).all()
+        if not rows and not token:
+            raise FailedPrecondition(
+                f"model {model_id} ({row.kind}, {row.state}) has no scores yet: they are written "
+                "when an audience is created from it"
+            )
+        more = len(rows) > page_size
+        rows = rows[:page_size]
+        return [(str(r.profile_id), float(r.score)) for r in rows], (
+            str(rows[-1].profile_id) if more and rows else ""
+        )
 
     # ---- lookalike ----------------------------------------------------------------------------
 
@@ -606,6 +728,19 @@ def _expected(result: dict[str, Any], share: float) -> tuple[float, float]:
     return (positives / count if count else 0.0), float(top[-1]["cumulative_lift"])
 
 
+def _expected_uplift(result: dict[str, Any], share: float) -> float:
+    """Uplift (treated minus control rate) expected in the top ``share`` of scores: the
+    held-out deciles covering the share, each weighted by its subjects."""
+    deciles = (result.get("uplift") or {}).get("deciles") or []
+    if not deciles:
+        return 0.0
+    covered = max(1, min(len(deciles), math.ceil(share * len(deciles) - 1e-9)))
+    top = deciles[:covered]
+    sizes = [d["treated"] + d["control"] for d in top]
+    total = sum(sizes)
+    return sum(d["uplift"] * n for d, n in zip(top, sizes, strict=True)) / total if total else 0.0
+
+
 def _clustering_doc(p: ClusteringParameters) -> dict[str, Any]:
     return {
         "k_min": p.k_min,
@@ -650,4 +785,7 @@ def _predictive_doc(p: PredictiveParameters, cutoff: datetime) -> dict[str, Any]
         "seed": p.seed,
         "test_fraction": p.test_fraction,
         "name": p.name,
+        "campaign_id": p.campaign_id,
+        "uplift_method": p.uplift_method,
+        "arm_id": p.arm_id,
     }

@@ -29,6 +29,7 @@ from precis_segmentation.builtin import (
     Families,
     PredictiveParameters,
 )
+from precis_segmentation.families.features import validate_features
 from precis_segmentation.privacy import SegmentationPrivacy
 from precis_segmentation.rules import (
     Condition,
@@ -48,6 +49,7 @@ from precis_segmentation.store import seg_identities, seg_profiles
 
 SERVICE_NAME = "segmentation"
 DEFAULT_PAGE, MAX_PAGE = 50, 500
+DEFAULT_SCORES_PAGE, MAX_SCORES_PAGE = 1000, 10_000
 DEFAULT_MEMBERS_PAGE, MAX_MEMBERS_PAGE = 500, 5000
 DEFAULT_SAMPLE, MAX_SAMPLE = 20, 100
 MAX_DESCRIPTION = 2000
@@ -474,9 +476,23 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
         p = request.parameters
         kind = KIND_NAMES.get(p.kind)
         if kind is None:
-            raise InvalidArgument.field("parameters.kind", "must be PROPENSITY or CHURN")
+            raise InvalidArgument.field("parameters.kind", "must be PROPENSITY, CHURN or UPLIFT")
         horizon = p.horizon_days or 30
-        if not 1 <= horizon <= 365:
+        if kind == "uplift":
+            horizon = 0  # the campaign's attribution window decides the outcomes
+            if not p.campaign_id:
+                raise InvalidArgument.field(
+                    "parameters.campaign_id", "an uplift model needs the campaign it learns from"
+                )
+            if len(p.campaign_id) > 64 or len(p.arm_id) > 64:
+                field = "campaign_id" if len(p.campaign_id) > 64 else "arm_id"
+                raise InvalidArgument.field(f"parameters.{field}", "at most 64 characters")
+            if p.uplift_method not in UPLIFT_METHODS:
+                raise InvalidArgument.field("parameters.uplift_method", "unknown uplift method")
+        elif p.campaign_id or p.arm_id or p.uplift_method:
+            field = "campaign_id" if p.campaign_id else "arm_id" if p.arm_id else "uplift_method"
+            raise InvalidArgument.field(f"parameters.{field}", "only for uplift models")
+        elif not 1 <= horizon <= 365:
             raise InvalidArgument.field("parameters.horizon_days", "must be between 1 and 365")
         fraction = p.test_fraction or 0.2
         if not 0.05 <= fraction <= 0.5:
@@ -485,6 +501,13 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
             raise InvalidArgument.field("parameters.name", "must be at most 200 characters")
         if len(p.target_event) > 128:
             raise InvalidArgument.field("parameters.target_event", "must be at most 128 characters")
+        features = _features(p.features, "parameters.features")
+        try:  # checked now, so that a typo is an error of the request rather than a failed job
+            validate_features(features, attributes=True)
+        except InvalidArgument as exc:
+            v = exc.violations[0]
+            raise InvalidArgument.field(f"parameters.{v.field}", v.description) from None
+        default_name = f"uplift of campaign {p.campaign_id}" if kind == "uplift" else ""
         row = self._families.train(
             workspace,
             PredictiveParameters(
@@ -492,10 +515,13 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
                 horizon_days=horizon,
                 target_event=p.target_event or "Order Completed",
                 cutoff=p.cutoff.ToDatetime(tzinfo=UTC) if p.HasField("cutoff") else None,
-                features=_features(p.features, "parameters.features"),
+                features=features,
                 seed=p.seed,
                 test_fraction=fraction,
-                name=p.name or f"{kind} in {horizon} days",
+                name=p.name or default_name or f"{kind} in {horizon} days",
+                campaign_id=p.campaign_id,
+                uplift_method=UPLIFT_METHODS.get(p.uplift_method, "two_model"),
+                arm_id=p.arm_id,
             ),
         )
         return pb.TrainPredictiveModelResponse(model=predictive_model(row))
@@ -536,16 +562,39 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
                 raise InvalidArgument.field("top_fraction", "must be in (0, 1]")
             top = request.top_fraction
         elif cut == "min_score":
-            if not 0 <= request.min_score <= 1:
-                raise InvalidArgument.field("min_score", "must be in [0, 1]")
+            if not -1 <= request.min_score <= 1:
+                raise InvalidArgument.field(
+                    "min_score", "must be in [0, 1] (a probability; [-1, 1] for an uplift model)"
+                )
             min_score = request.min_score
         else:
             raise InvalidArgument.field("top_fraction", "give top_fraction or min_score")
-        segment, rate, lift = self._families.predictive_audience(
+        segment, rate, lift, expected_uplift = self._families.predictive_audience(
             workspace, request.model_id, request.name, top, min_score
         )
         return pb.CreatePredictiveAudienceResponse(
-            segment=segment_message(segment), expected_rate=rate, expected_lift=lift
+            segment=segment_message(segment),
+            expected_rate=rate,
+            expected_lift=lift,
+            expected_uplift=expected_uplift,
+        )
+
+    def ListModelScores(
+        self, request: pb.ListModelScoresRequest, context: grpc.ServicerContext
+    ) -> pb.ListModelScoresResponse:
+        workspace = workspace_of(context)
+        _required(request.model_id, "model_id")
+        if len(request.page_token) > 64:
+            raise InvalidArgument.field("page_token", "not a token of this listing")
+        scores, token = self._families.model_scores(
+            workspace,
+            request.model_id,
+            _page(request.page_size, DEFAULT_SCORES_PAGE, MAX_SCORES_PAGE),
+            request.page_token,
+        )
+        return pb.ListModelScoresResponse(
+            scores=[pb.ModelScore(profile_id=pid, score=value) for pid, value in scores],
+            next_page_token=token,
         )
 
     def CreateLookalikeAudience(
@@ -577,8 +626,18 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
 KIND_NAMES: dict[int, str] = {
     pb.PREDICTION_KIND_PROPENSITY: "propensity",
     pb.PREDICTION_KIND_CHURN: "churn",
+    pb.PREDICTION_KIND_UPLIFT: "uplift",
 }
 KIND_IDS = {v: k for k, v in KIND_NAMES.items()}
+UPLIFT_METHODS: dict[int, str] = {
+    pb.UPLIFT_METHOD_UNSPECIFIED: "two_model",
+    pb.UPLIFT_METHOD_TWO_MODEL: "two_model",
+    pb.UPLIFT_METHOD_CLASS_TRANSFORMATION: "class_transformation",
+}
+UPLIFT_METHOD_IDS = {
+    "two_model": pb.UPLIFT_METHOD_TWO_MODEL,
+    "class_transformation": pb.UPLIFT_METHOD_CLASS_TRANSFORMATION,
+}
 JOB_STATES = {
     "queued": pb.JOB_STATE_QUEUED,
     "running": pb.JOB_STATE_RUNNING,
@@ -644,7 +703,11 @@ def predictive_model(row: Any) -> pb.PredictiveModel:
         seed=p["seed"],
         test_fraction=p["test_fraction"],
         name=p["name"],
+        campaign_id=p.get("campaign_id", ""),
+        arm_id=p.get("arm_id", ""),
     )
+    if row.kind == "uplift":
+        parameters.uplift_method = UPLIFT_METHOD_IDS[p["uplift_method"]]
     parameters.cutoff.FromDatetime(datetime.fromisoformat(p["cutoff"]))
     model = pb.PredictiveModel(
         model_id=row.model_id,
@@ -664,9 +727,24 @@ def predictive_model(row: Any) -> pb.PredictiveModel:
         model.training_rows = result["training_rows"]
         model.test_rows = result["test_rows"]
         model.positive_rate = result["positive_rate"]
-        model.auc = result["auc"]
-        model.deciles.extend(pb.LiftDecile(**d) for d in result["deciles"])
         model.feature_importances.update(result["feature_importances"])
+        if "uplift" in result:
+            u = result["uplift"]
+            model.uplift.CopyFrom(
+                pb.UpliftModelEvaluation(
+                    qini_coefficient=u["qini_coefficient"],
+                    auuc=u["auuc"],
+                    random_auuc=u["random_auuc"],
+                    treated=u["treated"],
+                    control=u["control"],
+                    average_uplift=u["average_uplift"],
+                    uplift_at_k=[pb.UpliftModelAtFraction(**a) for a in u["uplift_at_k"]],
+                    deciles=[pb.UpliftModelDecile(**d) for d in u["deciles"]],
+                )
+            )
+        else:
+            model.auc = result["auc"]
+            model.deciles.extend(pb.LiftDecile(**d) for d in result["deciles"])
     return model
 
 

@@ -27,6 +27,18 @@ class SegmentationSettings(CommonSettings):
             "changed, and CheckConsent answers for them."
         ),
     )
+    segmentation_measurement_target: str = Field(
+        default="127.0.0.1:50056",
+        description=(
+            "host:port of the measurement service, whose campaigns' subjects and outcomes train "
+            "uplift models (only called while an uplift model is requested or trained)."
+        ),
+    )
+    segmentation_measurement_deadline_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Deadline of each call to the measurement service (a page of subjects).",
+    )
     segmentation_time_refresh_seconds: float = Field(
         default=3600.0,
         ge=0,

@@ -25,6 +25,21 @@ distinct_event_days    UTC calendar days with at least one fact (how habitual th
 The population is the workspace's profiles in ``seg_profiles`` with at least one fact before the
 cutoff (optionally: with at least one order, or members of a segment). A profile with no fact
 before the cutoff did not exist yet from the model's point of view and has no features.
+
+Profile attributes (predictive and uplift models only, :func:`profile_features`):
+
+=============================  ==============================================================
+``traits.<path>``              a numeric trait (booleans are 1/0); missing or not a number: 0
+``computed.<path>``            the same for a computed trait (RFM scores, predicted CLV, ...)
+``traits.<path>=<value>``      1 when the trait equals ``value`` (compared as text; booleans
+                               as ``true``/``false``), else 0; likewise ``computed.``
+=============================  ==============================================================
+
+They are read as the profile holds them *now*, not as of the cutoff (the read model keeps no
+history of traits), so they suit attributes that the outcome does not change (age, region,
+hair colour, acquisition channel); a trait set *because* of the outcome would leak it. Missing
+values are 0 rather than imputed: a model sees "absent" and "0" alike, which is stated here
+rather than hidden.
 """
 
 from __future__ import annotations
@@ -55,6 +70,10 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from precis_common.errors import InvalidArgument
 from precis_segmentation.store import seg_event_facts, seg_memberships, seg_profiles, utc
+
+ATTRIBUTE_SOURCES = ("traits", "computed")
+"""Profile documents a feature may read (``traits.<path>``, ``computed.<path>``)."""
+ATTRIBUTE_CHUNK = 5000
 
 ORDER_EVENT = "Order Completed"
 """The event whose facts are orders (``properties.revenue`` is promoted to ``revenue``)."""
@@ -124,21 +143,48 @@ def log1p_nonnegative(values: FloatMatrix) -> FloatMatrix:
     return np.log1p(np.clip(values, 0.0, None))
 
 
+def is_attribute(name: str) -> bool:
+    """Whether a feature name reads a profile attribute (``traits.`` / ``computed.``)."""
+    return name.split(".", 1)[0] in ATTRIBUTE_SOURCES and "." in name
+
+
+def _attribute_problem(name: str) -> str | None:
+    source, _, rest = name.partition(".")
+    path, equals, value = rest.partition("=")
+    if not path or any(not part for part in path.split(".")):
+        return f"{source}.<name> needs a name (for example {source}.age)"
+    if equals and not value:
+        return f"{source}.<name>=<value> needs a value after '='"
+    if len(name) > 200:
+        return "at most 200 characters"
+    return None
+
+
 def validate_features(
-    features: Sequence[str] | None, *, default: Sequence[str] = FEATURES
+    features: Sequence[str] | None,
+    *,
+    default: Sequence[str] = FEATURES,
+    attributes: bool = False,
 ) -> tuple[str, ...]:
     """The requested feature names, checked; ``None`` or empty means ``default``.
 
-    Raises InvalidArgument on the field ``features[i]`` for an unknown name or a repeat.
+    ``attributes`` also accepts profile attributes (``traits.age``, ``traits.region=West``; see
+    the module docstring). Raises InvalidArgument on the field ``features[i]`` for an unknown
+    name or a repeat.
     """
     if not features:
         return tuple(default)
     seen: set[str] = set()
     for index, name in enumerate(features):
-        if name not in FEATURES:
+        if attributes and is_attribute(name):
+            problem = _attribute_problem(name)
+            if problem:
+                raise InvalidArgument.field(f"features[{index}]", problem)
+        elif name not in FEATURES:
+            also = ", traits.<name>, traits.<name>=<value>, computed.<name>" if attributes else ""
             raise InvalidArgument.field(
                 f"features[{index}]",
-                f"unknown feature {name!r} (expected one of: {', '.join(FEATURES)})",
+                f"unknown feature {name!r} (expected one of: {', '.join(FEATURES)}{also})",
             )
         if name in seen:
             raise InvalidArgument.field(f"features[{index}]", f"feature {name!r} is repeated")
@@ -329,3 +375,110 @@ def event_labels(
         session, workspace_id, start=cutoff, end=cutoff + horizon, event=event
     )
     return np.array([pid in hits for pid in profile_ids], dtype=np.bool_)
+
+
+def _attribute_value(document: Any, name: str) -> float:
+    """A profile attribute feature of one profile's traits or computed document."""
+    path, equals, wanted = name.partition(".")[2].partition("=")
+    value: Any = document
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if equals:
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, float) and value.is_integer():
+            text = str(int(value))
+        else:
+            text = "" if value is None or isinstance(value, dict | list) else str(value)
+        return 1.0 if text == wanted else 0.0
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float) and np.isfinite(value):
+        return float(value)
+    return 0.0
+
+
+def attribute_features(
+    session: Session, workspace_id: str, profile_ids: Sequence[str], names: Sequence[str]
+) -> FloatMatrix:
+    """Profile attribute features (``traits.`` / ``computed.`` names) of ``profile_ids``, row by
+    row; a profile the read model does not hold gets 0 throughout."""
+    values = np.zeros((len(profile_ids), len(names)), dtype=np.float64)
+    if not names or not profile_ids:
+        return values
+    row_of = {pid: index for index, pid in enumerate(profile_ids)}
+    p = seg_profiles.c
+    for start in range(0, len(profile_ids), ATTRIBUTE_CHUNK):
+        chunk = list(profile_ids[start : start + ATTRIBUTE_CHUNK])
+        for row in session.execute(
+            select(p.profile_id, p.traits, p.computed).where(
+                p.workspace_id == workspace_id, p.profile_id.in_(chunk)
+            )
+        ):
+            documents = {"traits": row.traits or {}, "computed": row.computed or {}}
+            index = row_of[str(row.profile_id)]
+            for column, name in enumerate(names):
+                values[index, column] = _attribute_value(documents[name.split(".", 1)[0]], name)
+    return values
+
+
+def all_profile_ids(session: Session, workspace_id: str) -> tuple[str, ...]:
+    """Every profile of the workspace in the read model, ordered by id."""
+    p = seg_profiles.c
+    return tuple(
+        str(pid)
+        for pid in session.execute(
+            select(p.profile_id).where(p.workspace_id == workspace_id).order_by(p.profile_id)
+        ).scalars()
+    )
+
+
+def profile_features(
+    session: Session,
+    workspace_id: str,
+    *,
+    cutoff: datetime,
+    names: Sequence[str],
+    order_event: str = ORDER_EVENT,
+    profile_ids: Sequence[str] | None = None,
+) -> FeatureMatrix:
+    """Behaviour features and profile attributes (already validated ``names``) as of ``cutoff``.
+
+    Without ``profile_ids`` the population is :func:`behaviour_features`' (profiles with a fact
+    before the cutoff). With them, exactly those rows in that order: a profile without a fact
+    before the cutoff has 0 for every behaviour feature (no orders, no time observed), which is
+    what an uplift model needs for subjects a campaign reached before they did anything.
+    """
+    behaviour = [name for name in names if not is_attribute(name)]
+    attributes = [name for name in names if is_attribute(name)]
+    cutoff = utc(cutoff)
+    known = behaviour_features(
+        session,
+        workspace_id,
+        cutoff=cutoff,
+        features=behaviour or FEATURES[:1],
+        order_event=order_event,
+    )
+    if profile_ids is None:
+        ids = known.profile_ids
+        behaviour_values = known.values
+    else:
+        ids = tuple(profile_ids)
+        behaviour_values = np.zeros((len(ids), len(known.names)), dtype=np.float64)
+        row_of = {pid: index for index, pid in enumerate(known.profile_ids)}
+        rows = [(i, row_of[pid]) for i, pid in enumerate(ids) if pid in row_of]
+        if rows:
+            target, source = (np.array(side) for side in zip(*rows, strict=True))
+            behaviour_values[target] = known.values[source]
+    columns: dict[str, NDArray[np.float64]] = {}
+    if behaviour:
+        columns.update({name: behaviour_values[:, j] for j, name in enumerate(known.names)})
+    if attributes:
+        extra = attribute_features(session, workspace_id, ids, attributes)
+        columns.update({name: extra[:, j] for j, name in enumerate(attributes)})
+    values = (
+        np.column_stack([columns[name] for name in names])
+        if ids
+        else np.zeros((0, len(names)), dtype=np.float64)
+    )
+    return FeatureMatrix(ids, tuple(names), np.ascontiguousarray(values, dtype=np.float64), cutoff)

@@ -62,16 +62,16 @@ from sqlalchemy.orm import Session
 
 from precis_common.errors import FailedPrecondition, InvalidArgument
 from precis_segmentation.families.features import (
-    FEATURES,
     ORDER_EVENT,
     SKEWED_FEATURES,
     BoolVector,
     FeatureMatrix,
     FloatMatrix,
     Progress,
-    behaviour_features,
+    all_profile_ids,
     event_labels,
     log1p_nonnegative,
+    profile_features,
     validate_features,
 )
 from precis_segmentation.store import utc
@@ -88,6 +88,8 @@ class PredictionKind(enum.StrEnum):
 
     PROPENSITY = "propensity"
     CHURN = "churn"
+    UPLIFT = "uplift"
+    """Trained on a campaign's subjects by :mod:`.uplift`; scored here like the others."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,18 +163,14 @@ def lift_table(scores: NDArray[np.float64], outcomes: NDArray[np.bool_]) -> tupl
     return tuple(deciles)
 
 
-def fit_classifier(
-    values: FloatMatrix,
-    labels: BoolVector,
-    names: Sequence[str],
-    *,
-    log_features: Collection[str] = SKEWED_FEATURES,
+def classifier(
+    names: Sequence[str], *, log_features: Collection[str] = SKEWED_FEATURES
 ) -> Pipeline:
-    """The propensity classifier of the module docstring, fitted: log1p of the ``names`` in
-    ``log_features``, standardization, logistic regression (L2, C=1; lbfgs is deterministic)."""
-    _require_both_classes(labels, "training")
+    """The propensity classifier of the module docstring, unfitted: log1p of the ``names`` in
+    ``log_features``, standardization, logistic regression (L2, C=1; lbfgs is deterministic).
+    Also the base learner of the uplift models (:mod:`.uplift`)."""
     logged = [index for index, name in enumerate(names) if name in log_features]
-    model = Pipeline(
+    return Pipeline(
         [
             (
                 "log",
@@ -185,6 +183,18 @@ def fit_classifier(
             ("model", LogisticRegression(C=1.0, max_iter=2000)),
         ]
     )
+
+
+def fit_classifier(
+    values: FloatMatrix,
+    labels: BoolVector,
+    names: Sequence[str],
+    *,
+    log_features: Collection[str] = SKEWED_FEATURES,
+) -> Pipeline:
+    """:func:`classifier`, fitted on the rows."""
+    _require_both_classes(labels, "training")
+    model = classifier(names, log_features=log_features)
     model.fit(values, labels.astype(np.int64))
     return model
 
@@ -299,7 +309,7 @@ class PredictiveModel:
     order_event: str
     active_days: int
     cutoff: datetime
-    estimator: Pipeline
+    estimator: Any  # a fitted Pipeline; for uplift a precis_uplift model
 
     def to_bytes(self) -> bytes:
         """The model as bytes for the service's own model table.
@@ -376,14 +386,27 @@ def _population(
     """The model's population as of ``cutoff`` with the requested feature columns.
 
     Propensity: every profile with a fact before the cutoff. Churn: those of them with a fact
-    in the ``active_days`` before it (a profile long gone cannot churn again)."""
-    everything = behaviour_features(
-        session, workspace_id, cutoff=cutoff, features=FEATURES, order_event=order_event
+    in the ``active_days`` before it (a profile long gone cannot churn again). Uplift: every
+    profile (a campaign reaches people before they do anything; they have 0 behaviour)."""
+    if kind is PredictionKind.UPLIFT:
+        return profile_features(
+            session,
+            workspace_id,
+            cutoff=cutoff,
+            names=names,
+            order_event=order_event,
+            profile_ids=all_profile_ids(session, workspace_id),
+        )
+    wanted = names
+    if kind is PredictionKind.CHURN and "last_seen_days" not in names:
+        wanted = (*names, "last_seen_days")
+    everything = profile_features(
+        session, workspace_id, cutoff=cutoff, names=wanted, order_event=order_event
     )
     keep = np.ones(len(everything), dtype=np.bool_)
     if kind is PredictionKind.CHURN:
         keep = everything.column("last_seen_days") <= active_days
-    columns = [FEATURES.index(name) for name in names]
+    columns = [wanted.index(name) for name in names]
     return FeatureMatrix(
         tuple(pid for pid, kept in zip(everything.profile_ids, keep, strict=True) if kept),
         names,
@@ -452,7 +475,7 @@ def train_predictive(
     and FailedPrecondition when a set has outcomes of one kind only.
     """
     _check_parameters(horizon, test_fraction, active_days)
-    names = validate_features(features)
+    names = validate_features(features, attributes=True)
     report = progress or (lambda _: None)
     cutoff = utc(cutoff)
     event = target_event if kind is PredictionKind.PROPENSITY else None
@@ -524,6 +547,14 @@ def score(
         order_event=model.order_event,
         active_days=model.active_days,
     )
-    return Scores(
-        population.profile_ids, positive_scores(model.estimator, population.values), utc(as_of)
-    )
+    return Scores(population.profile_ids, model_scores(model, population.values), utc(as_of))
+
+
+def model_scores(model: PredictiveModel, values: FloatMatrix) -> NDArray[np.float64]:
+    """Scores of feature rows: the outcome's probability, or for uplift the difference the
+    treatment makes to it (-1..1)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.float64)
+    if model.kind is PredictionKind.UPLIFT:
+        return np.asarray(model.estimator.predict(values), dtype=np.float64)
+    return positive_scores(model.estimator, values)

@@ -616,6 +616,46 @@ class PlanPowerResponse(_message.Message):
     warnings: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, control_units: _Optional[int] = ..., treatment_units_per_arm: _Optional[int] = ..., total_units: _Optional[int] = ..., absolute_mde: _Optional[float] = ..., relative_mde: _Optional[float] = ..., duration_days: _Optional[float] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ListCampaignSubjectsRequest(_message.Message):
+    __slots__ = ("campaign_id", "page_size", "page_token")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, campaign_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class CampaignSubject(_message.Message):
+    __slots__ = ("profile_id", "arm_id", "holdout", "assigned_at", "conversions", "revenue", "outcome")
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    ARM_ID_FIELD_NUMBER: _ClassVar[int]
+    HOLDOUT_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    CONVERSIONS_FIELD_NUMBER: _ClassVar[int]
+    REVENUE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    profile_id: str
+    arm_id: str
+    holdout: bool
+    assigned_at: _timestamp_pb2.Timestamp
+    conversions: int
+    revenue: float
+    outcome: float
+    def __init__(self, profile_id: _Optional[str] = ..., arm_id: _Optional[str] = ..., holdout: _Optional[bool] = ..., assigned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., conversions: _Optional[int] = ..., revenue: _Optional[float] = ..., outcome: _Optional[float] = ...) -> None: ...
+
+class ListCampaignSubjectsResponse(_message.Message):
+    __slots__ = ("subjects", "next_page_token", "total_subjects", "primary_metric")
+    SUBJECTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SUBJECTS_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_METRIC_FIELD_NUMBER: _ClassVar[int]
+    subjects: _containers.RepeatedCompositeFieldContainer[CampaignSubject]
+    next_page_token: str
+    total_subjects: int
+    primary_metric: Metric
+    def __init__(self, subjects: _Optional[_Iterable[_Union[CampaignSubject, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_subjects: _Optional[int] = ..., primary_metric: _Optional[_Union[Metric, str]] = ...) -> None: ...
+
 class UpliftObservation(_message.Message):
     __slots__ = ("score", "treated", "outcome")
     SCORE_FIELD_NUMBER: _ClassVar[int]

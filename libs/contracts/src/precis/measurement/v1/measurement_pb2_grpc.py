@@ -65,6 +65,11 @@ class MeasurementServiceStub:
                 request_serializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.RecordAssignmentsRequest.SerializeToString,
                 response_deserializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.RecordAssignmentsResponse.FromString,
                 _registered_method=True)
+        self.ListCampaignSubjects = channel.unary_unary(
+                '/precis.measurement.v1.MeasurementService/ListCampaignSubjects',
+                request_serializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.ListCampaignSubjectsRequest.SerializeToString,
+                response_deserializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.ListCampaignSubjectsResponse.FromString,
+                _registered_method=True)
         self.GetCampaignReport = channel.unary_unary(
                 '/precis.measurement.v1.MeasurementService/GetCampaignReport',
                 request_serializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.GetCampaignReportRequest.SerializeToString,
@@ -147,6 +152,14 @@ class MeasurementServiceServicer:
     def RecordAssignments(self, request, context):
         """Records assignments made by the sender (campaigns with external_assignment): each profile's
         arm and when it was assigned. A profile already assigned keeps its first assignment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCampaignSubjects(self, request, context):
+        """The campaign's subjects with their arm and outcome, paged by profile id: what an uplift model
+        is trained on (the segmentation service's uplift models read it).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -235,6 +248,11 @@ def add_MeasurementServiceServicer_to_server(servicer, server):
                     servicer.RecordAssignments,
                     request_deserializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.RecordAssignmentsRequest.FromString,
                     response_serializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.RecordAssignmentsResponse.SerializeToString,
+            ),
+            'ListCampaignSubjects': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCampaignSubjects,
+                    request_deserializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.ListCampaignSubjectsRequest.FromString,
+                    response_serializer=precis_dot_measurement_dot_v1_dot_measurement__pb2.ListCampaignSubjectsResponse.SerializeToString,
             ),
             'GetCampaignReport': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCampaignReport,
@@ -435,6 +453,33 @@ class MeasurementService:
             '/precis.measurement.v1.MeasurementService/RecordAssignments',
             precis_dot_measurement_dot_v1_dot_measurement__pb2.RecordAssignmentsRequest.SerializeToString,
             precis_dot_measurement_dot_v1_dot_measurement__pb2.RecordAssignmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCampaignSubjects(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/precis.measurement.v1.MeasurementService/ListCampaignSubjects',
+            precis_dot_measurement_dot_v1_dot_measurement__pb2.ListCampaignSubjectsRequest.SerializeToString,
+            precis_dot_measurement_dot_v1_dot_measurement__pb2.ListCampaignSubjectsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -42,6 +42,13 @@ class PredictionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PREDICTION_KIND_UNSPECIFIED: _ClassVar[PredictionKind]
     PREDICTION_KIND_PROPENSITY: _ClassVar[PredictionKind]
     PREDICTION_KIND_CHURN: _ClassVar[PredictionKind]
+    PREDICTION_KIND_UPLIFT: _ClassVar[PredictionKind]
+
+class UpliftMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    UPLIFT_METHOD_UNSPECIFIED: _ClassVar[UpliftMethod]
+    UPLIFT_METHOD_TWO_MODEL: _ClassVar[UpliftMethod]
+    UPLIFT_METHOD_CLASS_TRANSFORMATION: _ClassVar[UpliftMethod]
 
 class MembershipChangeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -68,6 +75,10 @@ JOB_STATE_FAILED: JobState
 PREDICTION_KIND_UNSPECIFIED: PredictionKind
 PREDICTION_KIND_PROPENSITY: PredictionKind
 PREDICTION_KIND_CHURN: PredictionKind
+PREDICTION_KIND_UPLIFT: PredictionKind
+UPLIFT_METHOD_UNSPECIFIED: UpliftMethod
+UPLIFT_METHOD_TWO_MODEL: UpliftMethod
+UPLIFT_METHOD_CLASS_TRANSFORMATION: UpliftMethod
 MEMBERSHIP_CHANGE_KIND_UNSPECIFIED: MembershipChangeKind
 MEMBERSHIP_CHANGE_KIND_ENTERED: MembershipChangeKind
 MEMBERSHIP_CHANGE_KIND_EXITED: MembershipChangeKind
@@ -489,7 +500,7 @@ class TrainPredictiveModelRequest(_message.Message):
     def __init__(self, parameters: _Optional[_Union[PredictiveModelParameters, _Mapping]] = ...) -> None: ...
 
 class PredictiveModelParameters(_message.Message):
-    __slots__ = ("kind", "horizon_days", "target_event", "cutoff", "features", "seed", "test_fraction", "name")
+    __slots__ = ("kind", "horizon_days", "target_event", "cutoff", "features", "seed", "test_fraction", "name", "campaign_id", "uplift_method", "arm_id")
     KIND_FIELD_NUMBER: _ClassVar[int]
     HORIZON_DAYS_FIELD_NUMBER: _ClassVar[int]
     TARGET_EVENT_FIELD_NUMBER: _ClassVar[int]
@@ -498,6 +509,9 @@ class PredictiveModelParameters(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     TEST_FRACTION_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    UPLIFT_METHOD_FIELD_NUMBER: _ClassVar[int]
+    ARM_ID_FIELD_NUMBER: _ClassVar[int]
     kind: PredictionKind
     horizon_days: int
     target_event: str
@@ -506,7 +520,10 @@ class PredictiveModelParameters(_message.Message):
     seed: int
     test_fraction: float
     name: str
-    def __init__(self, kind: _Optional[_Union[PredictionKind, str]] = ..., horizon_days: _Optional[int] = ..., target_event: _Optional[str] = ..., cutoff: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., features: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., test_fraction: _Optional[float] = ..., name: _Optional[str] = ...) -> None: ...
+    campaign_id: str
+    uplift_method: UpliftMethod
+    arm_id: str
+    def __init__(self, kind: _Optional[_Union[PredictionKind, str]] = ..., horizon_days: _Optional[int] = ..., target_event: _Optional[str] = ..., cutoff: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., features: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., test_fraction: _Optional[float] = ..., name: _Optional[str] = ..., campaign_id: _Optional[str] = ..., uplift_method: _Optional[_Union[UpliftMethod, str]] = ..., arm_id: _Optional[str] = ...) -> None: ...
 
 class TrainPredictiveModelResponse(_message.Message):
     __slots__ = ("model",)
@@ -535,7 +552,7 @@ class LiftDecile(_message.Message):
     def __init__(self, decile: _Optional[int] = ..., profile_count: _Optional[int] = ..., positives: _Optional[int] = ..., min_score: _Optional[float] = ..., rate: _Optional[float] = ..., lift: _Optional[float] = ..., cumulative_lift: _Optional[float] = ..., cumulative_capture: _Optional[float] = ...) -> None: ...
 
 class PredictiveModel(_message.Message):
-    __slots__ = ("model_id", "version", "name", "kind", "state", "progress", "error", "parameters", "training_rows", "test_rows", "positive_rate", "auc", "deciles", "feature_importances", "created_at", "finished_at")
+    __slots__ = ("model_id", "version", "name", "kind", "state", "progress", "error", "parameters", "training_rows", "test_rows", "positive_rate", "auc", "deciles", "feature_importances", "created_at", "finished_at", "uplift")
     class FeatureImportancesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -559,6 +576,7 @@ class PredictiveModel(_message.Message):
     FEATURE_IMPORTANCES_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPLIFT_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     version: int
     name: str
@@ -575,7 +593,86 @@ class PredictiveModel(_message.Message):
     feature_importances: _containers.ScalarMap[str, float]
     created_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
-    def __init__(self, model_id: _Optional[str] = ..., version: _Optional[int] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[PredictionKind, str]] = ..., state: _Optional[_Union[JobState, str]] = ..., progress: _Optional[float] = ..., error: _Optional[str] = ..., parameters: _Optional[_Union[PredictiveModelParameters, _Mapping]] = ..., training_rows: _Optional[int] = ..., test_rows: _Optional[int] = ..., positive_rate: _Optional[float] = ..., auc: _Optional[float] = ..., deciles: _Optional[_Iterable[_Union[LiftDecile, _Mapping]]] = ..., feature_importances: _Optional[_Mapping[str, float]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    uplift: UpliftModelEvaluation
+    def __init__(self, model_id: _Optional[str] = ..., version: _Optional[int] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[PredictionKind, str]] = ..., state: _Optional[_Union[JobState, str]] = ..., progress: _Optional[float] = ..., error: _Optional[str] = ..., parameters: _Optional[_Union[PredictiveModelParameters, _Mapping]] = ..., training_rows: _Optional[int] = ..., test_rows: _Optional[int] = ..., positive_rate: _Optional[float] = ..., auc: _Optional[float] = ..., deciles: _Optional[_Iterable[_Union[LiftDecile, _Mapping]]] = ..., feature_importances: _Optional[_Mapping[str, float]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uplift: _Optional[_Union[UpliftModelEvaluation, _Mapping]] = ...) -> None: ...
+
+class UpliftModelEvaluation(_message.Message):
+    __slots__ = ("qini_coefficient", "auuc", "random_auuc", "treated", "control", "average_uplift", "uplift_at_k", "deciles")
+    QINI_COEFFICIENT_FIELD_NUMBER: _ClassVar[int]
+    AUUC_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_AUUC_FIELD_NUMBER: _ClassVar[int]
+    TREATED_FIELD_NUMBER: _ClassVar[int]
+    CONTROL_FIELD_NUMBER: _ClassVar[int]
+    AVERAGE_UPLIFT_FIELD_NUMBER: _ClassVar[int]
+    UPLIFT_AT_K_FIELD_NUMBER: _ClassVar[int]
+    DECILES_FIELD_NUMBER: _ClassVar[int]
+    qini_coefficient: float
+    auuc: float
+    random_auuc: float
+    treated: int
+    control: int
+    average_uplift: float
+    uplift_at_k: _containers.RepeatedCompositeFieldContainer[UpliftModelAtFraction]
+    deciles: _containers.RepeatedCompositeFieldContainer[UpliftModelDecile]
+    def __init__(self, qini_coefficient: _Optional[float] = ..., auuc: _Optional[float] = ..., random_auuc: _Optional[float] = ..., treated: _Optional[int] = ..., control: _Optional[int] = ..., average_uplift: _Optional[float] = ..., uplift_at_k: _Optional[_Iterable[_Union[UpliftModelAtFraction, _Mapping]]] = ..., deciles: _Optional[_Iterable[_Union[UpliftModelDecile, _Mapping]]] = ...) -> None: ...
+
+class UpliftModelAtFraction(_message.Message):
+    __slots__ = ("fraction", "uplift", "treated", "control")
+    FRACTION_FIELD_NUMBER: _ClassVar[int]
+    UPLIFT_FIELD_NUMBER: _ClassVar[int]
+    TREATED_FIELD_NUMBER: _ClassVar[int]
+    CONTROL_FIELD_NUMBER: _ClassVar[int]
+    fraction: float
+    uplift: float
+    treated: int
+    control: int
+    def __init__(self, fraction: _Optional[float] = ..., uplift: _Optional[float] = ..., treated: _Optional[int] = ..., control: _Optional[int] = ...) -> None: ...
+
+class UpliftModelDecile(_message.Message):
+    __slots__ = ("decile", "treated", "control", "treated_rate", "control_rate", "uplift", "cumulative_gain", "min_score")
+    DECILE_FIELD_NUMBER: _ClassVar[int]
+    TREATED_FIELD_NUMBER: _ClassVar[int]
+    CONTROL_FIELD_NUMBER: _ClassVar[int]
+    TREATED_RATE_FIELD_NUMBER: _ClassVar[int]
+    CONTROL_RATE_FIELD_NUMBER: _ClassVar[int]
+    UPLIFT_FIELD_NUMBER: _ClassVar[int]
+    CUMULATIVE_GAIN_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    decile: int
+    treated: int
+    control: int
+    treated_rate: float
+    control_rate: float
+    uplift: float
+    cumulative_gain: float
+    min_score: float
+    def __init__(self, decile: _Optional[int] = ..., treated: _Optional[int] = ..., control: _Optional[int] = ..., treated_rate: _Optional[float] = ..., control_rate: _Optional[float] = ..., uplift: _Optional[float] = ..., cumulative_gain: _Optional[float] = ..., min_score: _Optional[float] = ...) -> None: ...
+
+class ListModelScoresRequest(_message.Message):
+    __slots__ = ("model_id", "page_size", "page_token")
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, model_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ModelScore(_message.Message):
+    __slots__ = ("profile_id", "score")
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    profile_id: str
+    score: float
+    def __init__(self, profile_id: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
+
+class ListModelScoresResponse(_message.Message):
+    __slots__ = ("scores", "next_page_token")
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    scores: _containers.RepeatedCompositeFieldContainer[ModelScore]
+    next_page_token: str
+    def __init__(self, scores: _Optional[_Iterable[_Union[ModelScore, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetPredictiveModelRequest(_message.Message):
     __slots__ = ("model_id",)
@@ -620,14 +717,16 @@ class CreatePredictiveAudienceRequest(_message.Message):
     def __init__(self, model_id: _Optional[str] = ..., name: _Optional[str] = ..., top_fraction: _Optional[float] = ..., min_score: _Optional[float] = ...) -> None: ...
 
 class CreatePredictiveAudienceResponse(_message.Message):
-    __slots__ = ("segment", "expected_rate", "expected_lift")
+    __slots__ = ("segment", "expected_rate", "expected_lift", "expected_uplift")
     SEGMENT_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_RATE_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_LIFT_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_UPLIFT_FIELD_NUMBER: _ClassVar[int]
     segment: Segment
     expected_rate: float
     expected_lift: float
-    def __init__(self, segment: _Optional[_Union[Segment, _Mapping]] = ..., expected_rate: _Optional[float] = ..., expected_lift: _Optional[float] = ...) -> None: ...
+    expected_uplift: float
+    def __init__(self, segment: _Optional[_Union[Segment, _Mapping]] = ..., expected_rate: _Optional[float] = ..., expected_lift: _Optional[float] = ..., expected_uplift: _Optional[float] = ...) -> None: ...
 
 class CreateLookalikeAudienceRequest(_message.Message):
     __slots__ = ("seed_segment_id", "name", "size", "features", "seed")

@@ -121,6 +121,11 @@ class SegmentationServiceStub:
                 request_serializer=precis_dot_segmentation_dot_v1_dot_segmentation__pb2.ListPredictiveModelsRequest.SerializeToString,
                 response_deserializer=precis_dot_segmentation_dot_v1_dot_segmentation__pb2.ListPredictiveModelsResponse.FromString,
                 _registered_method=True)
+        self.ListModelScores = channel.unary_unary(
+                '/precis.segmentation.v1.SegmentationService/ListModelScores',
+                request_serializer=precis_dot_segmentation_dot_v1_dot_segmentation__pb2.ListModelScoresRequest.SerializeToString,
+                response_deserializer=precis_dot_segmentation_dot_v1_dot_segmentation__pb2.ListModelScoresResponse.FromString,
+                _registered_method=True)
         self.CreatePredictiveAudience = channel.unary_unary(
                 '/precis.segmentation.v1.SegmentationService/CreatePredictiveAudience',
                 request_serializer=precis_dot_segmentation_dot_v1_dot_segmentation__pb2.CreatePredictiveAudienceRequest.SerializeToString,
@@ -243,7 +248,8 @@ class SegmentationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def TrainPredictiveModel(self, request, context):
-        """Starts training a predictive model (propensity to purchase or churn risk) as a new version.
+        """Starts training a predictive model (propensity to purchase, churn risk, or the uplift a
+        campaign causes) as a new version.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -258,6 +264,14 @@ class SegmentationServiceServicer:
 
     def ListPredictiveModels(self, request, context):
         """Predictive model versions, newest first, paged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListModelScores(self, request, context):
+        """A predictive model's current scores, paged by profile id (those written when an audience was
+        made from it and at each rescore). FAILED_PRECONDITION before any.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -364,6 +378,11 @@ def add_SegmentationServiceServicer_to_server(servicer, server):
                     servicer.ListPredictiveModels,
                     request_deserializer=precis_dot_segmentation_dot_v1_dot_segmentation__pb2.ListPredictiveModelsRequest.FromString,
                     response_serializer=precis_dot_segmentation_dot_v1_dot_segmentation__pb2.ListPredictiveModelsResponse.SerializeToString,
+            ),
+            'ListModelScores': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModelScores,
+                    request_deserializer=precis_dot_segmentation_dot_v1_dot_segmentation__pb2.ListModelScoresRequest.FromString,
+                    response_serializer=precis_dot_segmentation_dot_v1_dot_segmentation__pb2.ListModelScoresResponse.SerializeToString,
             ),
             'CreatePredictiveAudience': grpc.unary_unary_rpc_method_handler(
                     servicer.CreatePredictiveAudience,
@@ -837,6 +856,33 @@ class SegmentationService:
             '/precis.segmentation.v1.SegmentationService/ListPredictiveModels',
             precis_dot_segmentation_dot_v1_dot_segmentation__pb2.ListPredictiveModelsRequest.SerializeToString,
             precis_dot_segmentation_dot_v1_dot_segmentation__pb2.ListPredictiveModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModelScores(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/precis.segmentation.v1.SegmentationService/ListModelScores',
+            precis_dot_segmentation_dot_v1_dot_segmentation__pb2.ListModelScoresRequest.SerializeToString,
+            precis_dot_segmentation_dot_v1_dot_segmentation__pb2.ListModelScoresResponse.FromString,
             options,
             channel_credentials,
             insecure,

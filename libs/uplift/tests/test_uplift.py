@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from precis_devstack import dmba
-from precis_measurement.uplift import (
+from precis_uplift import (
     ClassTransformationUplift,
     TwoModelUplift,
     UpliftDecile,

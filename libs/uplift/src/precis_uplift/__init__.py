@@ -1,6 +1,10 @@
 """Uplift (incremental response) modelling: evaluate how well scores rank subjects by what a
 campaign causes (Qini, AUUC, uplift at k), fit uplift models, and pick an audience by score.
 
+A library of its own because two services use it: measurement evaluates a campaign's scores with
+it (EvaluateUplift) and segmentation trains its uplift models with it (PREDICTION_KIND_UPLIFT),
+so a model's held-out Qini and a campaign's Qini are one computation.
+
 The evaluation follows scikit-uplift 0.5 (``sklift.metrics``) so numbers can be compared with it:
 
 * Subjects are ranked by score, highest first. Subjects with equal scores form one block that is
