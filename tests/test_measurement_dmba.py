@@ -25,6 +25,7 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -118,12 +119,15 @@ def test_dmba_campaign_through_the_gateway(
             check_consented_enrollment(
                 client, experiment, outcome["campaign"]["segment_id"], suite.workspace_id
             )
-            check_uplift_audience(client, experiment, outcome)
+            outcome["service_model"] = check_uplift_audience(client, experiment, outcome)
+            lines = summary_lines(experiment.key, outcome)
+            print("\n".join(lines))
+            assert any("persuadable (top 30%)" in line for line in lines)
 
 
 def check_uplift_audience(
     client: PrecisClient, experiment: Experiment, outcome: dict[str, object]
-) -> None:
+) -> dict[str, Any]:
     """The service's own uplift model on the campaign, its audience, and a campaign sent to
     that audience evaluated with the model's scores (after check_consented_enrollment: only
     the people who granted e-mail marketing can be enrolled)."""
@@ -177,6 +181,7 @@ def check_uplift_audience(
     evaluated = client.evaluate_campaign_uplift(follow_up)
     assert evaluated["treated"] + evaluated["control"] == reachable
     assert evaluated["unmatched_scores"] == n - reachable  # everyone else is scored too
+    return trained
 
 
 def check_consented_enrollment(

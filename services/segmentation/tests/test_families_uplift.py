@@ -99,6 +99,16 @@ def test_features_of_given_subjects_include_those_without_history(read_model: Re
         )
     assert matrix.profile_ids == ("new", "old", "ghost")
     assert matrix.values.tolist() == [[40, 0, 0, 0], [0, 1, 10, 5], [0, 0, 0, 0]]
+    with Session(read_model.database.read_engine) as session:
+        attributes_only = features.profile_features(
+            session, WORKSPACE, cutoff=START, names=("traits.age",), profile_ids=["old", "new"]
+        )
+        # Without given profiles the population is those with a fact before the cutoff.
+        population = features.profile_features(
+            session, WORKSPACE, cutoff=START, names=("traits.age", "frequency")
+        )
+    assert attributes_only.values.tolist() == [[0], [40]]
+    assert population.profile_ids == ("old",) and population.values.tolist() == [[0, 1]]
 
 
 # ---- uplift models --------------------------------------------------------------------------

@@ -369,10 +369,13 @@ def _service_model_lines(trained: dict[str, Any] | None) -> list[str]:
         return []
     model, audience = trained["model"], trained["audience"]
     uplift = model["uplift"]
+    # Counts and rates a key without privacy:admin may see withheld (null) by the small-cell rule.
+    held_out = "some" if model["test_rows"] is None else f"{model['test_rows']:,}"
+    average = uplift["average_uplift"]
     return [
-        f"  the service's own uplift model (traits, {model['test_rows']:,} subjects held out): "
+        f"  the service's own uplift model (traits, {held_out} subjects held out): "
         f"Qini {uplift['qini_coefficient']:.3f}, average uplift "
-        f"{uplift['average_uplift']:+.2%}",
+        f"{'withheld' if average is None else format(average, '+.2%')}",
         f"  audience of the persuadable (top 30%): {audience['segment']['member_count']:,} "
         f"people, expected uplift {audience['expected_uplift']:+.2%}",
     ]

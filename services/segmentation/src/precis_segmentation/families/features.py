@@ -452,13 +452,16 @@ def profile_features(
     behaviour = [name for name in names if not is_attribute(name)]
     attributes = [name for name in names if is_attribute(name)]
     cutoff = utc(cutoff)
-    known = behaviour_features(
-        session,
-        workspace_id,
-        cutoff=cutoff,
-        features=behaviour or FEATURES[:1],
-        order_event=order_event,
-    )
+    if profile_ids is not None and not behaviour:  # attributes of given profiles: no events
+        known = FeatureMatrix((), (), np.zeros((0, 0), dtype=np.float64), cutoff)
+    else:
+        known = behaviour_features(
+            session,
+            workspace_id,
+            cutoff=cutoff,
+            features=behaviour or FEATURES[:1],
+            order_event=order_event,
+        )
     if profile_ids is None:
         ids = known.profile_ids
         behaviour_values = known.values
