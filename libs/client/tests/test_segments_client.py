@@ -177,6 +177,19 @@ def test_family_requests(make: Callable[[Gateway], PrecisClient]) -> None:
             "cutoff": "2026-09-01T08:00:00+08:00",
         },
     )
+    client.train_predictive_model(
+        kind="uplift", campaign_id="cmp_1", uplift_method="class_transformation", seed=3
+    )
+    assert gateway.seen()[3] == {
+        "kind": "uplift",
+        "horizon_days": 0,
+        "target_event": "",
+        "features": [],
+        "seed": 3,
+        "name": "",
+        "campaign_id": "cmp_1",
+        "uplift_method": "class_transformation",
+    }
     assert client.get_predictive_model("pm_1")["state"] == "succeeded"
     assert gateway.seen()[:2] == ("GET", "/v1/predictive-models/pm_1")
     audience = client.create_predictive_audience("pm_1", "Top", top_fraction=0.1)

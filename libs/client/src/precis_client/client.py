@@ -469,12 +469,14 @@ class PrecisClient:
             "features": list(features or []),
             "seed": seed,
             "name": name,
+        }
+        optional = {
             "campaign_id": campaign_id,
             "arm_id": arm_id,
             "test_fraction": test_fraction,
+            "uplift_method": uplift_method,
         }
-        if uplift_method is not None:
-            body["uplift_method"] = uplift_method
+        body.update({key: value for key, value in optional.items() if value})
         if cutoff is not None:
             body["cutoff"] = format_timestamp(cutoff)
         response = self._request("POST", "/v1/predictive-models", json=body, retryable=False)
