@@ -138,6 +138,7 @@ def test_family_requests(make: Callable[[Gateway], PrecisClient]) -> None:
         answer({"job_id": "cj_1", "state": "queued"}, 202),
         answer({"job_id": "cj_1", "state": "running"}),
         answer({"model_id": "pm_1", "state": "queued"}, 202),
+        answer({"model_id": "pm_2", "state": "queued"}, 202),
         answer({"model_id": "pm_1", "state": "succeeded"}),
         answer({"segment": SEGMENT, "expected_rate": 0.4, "expected_lift": 2.0}, 201),
         answer({"segment": SEGMENT, "quality": {}, "suppressed_counts": []}, 201),
