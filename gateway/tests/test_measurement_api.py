@@ -32,8 +32,8 @@ ANALYST = {"X-API-Key": "test-key-campaigns-analyst-0123456789"}
 KEYS: dict[str, Any] = {
     "test-key-for-ws-test-0123456789": WORKSPACE,
     READER["X-API-Key"]: {"workspace": WORKSPACE, "scopes": ["campaigns:read"]},
-    # The subjects listing is person-level data in bulk: profiles:read as well.
-    ANALYST["X-API-Key"]: {"workspace": WORKSPACE, "scopes": ["campaigns:read", "profiles:read"]},
+    # The subjects listing is each person's data: profiles:read, not campaigns:read.
+    ANALYST["X-API-Key"]: {"workspace": WORKSPACE, "scopes": ["profiles:read"]},
     SEGMENTS_ONLY["X-API-Key"]: {"workspace": WORKSPACE, "scopes": ["segments:read"]},
 }
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -450,7 +450,7 @@ def test_campaign_subjects_and_the_targeting_models_scores(
         "page_size",
     )
     assert_error(live.get("/v1/campaigns/nope/subjects", headers=ANALYST), 404, "not_found")
-    # campaigns:read alone reads reports, not every subject's outcome.
+    # campaigns:read reads reports, not every subject's outcome.
     assert_error(live.get(f"/v1/campaigns/{cid}/subjects", headers=READER), 403, "forbidden")
     assert_error(live.get(f"/v1/campaigns/{cid}/subjects", headers=SEGMENTS_ONLY), 403, "forbidden")
 

@@ -563,10 +563,11 @@ def record_assignments(
         "window, counted as the report counts them (summed per arm they are the report's "
         "numbers): what an uplift model is trained on. Pages after the first count as of the "
         "first page's time. Each page is recorded in the audit log (resource "
-        "`campaign:<id>:subjects`, the declared purpose from X-Precis-Purpose). Person-level "
-        "data in bulk, so it needs profiles:read besides campaigns:read."
+        "`campaign:<id>:subjects`, the declared purpose from X-Precis-Purpose). Each "
+        "person's data rather than a campaign's aggregates, so its scope is profiles:read, "
+        "not campaigns:read (which reads reports, whose small cells are withheld)."
     ),
-    dependencies=[requires(Scope.CAMPAIGNS_READ), requires(Scope.PROFILES_READ)],
+    dependencies=[requires(Scope.PROFILES_READ)],
 )
 def list_campaign_subjects(
     campaign_id: CampaignId,
