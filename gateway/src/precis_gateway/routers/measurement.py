@@ -3,7 +3,8 @@ holdout, a person's assignment, the report as JSON and as a page with charts, up
 a campaign's scores, and the pure statistics (analysis of arms' sufficient statistics, power
 planning, uplift of given observations, attribution, best send times).
 
-Scopes: `campaigns:read` for everything that reads, `campaigns:write` to create and change
+Scopes: `campaigns:read` for everything that reads, except the listing of a campaign's subjects
+(each person's arm and outcomes: `profiles:read`), `campaigns:write` to create and change
 campaigns and to record an uplift evaluation in a campaign's report. A person's assignment and
 the listing of a campaign's subjects are reads of personal data and are audited. Unknown query
 parameters are refused by name."""
