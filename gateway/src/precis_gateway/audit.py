@@ -590,6 +590,9 @@ class AuditBatcher:
             code = exc.code() if hasattr(exc, "code") else None
             if code in _REFUSED:
                 return self._isolate(workspace, batch, deadline)
+            # Back in the queue before the attempt is counted, so that whoever sees the count
+            # also sees the batch pending (the audit test waits on the count, then reads it).
+            self._put_back(workspace, batch)
             self._counters.failed_attempts += 1
             log.warning(
                 "audit: %d events for %s not sent (%s); retrying",
@@ -597,7 +600,6 @@ class AuditBatcher:
                 workspace,
                 getattr(code, "name", code),
             )
-            self._put_back(workspace, batch)
             return False
         self._counters.sent += len(batch)
         return True
@@ -611,8 +613,8 @@ class AuditBatcher:
                 self._send(workspace, [event], deadline)
             except grpc.RpcError as exc:
                 if (exc.code() if hasattr(exc, "code") else None) not in _REFUSED:
-                    self._counters.failed_attempts += 1
                     self._put_back(workspace, batch[i:])
+                    self._counters.failed_attempts += 1
                     return False
                 details = exc.details() if hasattr(exc, "details") else str(exc)
                 log.error("audit: event of %s refused: %s", event.operation, details)
