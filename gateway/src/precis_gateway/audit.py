@@ -113,13 +113,6 @@ def _one(_access: Access) -> int:
     return 1
 
 
-def _listed(access: Access) -> int:
-    """How many profiles a page showed."""
-    if isinstance(access.response, dict):
-        return len(access.response.get("profiles") or ())
-    return 0
-
-
 def _always(_access: Access) -> bool:
     return True
 
@@ -130,16 +123,16 @@ def _segment_release(access: Access) -> str:
     return f"segment:{access.path['segment_id']}:{access.query.get('channel') or 'analytics'}"
 
 
-def _members_listed(access: Access) -> int:
-    if isinstance(access.response, dict):
-        return len(access.response.get("members") or ())
-    return 0
+def _listed(key: str) -> Callable[[Access], int]:
+    """The record count of a page: the length of the response's ``key`` list (the profiles,
+    members or subjects it showed)."""
 
+    def count(access: Access) -> int:
+        if isinstance(access.response, dict):
+            return len(access.response.get(key) or ())
+        return 0
 
-def _subjects_listed(access: Access) -> int:
-    if isinstance(access.response, dict):
-        return len(access.response.get("subjects") or ())
-    return 0
+    return count
 
 
 def _preview_resource(access: Access) -> str:
@@ -180,7 +173,7 @@ _PERSON = "/{identifier_type}/{value}"
 # collection, workspace configuration, and GET /v1/audit-log itself.
 AUDITED_ROUTES: dict[tuple[str, str], AuditedRoute] = {
     ("GET", "/v1/profiles"): AuditedRoute(
-        READ, resource=lambda _: "profiles", record_count=_listed, reads_response=True
+        READ, resource=lambda _: "profiles", record_count=_listed("profiles"), reads_response=True
     ),
     ("GET", f"/v1/profiles{_PERSON}"): AuditedRoute(
         READ, subject=_path_subject, reads_response=True
@@ -197,7 +190,7 @@ AUDITED_ROUTES: dict[tuple[str, str], AuditedRoute] = {
     ("GET", "/v1/tags/{tag}/profiles"): AuditedRoute(
         READ,
         resource=lambda a: f"tag:{a.path['tag']}",
-        record_count=_listed,
+        record_count=_listed("profiles"),
         reads_response=True,
     ),
     # Which segments a person is in: profiling of that person.
@@ -216,13 +209,13 @@ AUDITED_ROUTES: dict[tuple[str, str], AuditedRoute] = {
     ("GET", "/v1/campaigns/{campaign_id}/subjects"): AuditedRoute(
         READ,
         resource=lambda a: f"campaign:{a.path['campaign_id']}:subjects",
-        record_count=_subjects_listed,
+        record_count=_listed("subjects"),
         reads_response=True,
     ),
     # Releasing a segment's members for a channel: the page's members, or the rows the CSV
     # export wrote (counted as they stream; an export cut short records what went out).
     ("GET", "/v1/segments/{segment_id}/members"): AuditedRoute(
-        READ, resource=_segment_release, record_count=_members_listed, reads_response=True
+        READ, resource=_segment_release, record_count=_listed("members"), reads_response=True
     ),
     ("GET", "/v1/segments/{segment_id}/export"): AuditedRoute(
         EXPORT, resource=_segment_release, record_count=_rows_written
@@ -231,7 +224,7 @@ AUDITED_ROUTES: dict[tuple[str, str], AuditedRoute] = {
     ("POST", "/v1/segments/preview"): AuditedRoute(
         READ,
         resource=_preview_resource,
-        record_count=_listed,
+        record_count=_listed("profiles"),
         reads_body=True,
         reads_response=True,
     ),

@@ -715,14 +715,18 @@ class Families:
         return segment, q
 
 
+def _covering(deciles: list[dict[str, Any]], share: float) -> list[dict[str, Any]]:
+    """The deciles covering the top ``share`` of scores (at least one; all for share >= 1)."""
+    return deciles[: max(1, min(len(deciles), math.ceil(share * len(deciles) - 1e-9)))]
+
+
 def _expected(result: dict[str, Any], share: float) -> tuple[float, float]:
     """Outcome rate and lift expected in the top `share` of scores, read off the test set's
     lift table (the deciles covering the share; the whole table for share >= 1)."""
     deciles = result.get("deciles") or []
     if not deciles:
         return 0.0, 0.0
-    covered = max(1, min(len(deciles), math.ceil(share * len(deciles) - 1e-9)))
-    top = deciles[:covered]
+    top = _covering(deciles, share)
     count = sum(d["profile_count"] for d in top)
     positives = sum(d["positives"] for d in top)
     return (positives / count if count else 0.0), float(top[-1]["cumulative_lift"])
@@ -734,8 +738,7 @@ def _expected_uplift(result: dict[str, Any], share: float) -> float:
     deciles = (result.get("uplift") or {}).get("deciles") or []
     if not deciles:
         return 0.0
-    covered = max(1, min(len(deciles), math.ceil(share * len(deciles) - 1e-9)))
-    top = deciles[:covered]
+    top = _covering(deciles, share)
     sizes = [d["treated"] + d["control"] for d in top]
     total = sum(sizes)
     return sum(d["uplift"] * n for d, n in zip(top, sizes, strict=True)) / total if total else 0.0

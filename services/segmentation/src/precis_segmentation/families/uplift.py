@@ -65,8 +65,6 @@ from precis_segmentation.store import utc
 
 FRACTIONS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5)
 IMPORTANCE_REPEATS = 3
-MIN_GROUP_POSITIVES = 1
-"""Each group (treated, control) of the training rows needs both outcomes to fit a model."""
 
 
 class UpliftMethod(enum.StrEnum):
